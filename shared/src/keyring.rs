@@ -1,0 +1,158 @@
+//! Keyrings of OpenPGP certificates: the release keyring (default: Red Hat's, compiled in) and
+//! the packer keyring, loaded from armored or binary files.
+
+use std::path::{Path, PathBuf};
+
+use openpgp::cert::CertParser;
+use openpgp::parse::Parse;
+use openpgp::Cert;
+use sequoia_openpgp as openpgp;
+
+/// The default trust root of an OCP cluster: Red Hat release key 2 and beta key 2 (one
+/// `verifier-public-key-*` entry; a signature by either key is enough).
+const DEFAULT_RELEASE_KEYS: &[(&str, &[u8])] = &[
+    (
+        "embedded:redhat-release-key-2.asc",
+        include_bytes!("../keys/redhat-release-key-2.asc"),
+    ),
+    (
+        "embedded:redhat-beta-key-2.asc",
+        include_bytes!("../keys/redhat-beta-key-2.asc"),
+    ),
+];
+
+/// Why a keyring could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("cannot read keyring {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("keyring {source_name} is not a valid OpenPGP certificate file: {reason}")]
+    Parse { source_name: String, reason: String },
+    #[error("keyring {source_name} holds no OpenPGP certificate")]
+    Empty { source_name: String },
+}
+
+/// A set of trusted OpenPGP certificates.
+#[derive(Clone)]
+pub struct Keyring {
+    certs: Vec<Cert>,
+    sources: Vec<String>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("fingerprints", &self.fingerprints())
+            .field("sources", &self.sources)
+            .finish()
+    }
+}
+
+impl Keyring {
+    /// The compiled-in default release keyring (Red Hat release key 2 + beta key 2).
+    pub fn default_release() -> Keyring {
+        let mut ring = Keyring::empty();
+        for (name, bytes) in DEFAULT_RELEASE_KEYS {
+            ring.add_bytes(bytes, name)
+                .expect("the embedded Red Hat keys parse");
+        }
+        ring
+    }
+
+    /// A keyring with no certificates.
+    pub fn empty() -> Keyring {
+        Keyring {
+            certs: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// Load every certificate from each file (armored or binary; several per file allowed).
+    pub fn from_files<P: AsRef<Path>>(paths: &[P]) -> Result<Keyring, KeyringError> {
+        let mut ring = Keyring::empty();
+        for path in paths {
+            let path = path.as_ref();
+            let bytes = std::fs::read(path).map_err(|source| KeyringError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            ring.add_bytes(&bytes, &path.display().to_string())?;
+        }
+        Ok(ring)
+    }
+
+    /// Add every certificate in `bytes` (armored or binary); `name` names the source in errors.
+    pub fn add_bytes(&mut self, bytes: &[u8], name: &str) -> Result<(), KeyringError> {
+        let parse_err = |e: openpgp::anyhow::Error| KeyringError::Parse {
+            source_name: name.to_string(),
+            reason: e.to_string(),
+        };
+        let parser = CertParser::from_bytes(bytes).map_err(parse_err)?;
+        let mut n = 0;
+        for cert in parser {
+            let cert = cert.map_err(parse_err)?;
+            // Secret key material is never needed to verify: keep the public part only.
+            self.certs.push(cert.strip_secret_key_material());
+            n += 1;
+        }
+        if n == 0 {
+            return Err(KeyringError::Empty {
+                source_name: name.to_string(),
+            });
+        }
+        self.sources.push(name.to_string());
+        Ok(())
+    }
+
+    /// The certificates.
+    pub fn certs(&self) -> &[Cert] {
+        &self.certs
+    }
+
+    /// Primary-key fingerprints (uppercase hex), in load order.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.certs
+            .iter()
+            .map(|c| c.fingerprint().to_hex())
+            .collect()
+    }
+
+    /// Where the certificates came from (file paths, or `embedded:…`).
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// True when there are no certificates.
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_keyring_is_red_hats() {
+        let ring = Keyring::default_release();
+        assert_eq!(
+            ring.fingerprints(),
+            [
+                "567E347AD0044ADE55BA8A5F199E2F91FD431D51",
+                "B08B659EE86AF623BC90E8DB938A80CAF21541EB"
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_and_empty() {
+        let mut ring = Keyring::empty();
+        let e = ring.add_bytes(b"not a key", "x.asc").unwrap_err();
+        assert!(e.to_string().contains("x.asc"), "{e}");
+        let e = Keyring::from_files(&["/nonexistent/key.asc"]).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/key.asc"), "{e}");
+    }
+}
