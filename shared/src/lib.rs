@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod cli;
 pub mod configmap;
 pub mod digest;
 pub mod fsutil;
@@ -34,6 +35,42 @@ impl ExitClass {
         match self {
             ExitClass::Verification => 1,
             ExitClass::UsageOrIo => 2,
+        }
+    }
+}
+
+/// Any library failure, with the exit class the binaries map it to.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Digest(#[from] digest::DigestError),
+    #[error(transparent)]
+    Keyring(#[from] keyring::KeyringError),
+    #[error(transparent)]
+    Packer(#[from] packer::PackerError),
+    #[error(transparent)]
+    Pack(#[from] pack::PackError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Unpack(#[from] unpack::UnpackError),
+    #[error(transparent)]
+    Write(#[from] fsutil::WriteError),
+    /// A usage problem found after argument parsing (e.g. a missing option combination).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Whether this is a verification failure (exit 1) or a usage/I-O failure (exit 2).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            Error::Pack(pack::PackError::NoValidSignature { .. })
+            | Error::Unpack(unpack::UnpackError::Bundle {
+                source: bundle::BundleError::Rejected { .. },
+                ..
+            }) => ExitClass::Verification,
+            _ => ExitClass::UsageOrIo,
         }
     }
 }

@@ -1,1 +1,171 @@
-//! todo
+//! The bundle manifest (`manifest.json`, format `sigbundle/v1`): what a bundle holds, in the
+//! layout `docs/bundle-format.md` specifies.
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+
+/// The format string of this version.
+pub const FORMAT_V1: &str = "sigbundle/v1";
+
+/// The `packer` value of a bundle with no packer signature.
+pub const UNSIGNED: &str = "unsigned";
+
+/// Why a manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest.json is not a valid sigbundle manifest: {reason}")]
+    Invalid { reason: String },
+    #[error("manifest.json has format {got:?}; this sigbundle reads {FORMAT_V1:?} only")]
+    UnknownFormat { got: String },
+    #[error("manifest.json is inconsistent: {reason}")]
+    Inconsistent { reason: String },
+}
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub tool: String,
+    pub created: String,
+    pub packer: String,
+    pub releases: Vec<Release>,
+    #[serde(default)]
+    pub missing: Vec<Missing>,
+    pub members: Vec<Member>,
+}
+
+/// One release and its signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub digest: Digest,
+    pub requested: Vec<String>,
+    pub store: String,
+    pub signatures: Vec<SignatureEntry>,
+}
+
+/// One signature of a release, with its pack-time facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureEntry {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub verdict: String,
+    pub signer: Option<String>,
+    pub signer_cert: Option<String>,
+    pub created: Option<u64>,
+    pub identity: Option<String>,
+    pub creator: Option<String>,
+}
+
+/// A digest that was asked for but had no valid signature (`--allow-missing`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Missing {
+    pub digest: Digest,
+    pub requested: Vec<String>,
+    pub reason: String,
+}
+
+/// A member of the archive (other than the manifest and its signature).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// The path of signature `n` (1-based) of `digest` inside a bundle.
+pub fn signature_path(digest: &Digest, n: usize) -> String {
+    format!("signatures/{}/signature-{n}", digest.store_dir())
+}
+
+impl Manifest {
+    /// Serialize as the bundle stores it: pretty JSON with a trailing newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("a manifest always serializes");
+        v.push(b'\n');
+        v
+    }
+
+    /// Parse and check a manifest: strict JSON, known format, internal consistency.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        // Look at the format first, so a future format is named as such rather than as a
+        // list of unknown fields.
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
+                reason: e.to_string(),
+            })?;
+        match value.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT_V1) => {}
+            Some(other) => {
+                return Err(ManifestError::UnknownFormat {
+                    got: other.to_string(),
+                })
+            }
+            None => {
+                return Err(ManifestError::Invalid {
+                    reason: "no \"format\" field".into(),
+                })
+            }
+        }
+        let m: Manifest = serde_json::from_value(value).map_err(|e| ManifestError::Invalid {
+            reason: e.to_string(),
+        })?;
+        m.check_consistent()?;
+        Ok(m)
+    }
+
+    fn check_consistent(&self) -> Result<(), ManifestError> {
+        let bad = |reason: String| Err(ManifestError::Inconsistent { reason });
+        let mut digests = std::collections::BTreeSet::new();
+        let members: std::collections::BTreeMap<&str, &Member> =
+            self.members.iter().map(|m| (m.path.as_str(), m)).collect();
+        if members.len() != self.members.len() {
+            return bad("a member is listed twice".into());
+        }
+        let mut used = std::collections::BTreeSet::new();
+        for r in &self.releases {
+            if !digests.insert(r.digest) {
+                return bad(format!("release {} is listed twice", r.digest));
+            }
+            for (i, s) in r.signatures.iter().enumerate() {
+                let want = signature_path(&r.digest, i + 1);
+                if s.path != want {
+                    return bad(format!(
+                        "signature {:?} of release {} should be at {want:?}",
+                        s.path, r.digest
+                    ));
+                }
+                match members.get(s.path.as_str()) {
+                    Some(m) if m.size == s.size && m.sha256 == s.sha256 => {}
+                    Some(_) => {
+                        return bad(format!(
+                            "{:?}: size or sha256 differs from its member entry",
+                            s.path
+                        ))
+                    }
+                    None => return bad(format!("{:?} is not in the member list", s.path)),
+                }
+                used.insert(s.path.as_str());
+            }
+        }
+        for m in &self.missing {
+            if digests.contains(&m.digest) {
+                return bad(format!("release {} is both packed and missing", m.digest));
+            }
+        }
+        if let Some(m) = self
+            .members
+            .iter()
+            .find(|m| !used.contains(m.path.as_str()))
+        {
+            return bad(format!("member {:?} belongs to no release", m.path));
+        }
+        Ok(())
+    }
+}

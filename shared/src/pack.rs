@@ -1,1 +1,495 @@
-//! todo
+//! `pack`: turn what the user asked for into digests, fetch every signature from the stores,
+//! verify each against the release keyring, and write one signed, reproducible bundle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::bundle::{write_bundle, Compression};
+use crate::digest::{Digest, Pullspec};
+use crate::fsutil::{write_atomic, Overwrite, WriteError};
+use crate::keyring::Keyring;
+use crate::manifest::{
+    signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED,
+};
+use crate::packer::{PackerError, PackerSigner};
+use crate::store::{Fetcher, Store, StoreError};
+use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
+
+/// Why a pack run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{input:?} is not a release this sigbundle can resolve: {reason}")]
+    BadRequest { input: String, reason: String },
+    #[error("nothing to pack: name at least one release")]
+    NothingRequested,
+    #[error("no valid signature for {}; nothing written (pass --allow-missing to pack the rest)", list_missing(.missing))]
+    NoValidSignature { missing: Vec<MissingRelease> },
+    #[error("cannot fetch signatures of {digest} from {store}: {source}")]
+    Fetch {
+        digest: Digest,
+        store: String,
+        source: StoreError,
+    },
+    #[error("SOURCE_DATE_EPOCH={value:?} is not a number of seconds")]
+    BadSourceDateEpoch { value: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Packer(#[from] PackerError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot write the bundle to standard output: {0}")]
+    Stdout(std::io::Error),
+}
+
+fn list_missing(m: &[MissingRelease]) -> String {
+    m.iter()
+        .map(|r| format!("{} ({})", r.digest, r.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A release that ended without a valid signature, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingRelease {
+    pub digest: Digest,
+    pub requested: Vec<String>,
+    pub reason: String,
+}
+
+/// One thing the user asked for, resolved to a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// What the user typed.
+    pub name: String,
+    pub digest: Digest,
+}
+
+impl Request {
+    /// A digest (`sha256:<hex>`) or a pullspec by digest (`registry/repo@sha256:<hex>`).
+    pub fn parse(input: &str) -> Result<Request, PackError> {
+        let input = input.trim();
+        if input.starts_with("sha256:") {
+            let digest = Digest::parse(input).map_err(|e| PackError::BadRequest {
+                input: input.to_string(),
+                reason: e.to_string(),
+            })?;
+            return Ok(Request {
+                name: input.to_string(),
+                digest,
+            });
+        }
+        let p = Pullspec::parse(input).map_err(|e| PackError::BadRequest {
+            input: input.to_string(),
+            reason: e.to_string(),
+        })?;
+        match p.digest {
+            Some(digest) => Ok(Request {
+                name: input.to_string(),
+                digest,
+            }),
+            None => Err(PackError::BadRequest {
+                input: input.to_string(),
+                reason:
+                    "a pullspec by tag needs registry resolution; give the digest (…@sha256:<hex>)"
+                        .into(),
+            }),
+        }
+    }
+}
+
+/// Where the bundle goes.
+#[derive(Debug, Clone)]
+pub enum Output {
+    File { path: PathBuf, overwrite: Overwrite },
+    Stdout,
+}
+
+/// Everything a pack run needs.
+pub struct PackOptions {
+    pub stores: Vec<Store>,
+    pub release_keys: Keyring,
+    /// `None`: an explicitly unsigned bundle.
+    pub signer: Option<PackerSigner>,
+    pub compression: Compression,
+    pub output: Output,
+    /// The bundle's creation time (seconds); see [`source_date_epoch`].
+    pub created: u64,
+    pub concurrency: usize,
+    pub allow_missing: bool,
+    pub all_stores: bool,
+    pub fetcher: Fetcher,
+    /// Called with a line of progress for each release done (for the binary to show).
+    pub progress: Option<Arc<dyn Fn(&ReleaseOutcome) + Send + Sync>>,
+}
+
+/// `SOURCE_DATE_EPOCH` when set, else now.
+pub fn source_date_epoch() -> Result<u64, PackError> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| PackError::BadSourceDateEpoch { value: v }),
+        Err(_) => Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())),
+    }
+}
+
+/// A signature that was fetched and judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    pub store: String,
+    pub index: usize,
+    pub size: u64,
+    #[serde(flatten)]
+    pub report: SignatureReport,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// What happened to one release.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseOutcome {
+    pub digest: Digest,
+    pub requested: Vec<String>,
+    /// The store the packed signatures came from (the first that had a valid one).
+    pub store: Option<String>,
+    /// Every signature seen, valid or not.
+    pub signatures: Vec<Judged>,
+    /// Store errors met on the way (a later store may still have answered).
+    pub errors: Vec<String>,
+}
+
+impl ReleaseOutcome {
+    fn valid(&self) -> impl Iterator<Item = &Judged> {
+        self.signatures
+            .iter()
+            .filter(|j| j.report.verdict.is_valid())
+    }
+}
+
+/// The result of a pack run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackSummary {
+    pub releases: usize,
+    pub signatures: usize,
+    pub missing: Vec<MissingRelease>,
+    pub rejected_signatures: usize,
+    pub bundle_bytes: u64,
+    pub bundle_sha256: String,
+    pub output: String,
+    pub packer: String,
+    pub created: String,
+    pub elapsed_seconds: f64,
+    #[serde(skip)]
+    pub outcomes: Vec<ReleaseOutcome>,
+}
+
+/// Group requests by digest: each digest once, with every name it was asked for.
+pub fn collapse(requests: &[Request]) -> BTreeMap<Digest, BTreeSet<String>> {
+    let mut m: BTreeMap<Digest, BTreeSet<String>> = BTreeMap::new();
+    for r in requests {
+        m.entry(r.digest).or_default().insert(r.name.clone());
+    }
+    m
+}
+
+/// Fetch and judge the signatures of every digest, concurrently.
+pub async fn collect(
+    wanted: &BTreeMap<Digest, BTreeSet<String>>,
+    opts: &PackOptions,
+) -> Result<Vec<ReleaseOutcome>, PackError> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let keys = Arc::new(opts.release_keys.clone());
+    let stores = Arc::new(opts.stores.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (digest, names) in wanted {
+        let (digest, names) = (*digest, names.iter().cloned().collect::<Vec<_>>());
+        let (sem, keys, stores, fetcher) = (
+            sem.clone(),
+            keys.clone(),
+            stores.clone(),
+            opts.fetcher.clone(),
+        );
+        let all_stores = opts.all_stores;
+        let progress = opts.progress.clone();
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await.expect("semaphore never closes");
+            let out = collect_one(digest, names, &stores, &fetcher, keys, all_stores).await;
+            if let (Ok(o), Some(p)) = (&out, &progress) {
+                p(o);
+            }
+            out
+        });
+    }
+    let mut outcomes = Vec::with_capacity(wanted.len());
+    while let Some(res) = tasks.join_next().await {
+        outcomes.push(res.expect("a fetch task panicked")?);
+    }
+    outcomes.sort_by_key(|o| o.digest);
+    Ok(outcomes)
+}
+
+async fn collect_one(
+    digest: Digest,
+    requested: Vec<String>,
+    stores: &[Store],
+    fetcher: &Fetcher,
+    keys: Arc<Keyring>,
+    all_stores: bool,
+) -> Result<ReleaseOutcome, PackError> {
+    let mut out = ReleaseOutcome {
+        digest,
+        requested,
+        store: None,
+        signatures: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut first_err = None;
+    for store in stores {
+        let bodies = match fetcher.fetch(store, &digest).await {
+            Ok(b) => b,
+            Err(e) => {
+                out.errors.push(e.to_string());
+                first_err.get_or_insert((store.to_string(), e));
+                continue;
+            }
+        };
+        let keys = keys.clone();
+        let judged = tokio::task::spawn_blocking(move || {
+            let now = SystemTime::now();
+            bodies
+                .into_iter()
+                .map(|b| (verify_release_signature(&keys, &digest, &b, now), b))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("a verification task panicked");
+        for (i, (report, bytes)) in judged.into_iter().enumerate() {
+            // With --all-stores, the same signature from two stores is kept once.
+            if out.signatures.iter().any(|j| j.bytes == bytes) {
+                continue;
+            }
+            out.signatures.push(Judged {
+                store: store.to_string(),
+                index: i + 1,
+                size: bytes.len() as u64,
+                report,
+                bytes,
+            });
+        }
+        if out.valid().next().is_some() {
+            out.store.get_or_insert_with(|| store.to_string());
+            if !all_stores {
+                break;
+            }
+        }
+    }
+    if out.store.is_none() && out.signatures.is_empty() {
+        if let Some((store, source)) = first_err {
+            if out.errors.len() == stores.len() {
+                // Every store failed: that is an I/O failure, not a missing signature.
+                return Err(PackError::Fetch {
+                    digest,
+                    store,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn missing_reason(o: &ReleaseOutcome) -> String {
+    if o.signatures.is_empty() {
+        if o.errors.is_empty() {
+            "no signature in any store".into()
+        } else {
+            format!("no signature; {}", o.errors.join("; "))
+        }
+    } else {
+        let verdicts: Vec<String> = o
+            .signatures
+            .iter()
+            .map(|j| format!("{} signature-{}: {}", j.store, j.index, j.report.verdict))
+            .collect();
+        format!("no valid signature: {}", verdicts.join("; "))
+    }
+}
+
+/// Run a whole pack: collect, verify, write. Nothing is written unless everything succeeded.
+pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummary, PackError> {
+    let started = Instant::now();
+    if requests.is_empty() {
+        return Err(PackError::NothingRequested);
+    }
+    let wanted = collapse(requests);
+    let outcomes = collect(&wanted, opts).await?;
+    let missing: Vec<MissingRelease> = outcomes
+        .iter()
+        .filter(|o| o.store.is_none())
+        .map(|o| MissingRelease {
+            digest: o.digest,
+            requested: o.requested.clone(),
+            reason: missing_reason(o),
+        })
+        .collect();
+    if !missing.is_empty() && !opts.allow_missing {
+        return Err(PackError::NoValidSignature { missing });
+    }
+    if missing.len() == outcomes.len() {
+        return Err(PackError::NoValidSignature { missing });
+    }
+    let (manifest, members) = build_manifest(&outcomes, &missing, opts);
+    let manifest_bytes = manifest.to_bytes();
+    // The packer signature is dated now, not SOURCE_DATE_EPOCH: a key cannot sign before it
+    // existed, and the format lets the signature alone differ between reproduced bundles.
+    let sig = match &opts.signer {
+        Some(s) => Some(s.sign_detached(&manifest_bytes, SystemTime::now())?),
+        None => None,
+    };
+    let mut hasher = HashingWriter {
+        inner: Vec::new(),
+        hasher: Sha256::new(),
+    };
+    hasher = write_bundle(
+        hasher,
+        opts.compression,
+        opts.created,
+        &manifest_bytes,
+        sig.as_deref(),
+        &members,
+    )
+    .map_err(|e| PackError::Stdout(std::io::Error::other(e)))?;
+    let bundle = hasher.inner;
+    let bundle_sha256 = hex::encode(hasher.hasher.finalize());
+    let output = match &opts.output {
+        Output::File { path, overwrite } => {
+            write_atomic(path, 0o644, *overwrite, |w| w.write_all(&bundle))?;
+            path.display().to_string()
+        }
+        Output::Stdout => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(&bundle)
+                .and_then(|_| so.flush())
+                .map_err(PackError::Stdout)?;
+            "-".to_string()
+        }
+    };
+    let signatures = manifest.releases.iter().map(|r| r.signatures.len()).sum();
+    Ok(PackSummary {
+        releases: manifest.releases.len(),
+        signatures,
+        rejected_signatures: outcomes
+            .iter()
+            .flat_map(|o| &o.signatures)
+            .filter(|j| !j.report.verdict.is_valid())
+            .count(),
+        missing,
+        bundle_bytes: bundle.len() as u64,
+        bundle_sha256,
+        output,
+        packer: manifest.packer.clone(),
+        created: manifest.created.clone(),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        outcomes,
+    })
+}
+
+/// [`pack`] on its own async runtime, for callers that are not async.
+pub fn pack_blocking(requests: &[Request], opts: &PackOptions) -> Result<PackSummary, PackError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(PackError::Runtime)?;
+    runtime.block_on(pack(requests, opts))
+}
+
+struct HashingWriter {
+    inner: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(buf);
+        self.inner.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn build_manifest(
+    outcomes: &[ReleaseOutcome],
+    missing: &[MissingRelease],
+    opts: &PackOptions,
+) -> (Manifest, Vec<(String, Vec<u8>)>) {
+    let mut releases = Vec::new();
+    let mut members = Vec::new();
+    for o in outcomes.iter().filter(|o| o.store.is_some()) {
+        let mut sigs = Vec::new();
+        for (i, j) in o.valid().enumerate() {
+            let path = signature_path(&o.digest, i + 1);
+            let sha256 = hex::encode(Sha256::digest(&j.bytes));
+            sigs.push(SignatureEntry {
+                path: path.clone(),
+                size: j.size,
+                sha256,
+                verdict: j.report.verdict.name().to_string(),
+                signer: j.report.signer.clone(),
+                signer_cert: j.report.signer_cert.clone(),
+                created: j.report.created,
+                identity: j.report.identity.clone(),
+                creator: j.report.creator.clone(),
+            });
+            members.push((path, j.bytes.clone()));
+        }
+        releases.push(Release {
+            digest: o.digest,
+            requested: o.requested.clone(),
+            store: o.store.clone().unwrap_or_default(),
+            signatures: sigs,
+        });
+    }
+    // Sort by path as the format requires: signature-10 would sort before signature-2 as a
+    // string, but a release has at most 9.
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    let manifest = Manifest {
+        format: FORMAT_V1.to_string(),
+        tool: crate::TOOL_VERSION.to_string(),
+        created: rfc3339(opts.created),
+        packer: opts
+            .signer
+            .as_ref()
+            .map_or_else(|| UNSIGNED.to_string(), |s| s.fingerprint().to_string()),
+        releases,
+        missing: missing
+            .iter()
+            .map(|m| Missing {
+                digest: m.digest,
+                requested: m.requested.clone(),
+                reason: m.reason.clone(),
+            })
+            .collect(),
+        members: members
+            .iter()
+            .map(|(p, b)| Member {
+                path: p.clone(),
+                size: b.len() as u64,
+                sha256: hex::encode(Sha256::digest(b)),
+            })
+            .collect(),
+    };
+    (manifest, members)
+}

@@ -1,1 +1,362 @@
-//! todo
+//! Signature stores: read `<store>/sha256=<hex>/signature-<N>` from a directory or over
+//! HTTP(S), as the cluster does (N = 1, 2, … until the first 404, at most 9, 50 KiB per body),
+//! with timeouts, retries with backoff and jitter, and redirects only to https or the same host.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::digest::Digest;
+use crate::verify::MAX_SIGNATURE_BYTES;
+
+/// Red Hat's two signature stores, tried in this order by default.
+pub const RED_HAT_STORES: &[&str] = &[
+    "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release",
+    "https://storage.googleapis.com/openshift-release/official/signatures/openshift/release",
+];
+
+/// The most signatures the cluster reads per release.
+pub const MAX_SIGNATURES: usize = 9;
+
+/// Why signatures could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid store {input:?}: {reason}")]
+    BadStore { input: String, reason: String },
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: {cause}")]
+    Network { url: String, cause: String },
+    #[error(
+        "{url}: body larger than {MAX_SIGNATURE_BYTES} bytes; refusing it rather than truncating"
+    )]
+    TooLarge { url: String },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read CA file {path}: {reason}")]
+    Ca { path: PathBuf, reason: String },
+    #[error("cannot set up the HTTP client: {reason}")]
+    Client { reason: String },
+}
+
+/// A signature store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// A folder in the mirror layout.
+    Dir(PathBuf),
+    /// An http(s) base URL (no trailing slash).
+    Http(String),
+}
+
+impl Store {
+    /// `http://…` or `https://…` is a URL, `file://…` or anything else a folder.
+    pub fn parse(input: &str) -> Result<Store, StoreError> {
+        if input.starts_with("http://") || input.starts_with("https://") {
+            let url = reqwest::Url::parse(input).map_err(|e| StoreError::BadStore {
+                input: input.to_string(),
+                reason: e.to_string(),
+            })?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(StoreError::BadStore {
+                    input: input.to_string(),
+                    reason: "a store URL takes no query or fragment".into(),
+                });
+            }
+            Ok(Store::Http(input.trim_end_matches('/').to_string()))
+        } else if let Some(path) = input.strip_prefix("file://") {
+            Ok(Store::Dir(PathBuf::from(path)))
+        } else if input.contains("://") {
+            Err(StoreError::BadStore {
+                input: input.to_string(),
+                reason: "only http://, https:// and file:// stores (or a folder) are supported"
+                    .into(),
+            })
+        } else {
+            Ok(Store::Dir(PathBuf::from(input)))
+        }
+    }
+
+    /// The default stores.
+    pub fn red_hat() -> Vec<Store> {
+        RED_HAT_STORES
+            .iter()
+            .map(|s| Store::Http((*s).to_string()))
+            .collect()
+    }
+
+    /// Where signature `n` of `digest` lives in this store.
+    pub fn location(&self, digest: &Digest, n: usize) -> String {
+        match self {
+            Store::Dir(d) => d
+                .join(digest.store_dir())
+                .join(format!("signature-{n}"))
+                .display()
+                .to_string(),
+            Store::Http(u) => format!("{u}/{}/signature-{n}", digest.store_dir()),
+        }
+    }
+}
+
+impl std::fmt::Display for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::Dir(d) => write!(f, "{}", d.display()),
+            Store::Http(u) => f.write_str(u),
+        }
+    }
+}
+
+/// HTTP behaviour.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// Per-request timeout (connect + whole body).
+    pub timeout: Duration,
+    /// Retries after the first attempt, on timeouts, connection errors and 5xx.
+    pub retries: u32,
+    /// First backoff; doubled each retry, with up to 50% jitter.
+    pub backoff: Duration,
+    /// Extra CA certificates (PEM) for private stores.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            ca_file: None,
+        }
+    }
+}
+
+/// Fetches signatures; one per run, so HTTP connections are pooled and reused.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    cfg: FetchConfig,
+}
+
+/// The outcome of one attempt at one URL.
+enum Attempt {
+    Body(Vec<u8>),
+    NotFound,
+    Retryable(StoreError),
+    Fatal(StoreError),
+}
+
+impl Fetcher {
+    /// Build the HTTP client: pooled, timeouts, proxies from the environment, safe redirects.
+    pub fn new(cfg: FetchConfig) -> Result<Fetcher, StoreError> {
+        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 5 {
+                return attempt.error("too many redirects");
+            }
+            let same_host = attempt.previous().first().is_some_and(|first| {
+                first.host_str() == attempt.url().host_str()
+                    && first.port_or_known_default() == attempt.url().port_or_known_default()
+            });
+            if attempt.url().scheme() == "https" || same_host {
+                attempt.follow()
+            } else {
+                let to = attempt.url().to_string();
+                attempt.error(format!(
+                    "refusing redirect to {to}: only https or the same host"
+                ))
+            }
+        });
+        let mut b = reqwest::Client::builder()
+            .user_agent(crate::TOOL_VERSION.replace(' ', "/"))
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout)
+            .redirect(redirect)
+            .pool_max_idle_per_host(64);
+        if let Some(path) = &cfg.ca_file {
+            let pem = std::fs::read(path).map_err(|e| StoreError::Ca {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            for c in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| StoreError::Ca {
+                path: path.clone(),
+                reason: e.to_string(),
+            })? {
+                b = b.add_root_certificate(c);
+            }
+        }
+        let client = b.build().map_err(|e| StoreError::Client {
+            reason: e.to_string(),
+        })?;
+        Ok(Fetcher { client, cfg })
+    }
+
+    /// The HTTP client, for other fetchers of this run (registry, update service).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// All signatures of `digest` in `store`, in store order (N = 1, 2, … until the first
+    /// missing one, at most [`MAX_SIGNATURES`]).
+    pub async fn fetch(&self, store: &Store, digest: &Digest) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for n in 1..=MAX_SIGNATURES {
+            let got = match store {
+                Store::Dir(dir) => read_dir_signature(dir, digest, n)?,
+                Store::Http(_) => self.get_with_retries(&store.location(digest, n)).await?,
+            };
+            match got {
+                Some(body) => out.push(body),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// GET a URL: `Some(body)`, `None` on 404 (or 403 with an empty listing, as GCS answers),
+    /// an error otherwise; retried on timeouts, connection errors and 5xx.
+    pub async fn get_with_retries(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut delay = self.cfg.backoff;
+        let mut attempt = 0;
+        loop {
+            match self.get_once(url).await {
+                Attempt::Body(b) => return Ok(Some(b)),
+                Attempt::NotFound => return Ok(None),
+                Attempt::Fatal(e) => return Err(e),
+                Attempt::Retryable(e) => {
+                    if attempt >= self.cfg.retries {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(delay + jitter(delay)).await;
+                    delay = delay.saturating_mul(2);
+                }
+            }
+        }
+    }
+
+    async fn get_once(&self, url: &str) -> Attempt {
+        let net = |e: reqwest::Error| StoreError::Network {
+            url: url.to_string(),
+            cause: error_chain(&e),
+        };
+        let mut resp = match self.client.get(url).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_redirect() || e.is_builder() => return Attempt::Fatal(net(e)),
+            Err(e) => return Attempt::Retryable(net(e)),
+        };
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Attempt::NotFound;
+        }
+        if !status.is_success() {
+            let e = StoreError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+            };
+            return if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                Attempt::Retryable(e)
+            } else {
+                Attempt::Fatal(e)
+            };
+        }
+        if resp
+            .content_length()
+            .is_some_and(|l| l > MAX_SIGNATURE_BYTES)
+        {
+            return Attempt::Fatal(StoreError::TooLarge {
+                url: url.to_string(),
+            });
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    body.extend_from_slice(&c);
+                    if body.len() as u64 > MAX_SIGNATURE_BYTES {
+                        return Attempt::Fatal(StoreError::TooLarge {
+                            url: url.to_string(),
+                        });
+                    }
+                }
+                Ok(None) => return Attempt::Body(body),
+                Err(e) => return Attempt::Retryable(net(e)),
+            }
+        }
+    }
+}
+
+/// Read signature `n` of `digest` from a folder store; `None` when it does not exist.
+fn read_dir_signature(
+    dir: &Path,
+    digest: &Digest,
+    n: usize,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    use std::io::Read;
+    let path = dir.join(digest.store_dir()).join(format!("signature-{n}"));
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StoreError::Io { path, source }),
+    };
+    let mut body = Vec::new();
+    file.take(MAX_SIGNATURE_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    if body.len() as u64 > MAX_SIGNATURE_BYTES {
+        return Err(StoreError::TooLarge {
+            url: path.display().to_string(),
+        });
+    }
+    Ok(Some(body))
+}
+
+/// Up to half of `d`, from the clock's low bits (enough to spread retries apart).
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    d.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// An error and its sources on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stores() {
+        assert_eq!(
+            Store::parse("https://x.example/sigs/").unwrap(),
+            Store::Http("https://x.example/sigs".into())
+        );
+        assert_eq!(
+            Store::parse("file:///srv/sigs").unwrap(),
+            Store::Dir("/srv/sigs".into())
+        );
+        assert_eq!(Store::parse("sigs").unwrap(), Store::Dir("sigs".into()));
+        assert!(Store::parse("ftp://x/y").is_err());
+        let d = Digest::parse(&format!("sha256:{}", "0".repeat(64))).unwrap();
+        assert_eq!(
+            Store::parse("http://h/s").unwrap().location(&d, 2),
+            format!("http://h/s/sha256={}/signature-2", "0".repeat(64))
+        );
+    }
+}
