@@ -1,0 +1,759 @@
+//! The first end-to-end path through the real binaries: pack (folder and HTTP stores) →
+//! verify → emit, byte-compared with the `oc` format; reproducibility; and the refusals.
+
+mod common;
+
+use common::*;
+use sigbundle::bundle::{write_bundle, Compression};
+use sigbundle::manifest::Manifest;
+
+fn store_arg() -> String {
+    fixture("stores/redhat").display().to_string()
+}
+
+#[test]
+fn pack_from_folder_verify_emit_matches_oc_bytes() {
+    let env = Env::new();
+    let (key, public) = env.packer_key("ops");
+    let store = store_arg();
+    let mut args = vec![
+        "--store",
+        &store,
+        "--sign-key",
+        key.to_str().unwrap(),
+        "-o",
+        "b.tar.zst",
+    ];
+    args.extend(RH_ALL);
+    env.run("pack", &args)
+        .code(0)
+        .stderr_has("packed 3 release(s), 3 signature(s)");
+
+    let pk = public.to_str().unwrap();
+    let v = env.run("unpack", &["verify", "b.tar.zst", "--packer-key", pk]);
+    v.code(0)
+        .stdout_has("signature verified")
+        .stderr_has("OK: 3 release(s), 3 signature(s) verified");
+    for d in RH_ALL {
+        v.stdout_has(d);
+    }
+    v.stdout_has("quay.io/openshift-release-dev/ocp-release:4.15.46-x86_64");
+
+    env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--packer-key", pk, "--to-dir", "cms"],
+    )
+    .code(0)
+    .stdout_has("created");
+    let golden = fixture("golden");
+    let mut want: Vec<String> = std::fs::read_dir(&golden)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    want.sort();
+    assert_eq!(env.ls("cms"), want);
+    for name in &want {
+        let got = std::fs::read(env.path("cms").join(name)).unwrap();
+        let exp = std::fs::read(golden.join(name)).unwrap();
+        assert!(
+            got == exp,
+            "{name} differs from oc's bytes:\n{}\n{}",
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&exp)
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("cms").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640, "{name}");
+    }
+
+    // A second emit leaves identical files alone.
+    env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--packer-key", pk, "--to-dir", "cms"],
+    )
+    .code(0)
+    .stdout_has("unchanged");
+}
+
+#[test]
+fn pack_from_http_store_reads_until_first_404() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &server.url,
+            "--no-sign",
+            "-o",
+            "h.tar.zst",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    let reqs = server.requests.lock().unwrap().clone();
+    let hex = &RH_4_15_0[7..];
+    assert_eq!(
+        reqs,
+        [
+            format!("/sha256={hex}/signature-1"),
+            format!("/sha256={hex}/signature-2")
+        ]
+    );
+    env.run(
+        "unpack",
+        &["emit", "h.tar.zst", "--allow-unsigned", "--to-dir", "cms"],
+    )
+    .code(0);
+    let got = std::fs::read(env.path("cms/signature-sha256-0da6316466d60a3a.json")).unwrap();
+    assert_eq!(
+        got,
+        std::fs::read(fixture("golden/signature-sha256-0da6316466d60a3a.json")).unwrap()
+    );
+}
+
+#[test]
+fn http_store_500s_are_retried() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server
+        .faults
+        .fail_first
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &server.url,
+            "--no-sign",
+            "-o",
+            "h.tar.zst",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    assert_eq!(
+        server.request_count(),
+        4,
+        "two 500s, then signature-1 and signature-2"
+    );
+}
+
+#[test]
+fn dead_store_is_an_io_error_naming_the_url() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server
+        .faults
+        .always_status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            &server.url,
+            "--no-sign",
+            "--retries",
+            "1",
+            "-o",
+            "h.tar.zst",
+            RH_4_15_0,
+        ],
+    );
+    r.code(2)
+        .stderr_has("HTTP 503")
+        .stderr_has(&server.url)
+        .stderr_has(RH_4_15_0);
+    assert!(
+        env.ls(".").iter().all(|f| !f.contains("h.tar.zst")),
+        "{:?}",
+        env.ls(".")
+    );
+}
+
+#[test]
+fn unsigned_packs_are_byte_identical_and_signed_differ_only_in_the_signature() {
+    let env = Env::new();
+    for comp in ["zstd", "gzip", "none"] {
+        env.pack_unsigned(&format!("a.{comp}"), comp).code(0);
+        env.pack_unsigned(&format!("b.{comp}"), comp).code(0);
+        assert_eq!(
+            std::fs::read(env.path(&format!("a.{comp}"))).unwrap(),
+            std::fs::read(env.path(&format!("b.{comp}"))).unwrap(),
+            "{comp}"
+        );
+    }
+    let (key, _) = env.packer_key("ops");
+    let store = store_arg();
+    for out in ["s1.tar", "s2.tar"] {
+        let mut args = vec![
+            "--store",
+            &store,
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--compression",
+            "none",
+            "-o",
+            out,
+            "-q",
+        ];
+        args.extend(RH_ALL);
+        env.run("pack", &args).code(0);
+    }
+    let m1 = tar_members(&std::fs::read(env.path("s1.tar")).unwrap());
+    let m2 = tar_members(&std::fs::read(env.path("s2.tar")).unwrap());
+    let names: Vec<_> = m1.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(names[..2], ["manifest.json", "manifest.json.asc"]);
+    assert_eq!(m1.len(), m2.len());
+    for (a, b) in m1.iter().zip(&m2) {
+        assert_eq!(a.0, b.0);
+        if a.0 != "manifest.json.asc" {
+            assert_eq!(a.1, b.1, "{} differs between two signed packs", a.0);
+        }
+    }
+    // The manifest records SOURCE_DATE_EPOCH and nothing about the host or user.
+    let manifest = String::from_utf8(m1[0].1.clone()).unwrap();
+    assert!(
+        manifest.contains("\"created\": \"2023-11-14T22:13:20Z\""),
+        "{manifest}"
+    );
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    assert!(!manifest.contains(&format!("\"{user}\"")));
+}
+
+#[test]
+fn pack_needs_sign_key_or_no_sign() {
+    let env = Env::new();
+    let r = env.run("pack", &["--store", "x", "-o", "b.tar.zst", RH_4_15_0]);
+    r.code(2).stderr_has("--sign-key").stderr_has("--no-sign");
+}
+
+#[test]
+fn unpack_needs_packer_key_or_allow_unsigned() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run("unpack", &["verify", "b.tar.zst"])
+        .code(2)
+        .stderr_has("--packer-key")
+        .stderr_has("--allow-unsigned");
+}
+
+#[test]
+fn unsigned_bundle_refused_when_a_packer_key_is_required() {
+    let env = Env::new();
+    let (_, public) = env.packer_key("ops");
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run(
+        "unpack",
+        &[
+            "emit",
+            "b.tar.zst",
+            "--packer-key",
+            public.to_str().unwrap(),
+            "--to-dir",
+            "out",
+        ],
+    )
+    .code(1)
+    .stderr_has("manifest.json.asc: missing");
+    assert!(env.ls("out").is_empty());
+    env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"])
+        .code(0)
+        .stdout_has("unsigned bundle");
+}
+
+#[test]
+fn bundle_signed_by_an_untrusted_packer_is_refused() {
+    let env = Env::new();
+    let (key, _) = env.packer_key("mallory");
+    let (_, trusted) = env.packer_key("ops");
+    let store = store_arg();
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &store,
+            "--sign-key",
+            key.to_str().unwrap(),
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    env.run(
+        "unpack",
+        &[
+            "verify",
+            "b.tar.zst",
+            "--packer-key",
+            trusted.to_str().unwrap(),
+        ],
+    )
+    .code(1)
+    .stderr_has("manifest.json.asc")
+    .stderr_has("not a trusted packer key");
+}
+
+#[test]
+fn missing_signature_fails_pack_and_writes_nothing() {
+    let env = Env::new();
+    let store = store_arg();
+    let absent = format!("sha256:{}", "1".repeat(64));
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            &store,
+            "--no-sign",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+            &absent,
+        ],
+    );
+    r.code(1).stderr_has(&absent).stderr_has("--allow-missing");
+    assert!(!env.path("b.tar.zst").exists());
+    assert_eq!(env.ls("."), Vec::<String>::new());
+
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &store,
+            "--no-sign",
+            "--allow-missing",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+            &absent,
+        ],
+    )
+    .code(0)
+    .stderr_has("missing: ");
+    env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"])
+        .code(0)
+        .stdout_has(&format!("{absent}"));
+}
+
+#[test]
+fn pack_refuses_a_signature_filed_under_another_digest() {
+    let env = Env::new();
+    let hex_a = &RH_4_15_0[7..];
+    let hex_b = &RH_4_10_18[7..];
+    let dir = env.path(&format!("store/sha256={hex_b}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        fixture(&format!("stores/redhat/sha256={hex_a}/signature-1")),
+        dir.join("signature-1"),
+    )
+    .unwrap();
+    env.run(
+        "pack",
+        &[
+            "--store",
+            "store",
+            "--no-sign",
+            "-o",
+            "b.tar.zst",
+            RH_4_10_18,
+        ],
+    )
+    .code(1)
+    .stderr_has("digest-mismatch")
+    .stderr_has(RH_4_15_0);
+    assert!(!env.path("b.tar.zst").exists());
+}
+
+#[test]
+fn pack_refuses_to_overwrite_without_force() {
+    let env = Env::new();
+    std::fs::write(env.path("b.tar.zst"), b"precious").unwrap();
+    env.pack_unsigned("b.tar.zst", "zstd")
+        .code(2)
+        .stderr_has("--force");
+    assert_eq!(std::fs::read(env.path("b.tar.zst")).unwrap(), b"precious");
+    let store = store_arg();
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &store,
+            "--no-sign",
+            "--force",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    assert_ne!(std::fs::read(env.path("b.tar.zst")).unwrap(), b"precious");
+}
+
+/// An unsigned, uncompressed bundle of the three real releases, as members.
+fn plain_members(env: &Env) -> (Manifest, Vec<(String, Vec<u8>)>) {
+    env.pack_unsigned("plain.tar", "none").code(0);
+    let mut m = tar_members(&std::fs::read(env.path("plain.tar")).unwrap());
+    let (_, manifest) = m.remove(0);
+    (Manifest::parse(&manifest).unwrap(), m)
+}
+
+fn craft(
+    env: &Env,
+    name: &str,
+    manifest: &Manifest,
+    members: &[(String, Vec<u8>)],
+    comp: Compression,
+) {
+    let bytes = write_bundle(Vec::new(), comp, 0, &manifest.to_bytes(), None, members).unwrap();
+    std::fs::write(env.path(name), bytes).unwrap();
+}
+
+fn verify_unsigned(env: &Env, name: &str) -> Run {
+    env.run(
+        "unpack",
+        &["emit", name, "--allow-unsigned", "--to-dir", "out"],
+    )
+}
+
+#[test]
+fn flipped_byte_in_a_member_is_named() {
+    let env = Env::new();
+    let (manifest, mut members) = plain_members(&env);
+    members[1].1[100] ^= 0x01;
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    verify_unsigned(&env, "x.tar")
+        .code(1)
+        .stderr_has(&members[1].0)
+        .stderr_has("sha256");
+    assert!(env.ls("out").is_empty());
+}
+
+#[test]
+fn flipped_byte_in_a_compressed_stream_is_refused() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let mut bytes = std::fs::read(env.path("b.tar.zst")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(env.path("b.tar.zst"), &bytes).unwrap();
+    verify_unsigned(&env, "b.tar.zst")
+        .code(1)
+        .stderr_has("bundle rejected");
+    assert!(env.ls("out").is_empty());
+}
+
+#[test]
+fn extra_member_is_named() {
+    let env = Env::new();
+    let (manifest, mut members) = plain_members(&env);
+    members.push(("signatures/extra".into(), b"surprise".to_vec()));
+    craft(&env, "x.tar.gz", &manifest, &members, Compression::Gzip);
+    verify_unsigned(&env, "x.tar.gz")
+        .code(1)
+        .stderr_has("signatures/extra: not listed in the manifest");
+}
+
+#[test]
+fn missing_member_is_named() {
+    let env = Env::new();
+    let (manifest, mut members) = plain_members(&env);
+    let gone = members.remove(2).0;
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    verify_unsigned(&env, "x.tar")
+        .code(1)
+        .stderr_has(&format!("{gone}: listed in the manifest but missing"));
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let env = Env::new();
+    let (manifest, mut members) = plain_members(&env);
+    members[0].1[10] ^= 1;
+    members.push(("zzz".into(), b"x".to_vec()));
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    let r = verify_unsigned(&env, "x.tar");
+    r.code(1)
+        .stderr_has("2 problems")
+        .stderr_has(&format!("{}: sha256", members[0].0))
+        .stderr_has("zzz: not listed");
+}
+
+#[test]
+fn hostile_member_names_and_types_are_refused_and_escaped() {
+    let env = Env::new();
+    let (manifest, _) = plain_members(&env);
+    let mbytes = manifest.to_bytes();
+    let cases: &[(&[u8], u8, &str)] = &[
+        (
+            b"../../etc/cron.d/evil",
+            b'0',
+            "../../etc/cron.d/evil: unsafe member name ('..' component)",
+        ),
+        (
+            b"/etc/passwd",
+            b'0',
+            "/etc/passwd: unsafe member name (absolute path)",
+        ),
+        (
+            b"sig\x1b[2Jnatures",
+            b'0',
+            "sig\\u{1b}[2Jnatures: unsafe member name (control character)",
+        ),
+        (b"signatures/link", b'2', "signatures/link: is a symlink"),
+        (b"signatures/hard", b'1', "signatures/hard: is a hardlink"),
+        (
+            b"signatures/dev",
+            b'3',
+            "signatures/dev: is a character device",
+        ),
+        (b"signatures/fifo", b'6', "signatures/fifo: is a FIFO"),
+    ];
+    for (i, (name, kind, want)) in cases.iter().enumerate() {
+        let f = format!("h{i}.tar");
+        std::fs::write(
+            env.path(&f),
+            raw_tar(&[(b"manifest.json", b'0', &mbytes), (name, *kind, b"")]),
+        )
+        .unwrap();
+        let r = verify_unsigned(&env, &f);
+        r.code(1).stderr_has(want);
+        assert!(
+            !r.stderr.contains('\x1b'),
+            "an escape sequence reached the terminal"
+        );
+        assert!(env.ls("out").is_empty());
+    }
+}
+
+#[test]
+fn duplicate_member_and_manifest_not_first_are_refused() {
+    let env = Env::new();
+    let (manifest, members) = plain_members(&env);
+    let mbytes = manifest.to_bytes();
+    let (p, d) = (&members[0].0, &members[0].1);
+    std::fs::write(
+        env.path("d.tar"),
+        raw_tar(&[
+            (b"manifest.json", b'0', &mbytes),
+            (p.as_bytes(), b'0', d),
+            (p.as_bytes(), b'0', d),
+        ]),
+    )
+    .unwrap();
+    verify_unsigned(&env, "d.tar")
+        .code(1)
+        .stderr_has(&format!("{p}: duplicate member"));
+    std::fs::write(
+        env.path("o.tar"),
+        raw_tar(&[(p.as_bytes(), b'0', d), (b"manifest.json", b'0', &mbytes)]),
+    )
+    .unwrap();
+    verify_unsigned(&env, "o.tar")
+        .code(1)
+        .stderr_has("the first member must be manifest.json");
+}
+
+#[test]
+fn unknown_format_version_is_refused() {
+    let env = Env::new();
+    let (mut manifest, members) = plain_members(&env);
+    manifest.format = "sigbundle/v2".into();
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    verify_unsigned(&env, "x.tar")
+        .code(1)
+        .stderr_has("unknown format \"sigbundle/v2\"");
+}
+
+#[test]
+fn signature_filed_under_the_wrong_digest_is_refused_at_unpack() {
+    let env = Env::new();
+    let (mut manifest, mut members) = plain_members(&env);
+    // Put release B's signature bytes under release A, with a manifest that agrees.
+    let a = manifest
+        .releases
+        .iter()
+        .position(|r| r.digest.to_string() == RH_4_15_0)
+        .unwrap();
+    let b = manifest
+        .releases
+        .iter()
+        .position(|r| r.digest.to_string() == RH_4_10_18)
+        .unwrap();
+    let pa = manifest.releases[a].signatures[0].path.clone();
+    let pb = manifest.releases[b].signatures[0].path.clone();
+    let bytes_b = members.iter().find(|m| m.0 == pb).unwrap().1.clone();
+    members.iter_mut().find(|m| m.0 == pa).unwrap().1 = bytes_b.clone();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes_b))
+    };
+    for m in manifest.members.iter_mut().filter(|m| m.path == pa) {
+        m.size = bytes_b.len() as u64;
+        m.sha256 = sha.clone();
+    }
+    let s = &mut manifest.releases[a].signatures[0];
+    s.size = bytes_b.len() as u64;
+    s.sha256 = sha;
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    verify_unsigned(&env, "x.tar")
+        .code(1)
+        .stderr_has(&pa)
+        .stderr_has("digest-mismatch")
+        .stderr_has(RH_4_10_18);
+    assert!(env.ls("out").is_empty());
+}
+
+#[test]
+fn unknown_compression_and_truncation_are_refused() {
+    let env = Env::new();
+    std::fs::write(env.path("x.tar.bz2"), b"BZh91AY&SYgarbage").unwrap();
+    verify_unsigned(&env, "x.tar.bz2")
+        .code(1)
+        .stderr_has("unknown compression");
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let bytes = std::fs::read(env.path("b.tar.zst")).unwrap();
+    std::fs::write(env.path("t.tar.zst"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    verify_unsigned(&env, "t.tar.zst")
+        .code(1)
+        .stderr_has("corrupt or truncated");
+    let mut garbage = bytes.clone();
+    garbage.extend_from_slice(b"trailing garbage");
+    std::fs::write(env.path("g.tar.zst"), garbage).unwrap();
+    verify_unsigned(&env, "g.tar.zst")
+        .code(1)
+        .stderr_has("bundle rejected");
+    verify_unsigned(&env, "nonexistent.tar.zst")
+        .code(2)
+        .stderr_has("nonexistent.tar.zst");
+}
+
+#[test]
+fn decompression_bomb_is_stopped_at_the_cap() {
+    use std::io::Write;
+    let env = Env::new();
+    let (manifest, _) = plain_members(&env);
+    let file = std::fs::File::create(env.path("bomb.tar.zst")).unwrap();
+    let mut z = zstd::Encoder::new(file, 3).unwrap();
+    let mut t = tar::Builder::new(&mut z);
+    let mb = manifest.to_bytes();
+    let mut h = tar::Header::new_ustar();
+    h.set_path("manifest.json").unwrap();
+    h.set_size(mb.len() as u64);
+    h.set_cksum();
+    t.append(&h, mb.as_slice()).unwrap();
+    let size: u64 = (1 << 30) + (1 << 20);
+    let mut h = tar::Header::new_ustar();
+    h.set_path("signatures/zeros").unwrap();
+    h.set_size(size);
+    h.set_cksum();
+    t.append(&h, std::io::repeat(0).take_bytes(size)).unwrap();
+    t.finish().unwrap();
+    drop(t);
+    z.finish().unwrap().flush().unwrap();
+    let small = std::fs::metadata(env.path("bomb.tar.zst")).unwrap().len();
+    assert!(small < 1 << 20, "the bomb is small: {small}");
+    verify_unsigned(&env, "bomb.tar.zst")
+        .code(1)
+        .stderr_has("signatures/zeros: larger than the 51200-byte limit");
+}
+
+trait TakeBytes: std::io::Read + Sized {
+    fn take_bytes(self, n: u64) -> std::io::Take<Self> {
+        self.take(n)
+    }
+}
+impl<R: std::io::Read> TakeBytes for R {}
+
+#[test]
+fn emit_yaml_is_the_same_object() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run(
+        "unpack",
+        &[
+            "emit",
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--to-dir",
+            "y",
+            "--format",
+            "yaml",
+        ],
+    )
+    .code(0);
+    for name in env.ls("y") {
+        let yaml = std::fs::read_to_string(env.path("y").join(&name)).unwrap();
+        let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        let golden = fixture("golden").join(name.replace(".yaml", ".json"));
+        let from_json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+        assert_eq!(from_yaml, from_json, "{name}");
+    }
+}
+
+#[test]
+fn emit_does_not_overwrite_a_different_file_without_force() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    std::fs::create_dir(env.path("cms")).unwrap();
+    let victim = env.path("cms/signature-sha256-195de2a5ef3af108.json");
+    std::fs::write(&victim, b"hand-made").unwrap();
+    env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"],
+    )
+    .code(2)
+    .stderr_has("--force");
+    assert_eq!(
+        env.ls("cms"),
+        ["signature-sha256-195de2a5ef3af108.json"],
+        "nothing else was written"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"hand-made");
+    env.run(
+        "unpack",
+        &[
+            "emit",
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--to-dir",
+            "cms",
+            "--force",
+        ],
+    )
+    .code(0)
+    .stdout_has("replaced");
+    assert_eq!(env.ls("cms").len(), 3);
+}
+
+#[test]
+fn verify_json_reports_for_scripts() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let r = env.run(
+        "unpack",
+        &["verify", "b.tar.zst", "--allow-unsigned", "--json"],
+    );
+    r.code(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["verified"]["releases"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["verified"]["releases"][0]["signatures"][0]["report"]["verdict"],
+        "valid"
+    );
+    std::fs::write(env.path("bad.tar"), b"nonsense").unwrap();
+    let r = env.run(
+        "unpack",
+        &["verify", "bad.tar", "--allow-unsigned", "--json"],
+    );
+    r.code(1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"][0]["problem"], "unknown-compression");
+}
