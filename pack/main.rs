@@ -223,7 +223,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     };
     let quiet = a.quiet;
     let progress_bar = bar.clone();
-    let progress: Arc<dyn Fn(&pack::ReleaseOutcome) + Send + Sync> = Arc::new(move |o| {
+    let progress: pack::Progress = Arc::new(move |o| {
         let valid = o
             .signatures
             .iter()

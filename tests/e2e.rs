@@ -337,7 +337,7 @@ fn missing_signature_fails_pack_and_writes_nothing() {
     .stderr_has("missing: ");
     env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"])
         .code(0)
-        .stdout_has(&format!("{absent}"));
+        .stdout_has(&absent);
 }
 
 #[test]

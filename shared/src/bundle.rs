@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::Digest;
 use crate::keyring::Keyring;
-use crate::manifest::{Manifest, ManifestError, UNSIGNED};
+use crate::manifest::{Manifest, ManifestError};
 use crate::verify::{self, SignatureReport, Verdict, MAX_SIGNATURE_BYTES};
 
 /// The manifest's member name.
@@ -717,9 +717,6 @@ fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
             }
         }
     };
-    if sig.is_none() && claimed.as_deref().is_some_and(|c| c != UNSIGNED) && !opts.allow_unsigned {
-        // Already reported as missing above.
-    }
     scan.packer = Some(status);
 }
 

@@ -113,6 +113,9 @@ pub enum Output {
     Stdout,
 }
 
+/// A callback told about each release as it completes.
+pub type Progress = Arc<dyn Fn(&ReleaseOutcome) + Send + Sync>;
+
 /// Everything a pack run needs.
 pub struct PackOptions {
     pub stores: Vec<Store>,
@@ -128,7 +131,7 @@ pub struct PackOptions {
     pub all_stores: bool,
     pub fetcher: Fetcher,
     /// Called with a line of progress for each release done (for the binary to show).
-    pub progress: Option<Arc<dyn Fn(&ReleaseOutcome) + Send + Sync>>,
+    pub progress: Option<Progress>,
 }
 
 /// `SOURCE_DATE_EPOCH` when set, else now.

@@ -1,0 +1,209 @@
+//! Interoperability with the real GnuPG: a release signature made by `gpg --sign` verifies in
+//! sigbundle, and sigbundle's packer signatures verify with `gpg --verify` (and a tampered
+//! manifest fails there).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args([
+            "--batch",
+            "--yes",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
+        .args(args)
+        .output()
+        .expect("gpg is installed (.ci/run installs gnupg)")
+}
+
+fn gpg_home(env: &Env) -> std::path::PathBuf {
+    let home = env.path("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    home
+}
+
+#[test]
+fn gpg_signed_release_signature_verifies() {
+    let env = Env::new();
+    let home = gpg_home(&env);
+    let o = gpg(
+        &home,
+        &[
+            "--quick-gen-key",
+            "Release Signer <rel@example.org>",
+            "rsa3072",
+            "sign",
+            "never",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hex = "4e".repeat(32);
+    let payload = format!(
+        r#"{{"critical": {{"type": "atomic container signature", "image": {{"docker-manifest-digest": "sha256:{hex}"}}, "identity": {{"docker-reference": "quay.io/example/release:1.0.0-x86_64"}}}}, "optional": {{"creator": "gpg test", "timestamp": 1700000000}}}}"#
+    );
+    std::fs::write(env.path("payload.json"), &payload).unwrap();
+    let dir = env.path(&format!("store/sha256={hex}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = gpg(
+        &home,
+        &[
+            "--sign",
+            "--output",
+            dir.join("signature-1").to_str().unwrap(),
+            env.path("payload.json").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = gpg(
+        &home,
+        &[
+            "--armor",
+            "--export",
+            "--output",
+            env.path("release.asc").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success());
+
+    let digest = format!("sha256:{hex}");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            "store",
+            "--keyring",
+            "release.asc",
+            "--no-sign",
+            "-o",
+            "b.tar.zst",
+            &digest,
+        ],
+    )
+    .code(0);
+    env.run(
+        "unpack",
+        &[
+            "verify",
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--keyring",
+            "release.asc",
+        ],
+    )
+    .code(0)
+    .stdout_has("quay.io/example/release:1.0.0-x86_64");
+    // Under Red Hat's default keyring the same signature is from an untrusted signer.
+    env.run(
+        "pack",
+        &["--store", "store", "--no-sign", "-o", "c.tar.zst", &digest],
+    )
+    .code(1)
+    .stderr_has("untrusted-signer");
+}
+
+#[test]
+fn packer_signature_verifies_with_gpg_and_tampering_fails() {
+    let env = Env::new();
+    let home = gpg_home(&env);
+    let (key, public) = env.packer_key("ops");
+    let store = fixture("stores/redhat");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--compression",
+            "none",
+            "-o",
+            "b.tar",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    let members = tar_members(&std::fs::read(env.path("b.tar")).unwrap());
+    std::fs::write(env.path("manifest.json"), &members[0].1).unwrap();
+    std::fs::write(env.path("manifest.json.asc"), &members[1].1).unwrap();
+    let o = gpg(&home, &["--import", public.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (m, s) = (env.path("manifest.json"), env.path("manifest.json.asc"));
+    let o = gpg(
+        &home,
+        &["--verify", s.to_str().unwrap(), m.to_str().unwrap()],
+    );
+    assert!(
+        o.status.success(),
+        "gpg --verify failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Good signature"));
+
+    let mut tampered = members[0].1.clone();
+    let at = tampered.iter().position(|&b| b == b'7').unwrap();
+    tampered[at] = b'8';
+    std::fs::write(&m, tampered).unwrap();
+    let o = gpg(
+        &home,
+        &["--verify", s.to_str().unwrap(), m.to_str().unwrap()],
+    );
+    assert!(!o.status.success(), "gpg accepted a tampered manifest");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("BAD signature"));
+}
+
+#[test]
+fn passphrase_protected_packer_key_is_read_from_the_environment() {
+    let env = Env::new();
+    env.run_env(
+        "pack",
+        &["key", "generate", "--name", "locked", "-o", "locked"],
+        &[("SIGBUNDLE_KEY_PASSPHRASE", "s3cret")],
+    )
+    .code(0);
+    let secret = std::fs::read_to_string(env.path("locked.key")).unwrap();
+    assert!(secret.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(env.path("locked.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let store = fixture("stores/redhat");
+    let args = [
+        "--store",
+        store.to_str().unwrap(),
+        "--sign-key",
+        "locked.key",
+        "-o",
+        "b.tar.zst",
+        RH_4_15_0,
+    ];
+    env.run("pack", &args)
+        .code(2)
+        .stderr_has("SIGBUNDLE_KEY_PASSPHRASE");
+    env.run_env("pack", &args, &[("SIGBUNDLE_KEY_PASSPHRASE", "wrong")])
+        .code(2)
+        .stderr_has("wrong passphrase");
+    env.run_env("pack", &args, &[("SIGBUNDLE_KEY_PASSPHRASE", "s3cret")])
+        .code(0);
+    env.run(
+        "unpack",
+        &["verify", "b.tar.zst", "--packer-key", "locked.pub.asc"],
+    )
+    .code(0);
+}
