@@ -11,17 +11,34 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use sigbundle::bundle::Compression;
 use sigbundle::fsutil::Overwrite;
 use sigbundle::keyring::Keyring;
-use sigbundle::pack::{self, Output, PackOptions, Request};
+use sigbundle::pack::{self, Output, PackOptions};
 use sigbundle::packer::{self, PackerSigner, PASSPHRASE_ENV};
+use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
+use sigbundle::resolve::{self, Arch, GraphSource, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
 use sigbundle::{cli, Error};
 
 const EXAMPLES: &str = "\
 Examples:
-  # Two releases by digest, from Red Hat's stores, signed by your packer key
+  # By digest, and by pullspec with a digest, from Red Hat's stores, signed by your packer key
   pack --sign-key packer.key -o sigs.tar.zst \\
       sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363 \\
       quay.io/openshift-release-dev/ocp-release@sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bbce7b30609a69775aeca19
+
+  # By tag (resolved through the registry; pull secret from --authfile or the usual places)
+  pack --sign-key packer.key -o sigs.tar.zst quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64
+
+  # By version: tag <version>-<arch> of --release-repo
+  pack --sign-key packer.key -o sigs.tar.zst --arch multi 4.15.0 4.15.1
+
+  # A whole channel range from the update service
+  pack --sign-key packer.key -o sigs.tar.zst --channel stable-4.13 --min-version 4.13.0 --max-version 4.13.3
+
+  # A list file: one digest, pullspec, version or channel:<name> per line, # comments
+  pack --sign-key packer.key -o sigs.tar.zst --from-file releases.txt
+
+  # Look before packing: resolve and fetch, print the plan, write nothing
+  pack --no-sign --dry-run -o /dev/null --channel stable-4.13
 
   # From a local folder in the mirror layout, unsigned, gzip
   pack --store ./signatures --no-sign --compression gzip -o sigs.tar.gz sha256:<hex>
@@ -73,9 +90,47 @@ enum KeyCommand {
 #[derive(Args)]
 #[command(group(ArgGroup::new("signing").required(true).args(["sign_key", "no_sign"])))]
 struct PackArgs {
-    /// Releases: sha256:<hex>, or a pullspec by digest registry/repo@sha256:<hex>
-    #[arg(value_name = "RELEASE", required = true)]
+    /// Releases: sha256:<hex>, registry/repo@sha256:<hex>, registry/repo:tag, a version
+    /// (4.15.0), or channel:<name>
+    #[arg(value_name = "RELEASE")]
     releases: Vec<String>,
+    /// File with one release per line (# comments, blank lines ignored); repeatable
+    #[arg(long, value_name = "FILE")]
+    from_file: Vec<PathBuf>,
+    /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
+    #[arg(long, value_name = "NAME")]
+    channel: Vec<String>,
+    /// Lowest version taken from a channel (inclusive)
+    #[arg(long, value_name = "VERSION")]
+    min_version: Option<semver::Version>,
+    /// Highest version taken from a channel (inclusive)
+    #[arg(long, value_name = "VERSION")]
+    max_version: Option<semver::Version>,
+    /// Update service graph endpoint
+    #[arg(long, value_name = "URL", default_value = resolve::DEFAULT_GRAPH_URL)]
+    graph_url: String,
+    /// Read channel graphs from a saved graph API answer instead
+    #[arg(long, value_name = "FILE", conflicts_with = "graph_url")]
+    graph_file: Option<PathBuf>,
+    /// Architecture for versions and channels: x86_64, aarch64, ppc64le, s390x, multi
+    #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+    arch: Arch,
+    /// Repository bare versions are tags of (<version>-<arch>)
+    #[arg(long, value_name = "REPO", default_value = resolve::DEFAULT_RELEASE_REPO)]
+    release_repo: String,
+    /// Registry credentials (auth.json / pull secret) [default: $REGISTRY_AUTH_FILE,
+    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json]
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+    /// Extra CA certificates (PEM) for registries
+    #[arg(long, value_name = "FILE")]
+    registry_ca: Option<PathBuf>,
+    /// Reach this registry host[:port] over plain HTTP (test registries); repeatable
+    #[arg(long, value_name = "HOST")]
+    insecure_registry: Vec<String>,
+    /// Resolve and fetch, print the plan, write nothing
+    #[arg(long)]
+    dry_run: bool,
     /// Signature store: a folder in the mirror layout or an http(s) URL; repeatable, tried in
     /// order [default: Red Hat's two stores]
     #[arg(long = "store", value_name = "DIR|URL")]
@@ -167,12 +222,47 @@ fn key_generate(name: &str, prefix: &std::path::Path, force: bool) -> Result<(),
     Ok(())
 }
 
+fn parse_arch(s: &str) -> Result<Arch, String> {
+    Arch::parse(s)
+        .ok_or_else(|| format!("unknown arch {s:?}: x86_64, aarch64, ppc64le, s390x or multi"))
+}
+
 fn run_pack(a: PackArgs) -> Result<(), Error> {
-    let requests = a
-        .releases
-        .iter()
-        .map(|r| Request::parse(r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut specs = Vec::new();
+    for r in &a.releases {
+        specs.push((r.trim().to_string(), Spec::parse(r)?));
+    }
+    for f in &a.from_file {
+        for (_, text, spec) in resolve::read_list(f)? {
+            specs.push((text, spec));
+        }
+    }
+    for c in &a.channel {
+        specs.push((
+            format!("channel:{c}"),
+            Spec::parse(&format!("channel:{c}"))?,
+        ));
+    }
+    let auth = match &a.authfile {
+        Some(p) => AuthFile::from_file(p)?,
+        None => AuthFile::discover()?,
+    };
+    let registry = Registry::new(RegistryConfig {
+        auth,
+        insecure: a.insecure_registry.clone(),
+        ca_file: a.registry_ca.clone(),
+        timeout: Some(Duration::from_secs(a.timeout)),
+    })?;
+    let resolve_opts = ResolveOptions {
+        arch: a.arch,
+        release_repo: a.release_repo.clone(),
+        graph: match &a.graph_file {
+            Some(f) => GraphSource::File(f.clone()),
+            None => GraphSource::Url(a.graph_url.clone()),
+        },
+        min_version: a.min_version.clone(),
+        max_version: a.max_version.clone(),
+    };
     let stores = if a.stores.is_empty() {
         Store::red_hat()
     } else {
@@ -208,9 +298,8 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         ca_file: a.ca_file.clone(),
         ..FetchConfig::default()
     })?;
-    let total = pack::collapse(&requests).len() as u64;
     let bar = if !a.quiet && cli::stderr_is_terminal() {
-        let b = indicatif::ProgressBar::new(total);
+        let b = indicatif::ProgressBar::new(0);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} fetching {pos}/{len} releases [{elapsed}] {wide_msg}",
@@ -235,6 +324,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         };
         match &progress_bar {
             Some(b) => {
+                b.set_length(b.length().unwrap_or(0).max(b.position() + 1));
                 b.inc(1);
                 b.set_message(line);
             }
@@ -265,19 +355,36 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         allow_missing: a.allow_missing,
         all_stores: a.all_stores,
         fetcher,
+        dry_run: a.dry_run,
         progress: Some(progress),
     };
-    let summary = pack::pack_blocking(&requests, &opts);
+    let summary = pack::resolve_and_pack(&specs, &registry, &resolve_opts, &opts);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let summary = summary?;
     if a.json {
+        let mut v = serde_json::to_value(&summary).expect("a summary serializes");
+        if a.dry_run {
+            v["plan"] = serde_json::to_value(&summary.outcomes).expect("outcomes serialize");
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&summary).expect("a summary serializes")
+            serde_json::to_string_pretty(&v).expect("a summary serializes")
         );
-    } else if !a.quiet {
+    } else if a.dry_run {
+        print_plan(&summary);
+    }
+    if a.dry_run {
+        // The plan is printed either way; the exit code says whether a real run would pack.
+        if !summary.missing.is_empty() && (!a.allow_missing || summary.releases == 0) {
+            return Err(Error::Pack(pack::PackError::NoValidSignature {
+                missing: summary.missing,
+            }));
+        }
+        return Ok(());
+    }
+    if !a.quiet && !a.json {
         for m in &summary.missing {
             eprintln!("missing: {} ({})", m.digest, m.reason);
         }
@@ -293,4 +400,40 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// The `--dry-run` plan: one line per signature seen, on stdout.
+fn print_plan(summary: &pack::PackSummary) {
+    println!(
+        "{:<71}  {:<5}  {:<17}  {:>6}  NAMES",
+        "RELEASE", "SIG", "VERDICT", "BYTES"
+    );
+    for o in &summary.outcomes {
+        let names = o.requested.join(", ");
+        if o.signatures.is_empty() {
+            println!(
+                "{:<71}  {:<5}  {:<17}  {:>6}  {names}",
+                o.digest.to_string(),
+                "-",
+                "none found",
+                0
+            );
+        }
+        for j in &o.signatures {
+            println!(
+                "{:<71}  {:<5}  {:<17}  {:>6}  {names}",
+                o.digest.to_string(),
+                j.index,
+                j.report.verdict.name(),
+                j.size
+            );
+        }
+    }
+    eprintln!(
+        "plan: {} release(s), {} valid signature(s), {} rejected, {} missing; nothing written",
+        summary.releases,
+        summary.signatures,
+        summary.rejected_signatures,
+        summary.missing.len()
+    );
 }

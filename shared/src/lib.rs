@@ -13,6 +13,8 @@ pub mod keyring;
 pub mod manifest;
 pub mod pack;
 pub mod packer;
+pub mod registry;
+pub mod resolve;
 pub mod store;
 pub mod unpack;
 pub mod verify;
@@ -52,6 +54,10 @@ pub enum Error {
     Pack(#[from] pack::PackError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Resolve(#[from] resolve::ResolveError),
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
     #[error(transparent)]
     Unpack(#[from] unpack::UnpackError),
     #[error(transparent)]

@@ -11,22 +11,22 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::bundle::{write_bundle, Compression};
-use crate::digest::{Digest, Pullspec};
+use crate::digest::Digest;
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::keyring::Keyring;
 use crate::manifest::{
     signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED,
 };
 use crate::packer::{PackerError, PackerSigner};
+use crate::registry::Registry;
+use crate::resolve::{resolve_all, ResolveOptions, Spec};
 use crate::store::{Fetcher, Store, StoreError};
 use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
 
 /// Why a pack run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
-    #[error("{input:?} is not a release this sigbundle can resolve: {reason}")]
-    BadRequest { input: String, reason: String },
-    #[error("nothing to pack: name at least one release")]
+    #[error("nothing to pack: name at least one release (digest, pullspec, version), --channel or --from-file")]
     NothingRequested,
     #[error("no valid signature for {}; nothing written (pass --allow-missing to pack the rest)", list_missing(.missing))]
     NoValidSignature { missing: Vec<MissingRelease> },
@@ -40,6 +40,8 @@ pub enum PackError {
     BadSourceDateEpoch { value: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
     #[error(transparent)]
     Packer(#[from] PackerError),
     #[error(transparent)]
@@ -73,39 +75,6 @@ pub struct Request {
     pub digest: Digest,
 }
 
-impl Request {
-    /// A digest (`sha256:<hex>`) or a pullspec by digest (`registry/repo@sha256:<hex>`).
-    pub fn parse(input: &str) -> Result<Request, PackError> {
-        let input = input.trim();
-        if input.starts_with("sha256:") {
-            let digest = Digest::parse(input).map_err(|e| PackError::BadRequest {
-                input: input.to_string(),
-                reason: e.to_string(),
-            })?;
-            return Ok(Request {
-                name: input.to_string(),
-                digest,
-            });
-        }
-        let p = Pullspec::parse(input).map_err(|e| PackError::BadRequest {
-            input: input.to_string(),
-            reason: e.to_string(),
-        })?;
-        match p.digest {
-            Some(digest) => Ok(Request {
-                name: input.to_string(),
-                digest,
-            }),
-            None => Err(PackError::BadRequest {
-                input: input.to_string(),
-                reason:
-                    "a pullspec by tag needs registry resolution; give the digest (…@sha256:<hex>)"
-                        .into(),
-            }),
-        }
-    }
-}
-
 /// Where the bundle goes.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -130,6 +99,8 @@ pub struct PackOptions {
     pub allow_missing: bool,
     pub all_stores: bool,
     pub fetcher: Fetcher,
+    /// Resolve and fetch, but write nothing.
+    pub dry_run: bool,
     /// Called with a line of progress for each release done (for the binary to show).
     pub progress: Option<Progress>,
 }
@@ -346,13 +317,31 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             reason: missing_reason(o),
         })
         .collect();
-    if !missing.is_empty() && !opts.allow_missing {
-        return Err(PackError::NoValidSignature { missing });
-    }
-    if missing.len() == outcomes.len() {
+    if !opts.dry_run
+        && ((!missing.is_empty() && !opts.allow_missing) || missing.len() == outcomes.len())
+    {
         return Err(PackError::NoValidSignature { missing });
     }
     let (manifest, members) = build_manifest(&outcomes, &missing, opts);
+    if opts.dry_run {
+        return Ok(PackSummary {
+            releases: manifest.releases.len(),
+            signatures: manifest.releases.iter().map(|r| r.signatures.len()).sum(),
+            rejected_signatures: outcomes
+                .iter()
+                .flat_map(|o| &o.signatures)
+                .filter(|j| !j.report.verdict.is_valid())
+                .count(),
+            missing,
+            bundle_bytes: 0,
+            bundle_sha256: String::new(),
+            output: "(dry run: nothing written)".into(),
+            packer: manifest.packer.clone(),
+            created: manifest.created.clone(),
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            outcomes,
+        });
+    }
     let manifest_bytes = manifest.to_bytes();
     // The packer signature is dated now, not SOURCE_DATE_EPOCH: a key cannot sign before it
     // existed, and the format lets the signature alone differ between reproduced bundles.
@@ -408,13 +397,24 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     })
 }
 
-/// [`pack`] on its own async runtime, for callers that are not async.
-pub fn pack_blocking(requests: &[Request], opts: &PackOptions) -> Result<PackSummary, PackError> {
+/// Resolve what the user named to digests, then [`pack`], on one async runtime.
+pub fn resolve_and_pack(
+    specs: &[(String, Spec)],
+    registry: &Registry,
+    resolve: &ResolveOptions,
+    opts: &PackOptions,
+) -> Result<PackSummary, PackError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(PackError::Runtime)?;
-    runtime.block_on(pack(requests, opts))
+    runtime.block_on(async {
+        if specs.is_empty() {
+            return Err(PackError::NothingRequested);
+        }
+        let requests = resolve_all(specs, registry, opts.fetcher.client(), resolve).await?;
+        pack(&requests, opts).await
+    })
 }
 
 struct HashingWriter {

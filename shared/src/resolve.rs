@@ -1,0 +1,418 @@
+//! Turning what a user names into release digests: digests, pullspecs (by digest or tag),
+//! bare versions (`4.15.0` + arch → a tag of the release repo), and update-service channels
+//! (the graph API's nodes within a version range), from arguments or a list file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::digest::{Digest, Pullspec};
+use crate::pack::Request;
+use crate::registry::{Registry, RegistryError};
+
+/// Red Hat's update service graph endpoint.
+pub const DEFAULT_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
+/// Where OCP release images live.
+pub const DEFAULT_RELEASE_REPO: &str = "quay.io/openshift-release-dev/ocp-release";
+/// The largest graph answer read (the real stable-4.13 graph is 175 KB).
+const MAX_GRAPH_BYTES: usize = 64 << 20;
+
+/// Why a name could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{input:?} is not a digest, pullspec, version or channel: {reason}")]
+    BadInput { input: String, reason: String },
+    #[error("{path}:{line}: {source}")]
+    InFile {
+        path: PathBuf,
+        line: usize,
+        source: Box<ResolveError>,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("update graph for channel {channel} ({source_name}): {reason}")]
+    Graph {
+        channel: String,
+        source_name: String,
+        reason: String,
+    },
+    #[error("channel {channel} has no release between {min} and {max}")]
+    EmptyChannel {
+        channel: String,
+        min: String,
+        max: String,
+    },
+}
+
+/// A release architecture, as in release tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+    Ppc64le,
+    S390x,
+    Multi,
+}
+
+impl Arch {
+    /// Parse a tag arch name.
+    pub fn parse(s: &str) -> Option<Arch> {
+        Some(match s {
+            "x86_64" | "amd64" => Arch::X86_64,
+            "aarch64" | "arm64" => Arch::Aarch64,
+            "ppc64le" => Arch::Ppc64le,
+            "s390x" => Arch::S390x,
+            "multi" => Arch::Multi,
+            _ => return None,
+        })
+    }
+
+    /// The name in release tags (`4.15.0-x86_64`).
+    pub fn tag_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::S390x => "s390x",
+            Arch::Multi => "multi",
+        }
+    }
+
+    /// The name the update service uses (`amd64`, `arm64`, …).
+    pub fn graph_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::S390x => "s390x",
+            Arch::Multi => "multi",
+        }
+    }
+}
+
+/// One thing a user named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    Digest(Digest),
+    Pullspec(Pullspec),
+    Version(semver::Version),
+    Channel(String),
+}
+
+impl Spec {
+    /// `sha256:<hex>`, a pullspec, a version `X.Y.Z[-pre]`, or `channel:<name>`.
+    pub fn parse(input: &str) -> Result<Spec, ResolveError> {
+        let bad = |reason: String| ResolveError::BadInput {
+            input: input.to_string(),
+            reason,
+        };
+        let s = input.trim();
+        if let Some(c) = s.strip_prefix("channel:") {
+            return valid_channel(c)
+                .map(|c| Spec::Channel(c.to_string()))
+                .map_err(bad);
+        }
+        if s.starts_with("sha256:") {
+            return Digest::parse(s)
+                .map(Spec::Digest)
+                .map_err(|e| bad(e.to_string()));
+        }
+        if s.contains('/') {
+            return Pullspec::parse(s)
+                .map(Spec::Pullspec)
+                .map_err(|e| bad(e.to_string()));
+        }
+        if s.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            return semver::Version::parse(s)
+                .map(Spec::Version)
+                .map_err(|e| bad(format!("not a version X.Y.Z: {e}")));
+        }
+        Err(bad("expected sha256:<hex>, registry/repo[:tag][@sha256:<hex>], a version like 4.15.0, or channel:<name>".into()))
+    }
+}
+
+fn valid_channel(c: &str) -> Result<&str, String> {
+    if !c.is_empty()
+        && c.len() <= 64
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        Ok(c)
+    } else {
+        Err(format!("bad channel name {c:?}"))
+    }
+}
+
+/// Read a list file: one spec per line, `#` comments and blank lines ignored. Returns
+/// (line number, text, spec).
+pub fn read_list(path: &Path) -> Result<Vec<(usize, String, Spec)>, ResolveError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ResolveError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let spec = Spec::parse(line).map_err(|e| ResolveError::InFile {
+            path: path.to_path_buf(),
+            line: i + 1,
+            source: Box::new(e),
+        })?;
+        out.push((i + 1, line.to_string(), spec));
+    }
+    Ok(out)
+}
+
+/// The graph API's answer (the fields sigbundle reads; others are ignored).
+#[derive(Debug, Deserialize)]
+pub struct Graph {
+    pub nodes: Vec<GraphNode>,
+}
+
+/// One node of the graph.
+#[derive(Debug, Deserialize)]
+pub struct GraphNode {
+    pub version: String,
+    #[serde(default)]
+    pub payload: Option<String>,
+}
+
+/// Where channel graphs come from.
+#[derive(Debug, Clone)]
+pub enum GraphSource {
+    Url(String),
+    File(PathBuf),
+}
+
+/// How to resolve.
+#[derive(Debug, Clone)]
+pub struct ResolveOptions {
+    pub arch: Arch,
+    pub release_repo: String,
+    pub graph: GraphSource,
+    pub min_version: Option<semver::Version>,
+    pub max_version: Option<semver::Version>,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        ResolveOptions {
+            arch: Arch::X86_64,
+            release_repo: DEFAULT_RELEASE_REPO.to_string(),
+            graph: GraphSource::Url(DEFAULT_GRAPH_URL.to_string()),
+            min_version: None,
+            max_version: None,
+        }
+    }
+}
+
+/// Select the nodes of a graph within `[min, max]`: (version, digest), sorted by version.
+pub fn select_nodes(
+    graph_bytes: &[u8],
+    channel: &str,
+    source_name: &str,
+    min: Option<&semver::Version>,
+    max: Option<&semver::Version>,
+) -> Result<Vec<(semver::Version, Digest)>, ResolveError> {
+    let err = |reason: String| ResolveError::Graph {
+        channel: channel.to_string(),
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let g: Graph =
+        serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
+    let mut out = Vec::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        let v = semver::Version::parse(&n.version)
+            .map_err(|e| err(format!("node {i}: bad version {:?}: {e}", n.version)))?;
+        if min.is_some_and(|m| &v < m) || max.is_some_and(|m| &v > m) {
+            continue;
+        }
+        let payload = n
+            .payload
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| err(format!("node {} has no payload", n.version)))?;
+        let p = Pullspec::parse(payload).map_err(|e| err(format!("node {}: {e}", n.version)))?;
+        let d = p.digest.ok_or_else(|| {
+            err(format!(
+                "node {}: payload {payload:?} is not by digest",
+                n.version
+            ))
+        })?;
+        out.push((v, d));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Resolve every spec to requests (one per digest per name), concurrently where it goes over
+/// the network.
+pub async fn resolve_all(
+    specs: &[(String, Spec)],
+    registry: &Registry,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+) -> Result<Vec<Request>, ResolveError> {
+    let mut out = Vec::new();
+    let mut lookups = tokio::task::JoinSet::new();
+    let mut graphs: BTreeMap<String, ()> = BTreeMap::new();
+    for (name, spec) in specs {
+        match spec {
+            Spec::Digest(d) => out.push(Request {
+                name: name.clone(),
+                digest: *d,
+            }),
+            Spec::Pullspec(p) if p.digest.is_some() => out.push(Request {
+                name: name.clone(),
+                digest: p.digest.expect("checked"),
+            }),
+            Spec::Pullspec(p) => {
+                let (r, p, name) = (registry.clone(), p.clone(), name.clone());
+                lookups.spawn(
+                    async move { r.resolve(&p).await.map(|digest| Request { name, digest }) },
+                );
+            }
+            Spec::Version(v) => {
+                let tag = format!("{}:{v}-{}", opts.release_repo, opts.arch.tag_name());
+                let p = Pullspec::parse(&tag).map_err(|e| ResolveError::BadInput {
+                    input: name.clone(),
+                    reason: format!("--release-repo {}: {e}", opts.release_repo),
+                })?;
+                let (r, name) = (registry.clone(), name.clone());
+                lookups.spawn(
+                    async move { r.resolve(&p).await.map(|digest| Request { name, digest }) },
+                );
+            }
+            Spec::Channel(c) => {
+                if graphs.insert(c.clone(), ()).is_some() {
+                    continue;
+                }
+                let (bytes, source_name) = fetch_graph(http, &opts.graph, c, opts.arch).await?;
+                let nodes = select_nodes(
+                    &bytes,
+                    c,
+                    &source_name,
+                    opts.min_version.as_ref(),
+                    opts.max_version.as_ref(),
+                )?;
+                if nodes.is_empty() {
+                    let show = |v: &Option<semver::Version>| {
+                        v.as_ref().map_or("any".to_string(), |v| v.to_string())
+                    };
+                    return Err(ResolveError::EmptyChannel {
+                        channel: c.clone(),
+                        min: show(&opts.min_version),
+                        max: show(&opts.max_version),
+                    });
+                }
+                for (v, d) in nodes {
+                    out.push(Request {
+                        name: format!("channel:{c}@{v}"),
+                        digest: d,
+                    });
+                }
+            }
+        }
+    }
+    while let Some(r) = lookups.join_next().await {
+        out.push(r.expect("a resolve task panicked")?);
+    }
+    Ok(out)
+}
+
+async fn fetch_graph(
+    http: &reqwest::Client,
+    source: &GraphSource,
+    channel: &str,
+    arch: Arch,
+) -> Result<(Vec<u8>, String), ResolveError> {
+    match source {
+        GraphSource::File(path) => {
+            let b = std::fs::read(path).map_err(|source| ResolveError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((b, path.display().to_string()))
+        }
+        GraphSource::Url(base) => {
+            let err = |reason: String| ResolveError::Graph {
+                channel: channel.to_string(),
+                source_name: base.clone(),
+                reason,
+            };
+            let mut url =
+                reqwest::Url::parse(base).map_err(|e| err(format!("bad --graph-url: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("channel", channel)
+                .append_pair("arch", arch.graph_name());
+            let mut resp = http
+                .get(url.clone())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|e| err(crate::store::error_chain(&e)))?;
+            if !resp.status().is_success() {
+                return Err(err(format!("{url}: HTTP {}", resp.status().as_u16())));
+            }
+            let mut body = Vec::new();
+            while let Some(c) = resp
+                .chunk()
+                .await
+                .map_err(|e| err(crate::store::error_chain(&e)))?
+            {
+                body.extend_from_slice(&c);
+                if body.len() > MAX_GRAPH_BYTES {
+                    return Err(err(format!("answer larger than {MAX_GRAPH_BYTES} bytes")));
+                }
+            }
+            Ok((body, url.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert!(matches!(
+            Spec::parse(&format!("sha256:{}", "a".repeat(64))).unwrap(),
+            Spec::Digest(_)
+        ));
+        assert!(matches!(
+            Spec::parse("quay.io/a/b:4.15.0-x86_64").unwrap(),
+            Spec::Pullspec(_)
+        ));
+        assert!(matches!(Spec::parse("4.15.0").unwrap(), Spec::Version(_)));
+        assert!(matches!(
+            Spec::parse("4.16.0-rc.1").unwrap(),
+            Spec::Version(_)
+        ));
+        assert_eq!(
+            Spec::parse("channel:stable-4.15").unwrap(),
+            Spec::Channel("stable-4.15".into())
+        );
+        for bad in ["4.15", "latest", "channel:", "sha256:abc", "channel:a b"] {
+            assert!(Spec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn graph_node_without_payload_is_an_error() {
+        let g = br#"{"version":1,"nodes":[{"version":"4.1.0","payload":""}],"edges":[]}"#;
+        let e = select_nodes(g, "c", "f", None, None).unwrap_err();
+        assert!(e.to_string().contains("node 4.1.0 has no payload"), "{e}");
+        assert!(select_nodes(b"{", "c", "f", None, None).is_err());
+    }
+}
