@@ -32,7 +32,8 @@ Examples:
   pack --sign-key packer.key -o sigs.tar.zst --arch multi 4.15.0 4.15.1
 
   # A whole channel range from the update service
-  pack --sign-key packer.key -o sigs.tar.zst --channel stable-4.13 --min-version 4.13.0 --max-version 4.13.3
+  pack --sign-key packer.key -o sigs.tar.zst \\
+      --channel stable-4.13 --min-version 4.13.0 --max-version 4.13.3
 
   # A list file: one digest, pullspec, version or channel:<name> per line, # comments
   pack --sign-key packer.key -o sigs.tar.zst --from-file releases.txt
@@ -189,11 +190,7 @@ enum CompressionArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Key(KeyCommand::Generate {
-            name,
-            output,
-            force,
-        })) => key_generate(&name, &output, force),
+        Some(Command::Key(KeyCommand::Generate { name, output, force })) => key_generate(&name, &output, force),
         None => run_pack(cli.pack),
     };
     match result {
@@ -207,11 +204,7 @@ fn passphrase() -> Option<String> {
 }
 
 fn key_generate(name: &str, prefix: &std::path::Path, force: bool) -> Result<(), Error> {
-    let overwrite = if force {
-        Overwrite::Always
-    } else {
-        Overwrite::Never
-    };
+    let overwrite = if force { Overwrite::Always } else { Overwrite::Never };
     let g = packer::generate(name, prefix, passphrase().as_deref(), overwrite)?;
     println!("{}", g.fingerprint);
     eprintln!(
@@ -223,8 +216,7 @@ fn key_generate(name: &str, prefix: &std::path::Path, force: bool) -> Result<(),
 }
 
 fn parse_arch(s: &str) -> Result<Arch, String> {
-    Arch::parse(s)
-        .ok_or_else(|| format!("unknown arch {s:?}: x86_64, aarch64, ppc64le, s390x or multi"))
+    Arch::parse(s).ok_or_else(|| format!("unknown arch {s:?}: x86_64, aarch64, ppc64le, s390x or multi"))
 }
 
 fn run_pack(a: PackArgs) -> Result<(), Error> {
@@ -238,10 +230,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         }
     }
     for c in &a.channel {
-        specs.push((
-            format!("channel:{c}"),
-            Spec::parse(&format!("channel:{c}"))?,
-        ));
+        specs.push((format!("channel:{c}"), Spec::parse(&format!("channel:{c}"))?));
     }
     let auth = match &a.authfile {
         Some(p) => AuthFile::from_file(p)?,
@@ -266,10 +255,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     let stores = if a.stores.is_empty() {
         Store::red_hat()
     } else {
-        a.stores
-            .iter()
-            .map(|s| Store::parse(s))
-            .collect::<Result<_, _>>()?
+        a.stores.iter().map(|s| Store::parse(s)).collect::<Result<_, _>>()?
     };
     let release_keys = if a.keyring.is_empty() {
         Keyring::default_release()
@@ -284,11 +270,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         Some(p) if p.as_os_str() == "-" => Output::Stdout,
         Some(p) => Output::File {
             path: p.to_path_buf(),
-            overwrite: if a.force {
-                Overwrite::Always
-            } else {
-                Overwrite::Never
-            },
+            overwrite: if a.force { Overwrite::Always } else { Overwrite::Never },
         },
         None => return Err(Error::Usage("-o FILE is required".into())),
     };
@@ -301,10 +283,8 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     let bar = if !a.quiet && cli::stderr_is_terminal() {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} fetching {pos}/{len} releases [{elapsed}] {wide_msg}",
-            )
-            .expect("a valid template"),
+            indicatif::ProgressStyle::with_template("{spinner} fetching {pos}/{len} releases [{elapsed}] {wide_msg}")
+                .expect("a valid template"),
         );
         Some(b)
     } else {
@@ -313,11 +293,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     let quiet = a.quiet;
     let progress_bar = bar.clone();
     let progress: pack::Progress = Arc::new(move |o| {
-        let valid = o
-            .signatures
-            .iter()
-            .filter(|j| j.report.verdict.is_valid())
-            .count();
+        let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
         let line = match &o.store {
             Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
             None => format!("{}: no valid signature", o.digest),
@@ -368,10 +344,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         if a.dry_run {
             v["plan"] = serde_json::to_value(&summary.outcomes).expect("outcomes serialize");
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&v).expect("a summary serializes")
-        );
+        println!("{}", serde_json::to_string_pretty(&v).expect("a summary serializes"));
     } else if a.dry_run {
         print_plan(&summary);
     }

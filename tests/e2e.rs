@@ -39,12 +39,9 @@ fn pack_from_folder_verify_emit_matches_oc_bytes() {
     }
     v.stdout_has("quay.io/openshift-release-dev/ocp-release:4.15.46-x86_64");
 
-    env.run(
-        "unpack",
-        &["emit", "b.tar.zst", "--packer-key", pk, "--to-dir", "cms"],
-    )
-    .code(0)
-    .stdout_has("created");
+    env.run("unpack", &["emit", "b.tar.zst", "--packer-key", pk, "--to-dir", "cms"])
+        .code(0)
+        .stdout_has("created");
     let golden = fixture("golden");
     let mut want: Vec<String> = std::fs::read_dir(&golden)
         .unwrap()
@@ -71,12 +68,9 @@ fn pack_from_folder_verify_emit_matches_oc_bytes() {
     }
 
     // A second emit leaves identical files alone.
-    env.run(
-        "unpack",
-        &["emit", "b.tar.zst", "--packer-key", pk, "--to-dir", "cms"],
-    )
-    .code(0)
-    .stdout_has("unchanged");
+    env.run("unpack", &["emit", "b.tar.zst", "--packer-key", pk, "--to-dir", "cms"])
+        .code(0)
+        .stdout_has("unchanged");
 }
 
 #[test]
@@ -85,14 +79,7 @@ fn pack_from_http_store_reads_until_first_404() {
     let server = StoreServer::serve(&fixture("stores/redhat"));
     env.run(
         "pack",
-        &[
-            "--store",
-            &server.url,
-            "--no-sign",
-            "-o",
-            "h.tar.zst",
-            RH_4_15_0,
-        ],
+        &["--store", &server.url, "--no-sign", "-o", "h.tar.zst", RH_4_15_0],
     )
     .code(0);
     let reqs = server.requests.lock().unwrap().clone();
@@ -104,11 +91,8 @@ fn pack_from_http_store_reads_until_first_404() {
             format!("/sha256={hex}/signature-2")
         ]
     );
-    env.run(
-        "unpack",
-        &["emit", "h.tar.zst", "--allow-unsigned", "--to-dir", "cms"],
-    )
-    .code(0);
+    env.run("unpack", &["emit", "h.tar.zst", "--allow-unsigned", "--to-dir", "cms"])
+        .code(0);
     let got = std::fs::read(env.path("cms/signature-sha256-0da6316466d60a3a.json")).unwrap();
     assert_eq!(
         got,
@@ -120,27 +104,13 @@ fn pack_from_http_store_reads_until_first_404() {
 fn http_store_500s_are_retried() {
     let env = Env::new();
     let server = StoreServer::serve(&fixture("stores/redhat"));
-    server
-        .faults
-        .fail_first
-        .store(2, std::sync::atomic::Ordering::SeqCst);
+    server.faults.fail_first.store(2, std::sync::atomic::Ordering::SeqCst);
     env.run(
         "pack",
-        &[
-            "--store",
-            &server.url,
-            "--no-sign",
-            "-o",
-            "h.tar.zst",
-            RH_4_15_0,
-        ],
+        &["--store", &server.url, "--no-sign", "-o", "h.tar.zst", RH_4_15_0],
     )
     .code(0);
-    assert_eq!(
-        server.request_count(),
-        4,
-        "two 500s, then signature-1 and signature-2"
-    );
+    assert_eq!(server.request_count(), 4, "two 500s, then signature-1 and signature-2");
 }
 
 #[test]
@@ -217,10 +187,7 @@ fn unsigned_packs_are_byte_identical_and_signed_differ_only_in_the_signature() {
     }
     // The manifest records SOURCE_DATE_EPOCH and nothing about the host or user.
     let manifest = String::from_utf8(m1[0].1.clone()).unwrap();
-    assert!(
-        manifest.contains("\"created\": \"2023-11-14T22:13:20Z\""),
-        "{manifest}"
-    );
+    assert!(manifest.contains("\"created\": \"2023-11-14T22:13:20Z\""), "{manifest}");
     let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
     assert!(!manifest.contains(&format!("\"{user}\"")));
 }
@@ -287,12 +254,7 @@ fn bundle_signed_by_an_untrusted_packer_is_refused() {
     .code(0);
     env.run(
         "unpack",
-        &[
-            "verify",
-            "b.tar.zst",
-            "--packer-key",
-            trusted.to_str().unwrap(),
-        ],
+        &["verify", "b.tar.zst", "--packer-key", trusted.to_str().unwrap()],
     )
     .code(1)
     .stderr_has("manifest.json.asc")
@@ -306,15 +268,7 @@ fn missing_signature_fails_pack_and_writes_nothing() {
     let absent = format!("sha256:{}", "1".repeat(64));
     let r = env.run(
         "pack",
-        &[
-            "--store",
-            &store,
-            "--no-sign",
-            "-o",
-            "b.tar.zst",
-            RH_4_15_0,
-            &absent,
-        ],
+        &["--store", &store, "--no-sign", "-o", "b.tar.zst", RH_4_15_0, &absent],
     );
     r.code(1).stderr_has(&absent).stderr_has("--allow-missing");
     assert!(!env.path("b.tar.zst").exists());
@@ -354,14 +308,7 @@ fn pack_refuses_a_signature_filed_under_another_digest() {
     .unwrap();
     env.run(
         "pack",
-        &[
-            "--store",
-            "store",
-            "--no-sign",
-            "-o",
-            "b.tar.zst",
-            RH_4_10_18,
-        ],
+        &["--store", "store", "--no-sign", "-o", "b.tar.zst", RH_4_10_18],
     )
     .code(1)
     .stderr_has("digest-mismatch")
@@ -373,22 +320,12 @@ fn pack_refuses_a_signature_filed_under_another_digest() {
 fn pack_refuses_to_overwrite_without_force() {
     let env = Env::new();
     std::fs::write(env.path("b.tar.zst"), b"precious").unwrap();
-    env.pack_unsigned("b.tar.zst", "zstd")
-        .code(2)
-        .stderr_has("--force");
+    env.pack_unsigned("b.tar.zst", "zstd").code(2).stderr_has("--force");
     assert_eq!(std::fs::read(env.path("b.tar.zst")).unwrap(), b"precious");
     let store = store_arg();
     env.run(
         "pack",
-        &[
-            "--store",
-            &store,
-            "--no-sign",
-            "--force",
-            "-o",
-            "b.tar.zst",
-            RH_4_15_0,
-        ],
+        &["--store", &store, "--no-sign", "--force", "-o", "b.tar.zst", RH_4_15_0],
     )
     .code(0);
     assert_ne!(std::fs::read(env.path("b.tar.zst")).unwrap(), b"precious");
@@ -402,22 +339,13 @@ fn plain_members(env: &Env) -> (Manifest, Vec<(String, Vec<u8>)>) {
     (Manifest::parse(&manifest).unwrap(), m)
 }
 
-fn craft(
-    env: &Env,
-    name: &str,
-    manifest: &Manifest,
-    members: &[(String, Vec<u8>)],
-    comp: Compression,
-) {
+fn craft(env: &Env, name: &str, manifest: &Manifest, members: &[(String, Vec<u8>)], comp: Compression) {
     let bytes = write_bundle(Vec::new(), comp, 0, &manifest.to_bytes(), None, members).unwrap();
     std::fs::write(env.path(name), bytes).unwrap();
 }
 
 fn verify_unsigned(env: &Env, name: &str) -> Run {
-    env.run(
-        "unpack",
-        &["emit", name, "--allow-unsigned", "--to-dir", "out"],
-    )
+    env.run("unpack", &["emit", name, "--allow-unsigned", "--to-dir", "out"])
 }
 
 #[test]
@@ -441,9 +369,7 @@ fn flipped_byte_in_a_compressed_stream_is_refused() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(env.path("b.tar.zst"), &bytes).unwrap();
-    verify_unsigned(&env, "b.tar.zst")
-        .code(1)
-        .stderr_has("bundle rejected");
+    verify_unsigned(&env, "b.tar.zst").code(1).stderr_has("bundle rejected");
     assert!(env.ls("out").is_empty());
 }
 
@@ -494,11 +420,7 @@ fn hostile_member_names_and_types_are_refused_and_escaped() {
             b'0',
             "../../etc/cron.d/evil: unsafe member name ('..' component)",
         ),
-        (
-            b"/etc/passwd",
-            b'0',
-            "/etc/passwd: unsafe member name (absolute path)",
-        ),
+        (b"/etc/passwd", b'0', "/etc/passwd: unsafe member name (absolute path)"),
         (
             b"sig\x1b[2Jnatures",
             b'0',
@@ -506,11 +428,7 @@ fn hostile_member_names_and_types_are_refused_and_escaped() {
         ),
         (b"signatures/link", b'2', "signatures/link: is a symlink"),
         (b"signatures/hard", b'1', "signatures/hard: is a hardlink"),
-        (
-            b"signatures/dev",
-            b'3',
-            "signatures/dev: is a character device",
-        ),
+        (b"signatures/dev", b'3', "signatures/dev: is a character device"),
         (b"signatures/fifo", b'6', "signatures/fifo: is a FIFO"),
     ];
     for (i, (name, kind, want)) in cases.iter().enumerate() {
@@ -522,10 +440,7 @@ fn hostile_member_names_and_types_are_refused_and_escaped() {
         .unwrap();
         let r = verify_unsigned(&env, &f);
         r.code(1).stderr_has(want);
-        assert!(
-            !r.stderr.contains('\x1b'),
-            "an escape sequence reached the terminal"
-        );
+        assert!(!r.stderr.contains('\x1b'), "an escape sequence reached the terminal");
         assert!(env.ls("out").is_empty());
     }
 }
@@ -624,9 +539,7 @@ fn unknown_compression_and_truncation_are_refused() {
     let mut garbage = bytes.clone();
     garbage.extend_from_slice(b"trailing garbage");
     std::fs::write(env.path("g.tar.zst"), garbage).unwrap();
-    verify_unsigned(&env, "g.tar.zst")
-        .code(1)
-        .stderr_has("bundle rejected");
+    verify_unsigned(&env, "g.tar.zst").code(1).stderr_has("bundle rejected");
     verify_unsigned(&env, "nonexistent.tar.zst")
         .code(2)
         .stderr_has("nonexistent.tar.zst");
@@ -690,8 +603,7 @@ fn emit_yaml_is_the_same_object() {
         let yaml = std::fs::read_to_string(env.path("y").join(&name)).unwrap();
         let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
         let golden = fixture("golden").join(name.replace(".yaml", ".json"));
-        let from_json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+        let from_json: serde_json::Value = serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
         assert_eq!(from_yaml, from_json, "{name}");
     }
 }
@@ -703,12 +615,9 @@ fn emit_does_not_overwrite_a_different_file_without_force() {
     std::fs::create_dir(env.path("cms")).unwrap();
     let victim = env.path("cms/signature-sha256-195de2a5ef3af108.json");
     std::fs::write(&victim, b"hand-made").unwrap();
-    env.run(
-        "unpack",
-        &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"],
-    )
-    .code(2)
-    .stderr_has("--force");
+    env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"])
+        .code(2)
+        .stderr_has("--force");
     assert_eq!(
         env.ls("cms"),
         ["signature-sha256-195de2a5ef3af108.json"],
@@ -717,14 +626,7 @@ fn emit_does_not_overwrite_a_different_file_without_force() {
     assert_eq!(std::fs::read(&victim).unwrap(), b"hand-made");
     env.run(
         "unpack",
-        &[
-            "emit",
-            "b.tar.zst",
-            "--allow-unsigned",
-            "--to-dir",
-            "cms",
-            "--force",
-        ],
+        &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms", "--force"],
     )
     .code(0)
     .stdout_has("replaced");
@@ -735,10 +637,7 @@ fn emit_does_not_overwrite_a_different_file_without_force() {
 fn verify_json_reports_for_scripts() {
     let env = Env::new();
     env.pack_unsigned("b.tar.zst", "zstd").code(0);
-    let r = env.run(
-        "unpack",
-        &["verify", "b.tar.zst", "--allow-unsigned", "--json"],
-    );
+    let r = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned", "--json"]);
     r.code(0);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["ok"], true);
@@ -748,10 +647,7 @@ fn verify_json_reports_for_scripts() {
         "valid"
     );
     std::fs::write(env.path("bad.tar"), b"nonsense").unwrap();
-    let r = env.run(
-        "unpack",
-        &["verify", "bad.tar", "--allow-unsigned", "--json"],
-    );
+    let r = env.run("unpack", &["verify", "bad.tar", "--allow-unsigned", "--json"]);
     r.code(1);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["ok"], false);

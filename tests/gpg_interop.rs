@@ -94,23 +94,14 @@ fn gpg_signed_release_signature_verifies() {
     .code(0);
     env.run(
         "unpack",
-        &[
-            "verify",
-            "b.tar.zst",
-            "--allow-unsigned",
-            "--keyring",
-            "release.asc",
-        ],
+        &["verify", "b.tar.zst", "--allow-unsigned", "--keyring", "release.asc"],
     )
     .code(0)
     .stdout_has("quay.io/example/release:1.0.0-x86_64");
     // Under Red Hat's default keyring the same signature is from an untrusted signer.
-    env.run(
-        "pack",
-        &["--store", "store", "--no-sign", "-o", "c.tar.zst", &digest],
-    )
-    .code(1)
-    .stderr_has("untrusted-signer");
+    env.run("pack", &["--store", "store", "--no-sign", "-o", "c.tar.zst", &digest])
+        .code(1)
+        .stderr_has("untrusted-signer");
 }
 
 #[test]
@@ -140,10 +131,7 @@ fn packer_signature_verifies_with_gpg_and_tampering_fails() {
     let o = gpg(&home, &["--import", public.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (m, s) = (env.path("manifest.json"), env.path("manifest.json.asc"));
-    let o = gpg(
-        &home,
-        &["--verify", s.to_str().unwrap(), m.to_str().unwrap()],
-    );
+    let o = gpg(&home, &["--verify", s.to_str().unwrap(), m.to_str().unwrap()]);
     assert!(
         o.status.success(),
         "gpg --verify failed: {}",
@@ -155,10 +143,7 @@ fn packer_signature_verifies_with_gpg_and_tampering_fails() {
     let at = tampered.iter().position(|&b| b == b'7').unwrap();
     tampered[at] = b'8';
     std::fs::write(&m, tampered).unwrap();
-    let o = gpg(
-        &home,
-        &["--verify", s.to_str().unwrap(), m.to_str().unwrap()],
-    );
+    let o = gpg(&home, &["--verify", s.to_str().unwrap(), m.to_str().unwrap()]);
     assert!(!o.status.success(), "gpg accepted a tampered manifest");
     assert!(String::from_utf8_lossy(&o.stderr).contains("BAD signature"));
 }
@@ -176,11 +161,7 @@ fn passphrase_protected_packer_key_is_read_from_the_environment() {
     assert!(secret.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
-        std::fs::metadata(env.path("locked.key"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
+        std::fs::metadata(env.path("locked.key")).unwrap().permissions().mode() & 0o777,
         0o600
     );
     let store = fixture("stores/redhat");
@@ -193,17 +174,12 @@ fn passphrase_protected_packer_key_is_read_from_the_environment() {
         "b.tar.zst",
         RH_4_15_0,
     ];
-    env.run("pack", &args)
-        .code(2)
-        .stderr_has("SIGBUNDLE_KEY_PASSPHRASE");
+    env.run("pack", &args).code(2).stderr_has("SIGBUNDLE_KEY_PASSPHRASE");
     env.run_env("pack", &args, &[("SIGBUNDLE_KEY_PASSPHRASE", "wrong")])
         .code(2)
         .stderr_has("wrong passphrase");
     env.run_env("pack", &args, &[("SIGBUNDLE_KEY_PASSPHRASE", "s3cret")])
         .code(0);
-    env.run(
-        "unpack",
-        &["verify", "b.tar.zst", "--packer-key", "locked.pub.asc"],
-    )
-    .code(0);
+    env.run("unpack", &["verify", "b.tar.zst", "--packer-key", "locked.pub.asc"])
+        .code(0);
 }

@@ -105,7 +105,8 @@ fn main() -> ExitCode {
 fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
     if a.packer_key.is_empty() && !a.allow_unsigned {
         return Err(Error::Usage(
-            "give the packer's public key with --packer-key FILE, or accept an unsigned bundle with --allow-unsigned".into(),
+            "give the packer's public key with --packer-key FILE, or accept an unsigned bundle with --allow-unsigned"
+                .into(),
         ));
     }
     Ok(CheckOptions {
@@ -132,14 +133,10 @@ fn open(bundle: &Path, check: &CheckArgs, json: bool) -> Result<VerifiedBundle, 
         Err(e) => {
             let e = Error::from(e);
             if json {
-                let problems = cli::rejected_problems(&e)
-                    .map(|p| p.to_vec())
-                    .unwrap_or_default();
-                let out = serde_json::json!({"ok": false, "bundle": bundle, "error": e.to_string(), "problems": problems});
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&out).expect("serializes")
-                );
+                let problems = cli::rejected_problems(&e).map(|p| p.to_vec()).unwrap_or_default();
+                let out =
+                    serde_json::json!({"ok": false, "bundle": bundle, "error": e.to_string(), "problems": problems});
+                println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
             }
             Err(e)
         }
@@ -148,18 +145,11 @@ fn open(bundle: &Path, check: &CheckArgs, json: bool) -> Result<VerifiedBundle, 
 
 fn run(cmd: Command) -> Result<(), Error> {
     match cmd {
-        Command::Verify {
-            bundle,
-            check,
-            json,
-        } => {
+        Command::Verify { bundle, check, json } => {
             let b = open(&bundle, &check, json)?;
             if json {
                 let out = serde_json::json!({"ok": true, "bundle": bundle, "created": b.manifest.created, "tool": b.manifest.tool, "verified": b, "missing": b.manifest.missing});
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&out).expect("serializes")
-                );
+                println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
             } else {
                 print_report(&bundle, &b);
             }
@@ -216,32 +206,21 @@ fn run(cmd: Command) -> Result<(), Error> {
 fn print_report(path: &Path, b: &VerifiedBundle) {
     println!("bundle     {}", path.display());
     println!("sha256     {}", b.sha256);
-    println!(
-        "created    {} by {}",
-        b.manifest.created,
-        escape_name(&b.manifest.tool)
-    );
+    println!("created    {} by {}", b.manifest.created, escape_name(&b.manifest.tool));
     match &b.packer {
-        PackerStatus::Verified {
-            fingerprint,
-            signed_at,
-        } => {
+        PackerStatus::Verified { fingerprint, signed_at } => {
             let at = signed_at.map(rfc3339).unwrap_or_default();
             println!("packer     {fingerprint} (signature verified, signed {at})");
         }
-        PackerStatus::NotChecked { claimed } => println!(
-            "packer     {} (NOT checked: no --packer-key)",
-            escape_name(claimed)
-        ),
+        PackerStatus::NotChecked { claimed } => {
+            println!("packer     {} (NOT checked: no --packer-key)", escape_name(claimed))
+        }
         PackerStatus::Unsigned => {
             println!("packer     none (unsigned bundle, accepted with --allow-unsigned)")
         }
     }
     println!();
-    println!(
-        "{:<71}  {:<4}  {:<16}  IDENTITY",
-        "RELEASE", "SIGS", "SIGNER"
-    );
+    println!("{:<71}  {:<4}  {:<16}  IDENTITY", "RELEASE", "SIGS", "SIGNER");
     let mut sigs = 0;
     for r in &b.releases {
         for (i, s) in r.signatures.iter().enumerate() {
@@ -271,8 +250,5 @@ fn print_report(path: &Path, b: &VerifiedBundle) {
             escape_name(&m.reason)
         );
     }
-    eprintln!(
-        "OK: {} release(s), {sigs} signature(s) verified",
-        b.releases.len()
-    );
+    eprintln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
 }

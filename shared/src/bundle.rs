@@ -211,7 +211,10 @@ impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use Problem::*;
         match self {
-            UnknownCompression { magic } => write!(f, "not a bundle: unknown compression (first bytes {magic}); expected zstd, gzip or tar"),
+            UnknownCompression { magic } => write!(
+                f,
+                "not a bundle: unknown compression (first bytes {magic}); expected zstd, gzip or tar"
+            ),
             Corrupt { reason } => write!(f, "corrupt or truncated archive: {reason}"),
             TrailingData => write!(f, "non-zero data after the end of the archive"),
             TooLarge { member, limit } => write!(f, "{member}: larger than the {limit}-byte limit"),
@@ -221,14 +224,23 @@ impl std::fmt::Display for Problem {
             ManifestNotFirst { member } => write!(f, "{member}: the first member must be {MANIFEST}"),
             NoManifest => write!(f, "{MANIFEST}: missing"),
             Manifest { reason } => write!(f, "{MANIFEST}: {reason}"),
-            PackerSignatureMissing => write!(f, "{MANIFEST_SIG}: missing: the bundle is not signed by a packer (pass --allow-unsigned to accept it)"),
+            PackerSignatureMissing => write!(
+                f,
+                "{MANIFEST_SIG}: missing: the bundle is not signed by a packer (pass --allow-unsigned to accept it)"
+            ),
             PackerSignature { reason } => write!(f, "{MANIFEST_SIG}: {reason}"),
-            PackerMismatch { manifest, signer } => write!(f, "{MANIFEST}: names packer {manifest}, but {signer} signed it"),
+            PackerMismatch { manifest, signer } => {
+                write!(f, "{MANIFEST}: names packer {manifest}, but {signer} signed it")
+            }
             Unlisted { member } => write!(f, "{member}: not listed in the manifest"),
             MissingMember { member } => write!(f, "{member}: listed in the manifest but missing"),
             SizeMismatch { member, expected, got } => write!(f, "{member}: size {got}, manifest says {expected}"),
             HashMismatch { member, expected, got } => write!(f, "{member}: sha256 {got}, manifest says {expected}"),
-            ReleaseSignature { member, digest, verdict } => write!(f, "{member}: release signature for {digest} does not verify: {verdict}"),
+            ReleaseSignature {
+                member,
+                digest,
+                verdict,
+            } => write!(f, "{member}: release signature for {digest} does not verify: {verdict}"),
         }
     }
 }
@@ -355,9 +367,7 @@ fn stream_problem(e: &io::Error, limits: &Limits) -> Problem {
             limit: limits.max_total,
         }
     } else {
-        Problem::Corrupt {
-            reason: e.to_string(),
-        }
+        Problem::Corrupt { reason: e.to_string() }
     }
 }
 
@@ -496,11 +506,7 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
 }
 
 /// Walk the tar entries; returns false when the stream itself broke.
-fn scan_entries<R: Read>(
-    archive: &mut tar::Archive<R>,
-    opts: &CheckOptions,
-    scan: &mut Scan,
-) -> bool {
+fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, scan: &mut Scan) -> bool {
     let limits = &opts.limits;
     let entries = match archive.entries() {
         Ok(e) => e.raw(true),
@@ -543,9 +549,7 @@ fn scan_entries<R: Read>(
         let size = entry.size();
         if index == 1 {
             if path != MANIFEST {
-                scan.problems.push(Problem::ManifestNotFirst {
-                    member: path.clone(),
-                });
+                scan.problems.push(Problem::ManifestNotFirst { member: path.clone() });
             } else {
                 match read_member(&mut entry, size, limits.max_manifest) {
                     Err(e) => {
@@ -573,9 +577,7 @@ fn scan_entries<R: Read>(
             }
         }
         if path == MANIFEST {
-            scan.problems.push(Problem::ManifestNotFirst {
-                member: path.clone(),
-            });
+            scan.problems.push(Problem::ManifestNotFirst { member: path.clone() });
             continue;
         }
         if path == MANIFEST_SIG {
@@ -747,16 +749,11 @@ fn finish(
             problems: scan.problems,
         });
     };
-    let stream_broke = scan
-        .problems
-        .iter()
-        .any(|p| matches!(p, Problem::Corrupt { .. }));
+    let stream_broke = scan.problems.iter().any(|p| matches!(p, Problem::Corrupt { .. }));
     if !stream_broke {
         for m in &manifest.members {
             if !scan.seen.contains(&m.path) {
-                scan.problems.push(Problem::MissingMember {
-                    member: m.path.clone(),
-                });
+                scan.problems.push(Problem::MissingMember { member: m.path.clone() });
             }
         }
     }
@@ -764,17 +761,12 @@ fn finish(
     let jobs: Vec<(Digest, &str)> = manifest
         .releases
         .iter()
-        .flat_map(|r| {
-            r.signatures
-                .iter()
-                .map(move |s| (r.digest, s.path.as_str()))
-        })
+        .flat_map(|r| r.signatures.iter().map(move |s| (r.digest, s.path.as_str())))
         .filter(|(_, p)| scan.bodies.contains_key(*p))
         .collect();
     let reports = verify_all(&jobs, &scan.bodies, &opts.release_keys, opts.now);
     let mut releases = Vec::with_capacity(manifest.releases.len());
-    let mut by_path: BTreeMap<&str, SignatureReport> =
-        jobs.iter().map(|(_, p)| *p).zip(reports).collect();
+    let mut by_path: BTreeMap<&str, SignatureReport> = jobs.iter().map(|(_, p)| *p).zip(reports).collect();
     for r in &manifest.releases {
         let mut sigs = Vec::with_capacity(r.signatures.len());
         for s in &r.signatures {
@@ -835,9 +827,7 @@ pub fn verify_all(
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(d, p)| {
-                            verify::verify_release_signature(keyring, d, &bodies[*p], now)
-                        })
+                        .map(|(d, p)| verify::verify_release_signature(keyring, d, &bodies[*p], now))
                         .collect::<Vec<_>>()
                 })
             })
@@ -880,10 +870,7 @@ mod tests {
             Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
             Some(Compression::Zstd)
         );
-        assert_eq!(
-            Compression::detect(&[0x1f, 0x8b, 8]),
-            Some(Compression::Gzip)
-        );
+        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Some(Compression::Gzip));
         assert_eq!(Compression::detect(b"BZh91AY"), None);
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");

@@ -123,10 +123,7 @@ mod tests {
             "{{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{{\"name\":\"sha256-{hex}\",\"namespace\":\"openshift-config-managed\",\"labels\":{{\"release.openshift.io/verification-signatures\":\"\"}}}},\"binaryData\":{{\"sha256-{hex}-1\":\"c2lnMQ==\",\"sha256-{hex}-2\":\"c2lnMg==\"}}}}\n"
         );
         assert_eq!(String::from_utf8(cm.render(Format::OcJson)).unwrap(), want);
-        assert_eq!(
-            file_name(&d, Format::OcJson),
-            "signature-sha256-abababababababab.json"
-        );
+        assert_eq!(file_name(&d, Format::OcJson), "signature-sha256-abababababababab.json");
     }
 
     #[test]

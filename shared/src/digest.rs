@@ -37,10 +37,7 @@ impl Digest {
         if hex.len() != 64 {
             return Err("need exactly 64 hex digits after \"sha256:\"");
         }
-        if !hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err("hex digits must be 0-9 or lowercase a-f");
         }
         let mut out = [0u8; 32];
@@ -132,15 +129,10 @@ impl Pullspec {
             return Err(err("empty, or contains white space"));
         }
         let (name, digest) = match input.split_once('@') {
-            Some((name, d)) => (
-                name,
-                Some(Digest::parse(d).map_err(|_| err("bad digest after '@'"))?),
-            ),
+            Some((name, d)) => (name, Some(Digest::parse(d).map_err(|_| err("bad digest after '@'"))?)),
             None => (input, None),
         };
-        let (registry, rest) = name
-            .split_once('/')
-            .ok_or_else(|| err("need registry/repository"))?;
+        let (registry, rest) = name.split_once('/').ok_or_else(|| err("need registry/repository"))?;
         if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
             return Err(err("the first component must be a registry host"));
         }
@@ -152,9 +144,9 @@ impl Pullspec {
         if repository.is_empty()
             || repository.split('/').any(|c| {
                 c.is_empty()
-                    || !c.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
+                    || !c
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             })
         {
             return Err(err("repository must be lowercase path components"));
@@ -162,8 +154,7 @@ impl Pullspec {
         if let Some(t) = &tag {
             let ok = !t.is_empty()
                 && t.len() <= 128
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
                 && !t.starts_with(['.', '-']);
             if !ok {
                 return Err(err("bad tag"));

@@ -10,10 +10,7 @@ pub enum WriteError {
     #[error("{path} exists; pass --force to replace it")]
     Exists { path: PathBuf },
     #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// How to treat an existing destination.
@@ -26,12 +23,7 @@ pub enum Overwrite {
 }
 
 /// Write `path` atomically with the bytes `fill` writes, with Unix permission `mode`.
-pub fn write_atomic<F>(
-    path: &Path,
-    mode: u32,
-    overwrite: Overwrite,
-    fill: F,
-) -> Result<(), WriteError>
+pub fn write_atomic<F>(path: &Path, mode: u32, overwrite: Overwrite, fill: F) -> Result<(), WriteError>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
@@ -116,10 +108,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-                0o640
-            );
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
         }
     }
 }

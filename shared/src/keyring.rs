@@ -25,10 +25,7 @@ const DEFAULT_RELEASE_KEYS: &[(&str, &[u8])] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {
     #[error("cannot read keyring {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("keyring {source_name} is not a valid OpenPGP certificate file: {reason}")]
     Parse { source_name: String, reason: String },
     #[error("keyring {source_name} holds no OpenPGP certificate")]
@@ -56,8 +53,7 @@ impl Keyring {
     pub fn default_release() -> Keyring {
         let mut ring = Keyring::empty();
         for (name, bytes) in DEFAULT_RELEASE_KEYS {
-            ring.add_bytes(bytes, name)
-                .expect("the embedded Red Hat keys parse");
+            ring.add_bytes(bytes, name).expect("the embedded Red Hat keys parse");
         }
         ring
     }
@@ -114,10 +110,7 @@ impl Keyring {
 
     /// Primary-key fingerprints (uppercase hex), in load order.
     pub fn fingerprints(&self) -> Vec<String> {
-        self.certs
-            .iter()
-            .map(|c| c.fingerprint().to_hex())
-            .collect()
+        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
     }
 
     /// Where the certificates came from (file paths, or `embedded:…`).

@@ -97,25 +97,18 @@ impl Manifest {
         // Look at the format first, so a future format is named as such rather than as a
         // list of unknown fields.
         let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
-                reason: e.to_string(),
-            })?;
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
         match value.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT_V1) => {}
-            Some(other) => {
-                return Err(ManifestError::UnknownFormat {
-                    got: other.to_string(),
-                })
-            }
+            Some(other) => return Err(ManifestError::UnknownFormat { got: other.to_string() }),
             None => {
                 return Err(ManifestError::Invalid {
                     reason: "no \"format\" field".into(),
                 })
             }
         }
-        let m: Manifest = serde_json::from_value(value).map_err(|e| ManifestError::Invalid {
-            reason: e.to_string(),
-        })?;
+        let m: Manifest =
+            serde_json::from_value(value).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
         m.check_consistent()?;
         Ok(m)
     }
@@ -143,12 +136,7 @@ impl Manifest {
                 }
                 match members.get(s.path.as_str()) {
                     Some(m) if m.size == s.size && m.sha256 == s.sha256 => {}
-                    Some(_) => {
-                        return bad(format!(
-                            "{:?}: size or sha256 differs from its member entry",
-                            s.path
-                        ))
-                    }
+                    Some(_) => return bad(format!("{:?}: size or sha256 differs from its member entry", s.path)),
                     None => return bad(format!("{:?} is not in the member list", s.path)),
                 }
                 used.insert(s.path.as_str());
@@ -159,11 +147,7 @@ impl Manifest {
                 return bad(format!("release {} is both packed and missing", m.digest));
             }
         }
-        if let Some(m) = self
-            .members
-            .iter()
-            .find(|m| !used.contains(m.path.as_str()))
-        {
+        if let Some(m) = self.members.iter().find(|m| !used.contains(m.path.as_str())) {
             return bad(format!("member {:?} belongs to no release", m.path));
         }
         Ok(())

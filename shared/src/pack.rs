@@ -14,9 +14,7 @@ use crate::bundle::{write_bundle, Compression};
 use crate::digest::Digest;
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::keyring::Keyring;
-use crate::manifest::{
-    signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED,
-};
+use crate::manifest::{signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED};
 use crate::packer::{PackerError, PackerSigner};
 use crate::registry::Registry;
 use crate::resolve::{resolve_all, ResolveOptions, Spec};
@@ -108,13 +106,8 @@ pub struct PackOptions {
 /// `SOURCE_DATE_EPOCH` when set, else now.
 pub fn source_date_epoch() -> Result<u64, PackError> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| PackError::BadSourceDateEpoch { value: v }),
-        Err(_) => Ok(SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())),
+        Ok(v) => v.trim().parse().map_err(|_| PackError::BadSourceDateEpoch { value: v }),
+        Err(_) => Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
     }
 }
 
@@ -145,9 +138,7 @@ pub struct ReleaseOutcome {
 
 impl ReleaseOutcome {
     fn valid(&self) -> impl Iterator<Item = &Judged> {
-        self.signatures
-            .iter()
-            .filter(|j| j.report.verdict.is_valid())
+        self.signatures.iter().filter(|j| j.report.verdict.is_valid())
     }
 }
 
@@ -188,12 +179,7 @@ pub async fn collect(
     let mut tasks = tokio::task::JoinSet::new();
     for (digest, names) in wanted {
         let (digest, names) = (*digest, names.iter().cloned().collect::<Vec<_>>());
-        let (sem, keys, stores, fetcher) = (
-            sem.clone(),
-            keys.clone(),
-            stores.clone(),
-            opts.fetcher.clone(),
-        );
+        let (sem, keys, stores, fetcher) = (sem.clone(), keys.clone(), stores.clone(), opts.fetcher.clone());
         let all_stores = opts.all_stores;
         let progress = opts.progress.clone();
         tasks.spawn(async move {
@@ -272,11 +258,7 @@ async fn collect_one(
         if let Some((store, source)) = first_err {
             if out.errors.len() == stores.len() {
                 // Every store failed: that is an I/O failure, not a missing signature.
-                return Err(PackError::Fetch {
-                    digest,
-                    store,
-                    source,
-                });
+                return Err(PackError::Fetch { digest, store, source });
             }
         }
     }
@@ -317,9 +299,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             reason: missing_reason(o),
         })
         .collect();
-    if !opts.dry_run
-        && ((!missing.is_empty() && !opts.allow_missing) || missing.len() == outcomes.len())
-    {
+    if !opts.dry_run && ((!missing.is_empty() && !opts.allow_missing) || missing.len() == outcomes.len()) {
         return Err(PackError::NoValidSignature { missing });
     }
     let (manifest, members) = build_manifest(&outcomes, &missing, opts);

@@ -25,10 +25,7 @@ pub const PASSPHRASE_ENV: &str = "SIGBUNDLE_KEY_PASSPHRASE";
 #[derive(Debug, thiserror::Error)]
 pub enum PackerError {
     #[error("cannot read secret key {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path} is not an OpenPGP secret key: {reason}")]
     Parse { path: PathBuf, reason: String },
     #[error("{path} holds no usable signing key with secret key material")]
@@ -76,9 +73,7 @@ pub fn generate(
     passphrase: Option<&str>,
     overwrite: Overwrite,
 ) -> Result<GeneratedKey, PackerError> {
-    let gen_err = |e: openpgp::anyhow::Error| PackerError::Generate {
-        reason: e.to_string(),
-    };
+    let gen_err = |e: openpgp::anyhow::Error| PackerError::Generate { reason: e.to_string() };
     let (cert, _rev) = CertBuilder::new()
         .add_userid(name)
         .set_cipher_suite(CipherSuite::Cv25519)
@@ -134,11 +129,11 @@ impl PackerSigner {
             let pw = passphrase.ok_or_else(|| PackerError::NeedPassphrase {
                 path: path.to_path_buf(),
             })?;
-            key = key.decrypt_secret(&Password::from(pw)).map_err(|_| {
-                PackerError::WrongPassphrase {
+            key = key
+                .decrypt_secret(&Password::from(pw))
+                .map_err(|_| PackerError::WrongPassphrase {
                     path: path.to_path_buf(),
-                }
-            })?;
+                })?;
         }
         let keypair = key.into_keypair().map_err(|e| PackerError::Parse {
             path: path.to_path_buf(),
@@ -157,9 +152,7 @@ impl PackerSigner {
 
     /// An armored detached signature of `data`, dated `created`.
     pub fn sign_detached(&self, data: &[u8], created: SystemTime) -> Result<Vec<u8>, PackerError> {
-        let err = |e: openpgp::anyhow::Error| PackerError::Sign {
-            reason: e.to_string(),
-        };
+        let err = |e: openpgp::anyhow::Error| PackerError::Sign { reason: e.to_string() };
         let mut sink = Vec::new();
         {
             let message = Message::new(&mut sink);
@@ -173,9 +166,9 @@ impl PackerSigner {
                 .creation_time(created)
                 .build()
                 .map_err(err)?;
-            signer.write_all(data).map_err(|e| PackerError::Sign {
-                reason: e.to_string(),
-            })?;
+            signer
+                .write_all(data)
+                .map_err(|e| PackerError::Sign { reason: e.to_string() })?;
             signer.finalize().map_err(err)?;
         }
         Ok(sink)
@@ -183,11 +176,7 @@ impl PackerSigner {
 }
 
 /// Check a packer's detached signature of `data` against the trusted packer certificates.
-pub fn verify_packer_signature(
-    packer_keys: &Keyring,
-    signature: &[u8],
-    data: &[u8],
-) -> Result<DetachedCheck, Verdict> {
+pub fn verify_packer_signature(packer_keys: &Keyring, signature: &[u8], data: &[u8]) -> Result<DetachedCheck, Verdict> {
     verify::verify_detached(packer_keys, signature, data, SystemTime::now())
 }
 
@@ -199,13 +188,7 @@ mod tests {
     fn generate_sign_verify_roundtrip() {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("packer");
-        let g = generate(
-            "Test Packer <p@example.org>",
-            &prefix,
-            Some("pw"),
-            Overwrite::Never,
-        )
-        .unwrap();
+        let g = generate("Test Packer <p@example.org>", &prefix, Some("pw"), Overwrite::Never).unwrap();
         assert!(matches!(
             PackerSigner::from_file(&g.secret_path, None),
             Err(PackerError::NeedPassphrase { .. })

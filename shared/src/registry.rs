@@ -97,8 +97,7 @@ impl AuthFile {
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(auth.trim())
                     .map_err(|_| err(format!("entry {key:?}: \"auth\" is not base64")))?;
-                let s = String::from_utf8(raw)
-                    .map_err(|_| err(format!("entry {key:?}: \"auth\" is not UTF-8")))?;
+                let s = String::from_utf8(raw).map_err(|_| err(format!("entry {key:?}: \"auth\" is not UTF-8")))?;
                 let (u, p) = s
                     .split_once(':')
                     .ok_or_else(|| err(format!("entry {key:?}: \"auth\" is not user:password")))?;
@@ -107,10 +106,7 @@ impl AuthFile {
                     password: p.to_string(),
                 }
             } else if let (Some(u), Some(p)) = (e.username, e.password) {
-                Credentials {
-                    user: u,
-                    password: p,
-                }
+                Credentials { user: u, password: p }
             } else {
                 continue;
             };
@@ -233,18 +229,15 @@ impl Registry {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Ca {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Ca {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
             for c in certs {
                 b = b.add_root_certificate(c);
             }
         }
-        let client = b.build().map_err(|e| RegistryError::Client {
-            reason: e.to_string(),
-        })?;
+        let client = b.build().map_err(|e| RegistryError::Client { reason: e.to_string() })?;
         Ok(Registry { client, cfg })
     }
 
@@ -294,14 +287,10 @@ impl Registry {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string)
                     .unwrap_or_default();
-                auth = Some(
-                    self.answer_challenge(&ps, &url, &challenge, p, creds.as_ref())
-                        .await?,
-                );
+                auth = Some(self.answer_challenge(&ps, &url, &challenge, p, creds.as_ref()).await?);
                 continue;
             }
-            if (status == reqwest::StatusCode::METHOD_NOT_ALLOWED
-                || status == reqwest::StatusCode::NOT_IMPLEMENTED)
+            if (status == reqwest::StatusCode::METHOD_NOT_ALLOWED || status == reqwest::StatusCode::NOT_IMPLEMENTED)
                 && method == reqwest::Method::HEAD
             {
                 method = reqwest::Method::GET;
@@ -314,13 +303,10 @@ impl Registry {
                             " (credentials from {} were refused or lack pull access)",
                             path.display()
                         ),
-                        None => " (no credentials: give --authfile, or set REGISTRY_AUTH_FILE)"
-                            .to_string(),
+                        None => " (no credentials: give --authfile, or set REGISTRY_AUTH_FILE)".to_string(),
                     },
                     404 => format!(" (no tag {tag:?} in {}/{})", p.registry, p.repository),
-                    406 => {
-                        " (the registry refused every manifest type sigbundle accepts)".to_string()
-                    }
+                    406 => " (the registry refused every manifest type sigbundle accepts)".to_string(),
                     _ => String::new(),
                 };
                 return Err(RegistryError::Status {
@@ -376,8 +362,7 @@ impl Registry {
         let basic = |c: &Credentials| {
             format!(
                 "Basic {}",
-                base64::engine::general_purpose::STANDARD
-                    .encode(format!("{}:{}", c.user, c.password))
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password))
             )
         };
         let refused = |reason: String| RegistryError::Protocol {
@@ -385,9 +370,7 @@ impl Registry {
             reason,
         };
         let Some((scheme, params)) = parse_challenge(challenge) else {
-            return Err(refused(format!(
-                "401 with an unreadable challenge {challenge:?}"
-            )));
+            return Err(refused(format!("401 with an unreadable challenge {challenge:?}")));
         };
         match scheme.as_str() {
             "basic" => match creds {
@@ -400,8 +383,11 @@ impl Registry {
                 }),
             },
             "bearer" => {
-                let realm = params.get("realm").ok_or_else(|| refused("bearer challenge without a realm".into()))?;
-                let mut token_url = reqwest::Url::parse(realm).map_err(|e| refused(format!("bad token realm {realm:?}: {e}")))?;
+                let realm = params
+                    .get("realm")
+                    .ok_or_else(|| refused("bearer challenge without a realm".into()))?;
+                let mut token_url =
+                    reqwest::Url::parse(realm).map_err(|e| refused(format!("bad token realm {realm:?}: {e}")))?;
                 {
                     let mut q = token_url.query_pairs_mut();
                     if let Some(s) = params.get("service") {
@@ -435,7 +421,8 @@ impl Registry {
                     url: token_url.to_string(),
                     cause: crate::store::error_chain(&e),
                 })?;
-                let t: TokenResponse = serde_json::from_slice(&body).map_err(|e| refused(format!("bad token answer: {e}")))?;
+                let t: TokenResponse =
+                    serde_json::from_slice(&body).map_err(|e| refused(format!("bad token answer: {e}")))?;
                 let token = t
                     .token
                     .or(t.access_token)
@@ -458,10 +445,7 @@ mod tests {
         assert_eq!(s, "bearer");
         assert_eq!(p["realm"], "https://quay.io/v2/auth");
         assert_eq!(p["service"], "quay.io");
-        assert_eq!(
-            p["scope"],
-            "repository:openshift-release-dev/ocp-release:pull"
-        );
+        assert_eq!(p["scope"], "repository:openshift-release-dev/ocp-release:pull");
         let (s, p) = parse_challenge(r#"Basic realm="basic-realm""#).unwrap();
         assert_eq!(s, "basic");
         assert_eq!(p["realm"], "basic-realm");
@@ -472,16 +456,13 @@ mod tests {
         let json = br#"{"auths":{"quay.io":{"auth":"dTE6cDE="},"https://quay.io/openshift-release-dev":{"auth":"dTI6cDI="},"r.example":{"username":"u3","password":"p3"}}}"#;
         let a = AuthFile::parse(json, Path::new("auth.json")).unwrap();
         assert_eq!(
-            a.lookup("quay.io", "openshift-release-dev/ocp-release")
-                .unwrap()
-                .user,
+            a.lookup("quay.io", "openshift-release-dev/ocp-release").unwrap().user,
             "u2"
         );
         assert_eq!(a.lookup("quay.io", "other/repo").unwrap().user, "u1");
         assert_eq!(a.lookup("r.example", "x").unwrap().password, "p3");
         assert!(a.lookup("docker.io", "x").is_none());
-        let e =
-            AuthFile::parse(br#"{"auths":{"q":{"auth":"!!"}}}"#, Path::new("a.json")).unwrap_err();
+        let e = AuthFile::parse(br#"{"auths":{"q":{"auth":"!!"}}}"#, Path::new("a.json")).unwrap_err();
         assert!(e.to_string().contains("a.json"), "{e}");
     }
 }

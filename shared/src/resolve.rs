@@ -30,10 +30,7 @@ pub enum ResolveError {
         source: Box<ResolveError>,
     },
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("update graph for channel {channel} ({source_name}): {reason}")]
@@ -43,11 +40,7 @@ pub enum ResolveError {
         reason: String,
     },
     #[error("channel {channel} has no release between {min} and {max}")]
-    EmptyChannel {
-        channel: String,
-        min: String,
-        max: String,
-    },
+    EmptyChannel { channel: String, min: String, max: String },
 }
 
 /// A release architecture, as in release tags.
@@ -114,35 +107,28 @@ impl Spec {
         };
         let s = input.trim();
         if let Some(c) = s.strip_prefix("channel:") {
-            return valid_channel(c)
-                .map(|c| Spec::Channel(c.to_string()))
-                .map_err(bad);
+            return valid_channel(c).map(|c| Spec::Channel(c.to_string())).map_err(bad);
         }
         if s.starts_with("sha256:") {
-            return Digest::parse(s)
-                .map(Spec::Digest)
-                .map_err(|e| bad(e.to_string()));
+            return Digest::parse(s).map(Spec::Digest).map_err(|e| bad(e.to_string()));
         }
         if s.contains('/') {
-            return Pullspec::parse(s)
-                .map(Spec::Pullspec)
-                .map_err(|e| bad(e.to_string()));
+            return Pullspec::parse(s).map(Spec::Pullspec).map_err(|e| bad(e.to_string()));
         }
         if s.chars().next().is_some_and(|c| c.is_ascii_digit()) {
             return semver::Version::parse(s)
                 .map(Spec::Version)
                 .map_err(|e| bad(format!("not a version X.Y.Z: {e}")));
         }
-        Err(bad("expected sha256:<hex>, registry/repo[:tag][@sha256:<hex>], a version like 4.15.0, or channel:<name>".into()))
+        Err(bad(
+            "expected sha256:<hex>, registry/repo[:tag][@sha256:<hex>], a version like 4.15.0, or channel:<name>"
+                .into(),
+        ))
     }
 }
 
 fn valid_channel(c: &str) -> Result<&str, String> {
-    if !c.is_empty()
-        && c.len() <= 64
-        && c.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-    {
+    if !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
         Ok(c)
     } else {
         Err(format!("bad channel name {c:?}"))
@@ -228,8 +214,7 @@ pub fn select_nodes(
         source_name: source_name.to_string(),
         reason,
     };
-    let g: Graph =
-        serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
+    let g: Graph = serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
     let mut out = Vec::new();
     for (i, n) in g.nodes.iter().enumerate() {
         let v = semver::Version::parse(&n.version)
@@ -243,12 +228,9 @@ pub fn select_nodes(
             .filter(|p| !p.is_empty())
             .ok_or_else(|| err(format!("node {} has no payload", n.version)))?;
         let p = Pullspec::parse(payload).map_err(|e| err(format!("node {}: {e}", n.version)))?;
-        let d = p.digest.ok_or_else(|| {
-            err(format!(
-                "node {}: payload {payload:?} is not by digest",
-                n.version
-            ))
-        })?;
+        let d = p
+            .digest
+            .ok_or_else(|| err(format!("node {}: payload {payload:?} is not by digest", n.version)))?;
         out.push((v, d));
     }
     out.sort();
@@ -278,9 +260,7 @@ pub async fn resolve_all(
             }),
             Spec::Pullspec(p) => {
                 let (r, p, name) = (registry.clone(), p.clone(), name.clone());
-                lookups.spawn(
-                    async move { r.resolve(&p).await.map(|digest| Request { name, digest }) },
-                );
+                lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
             }
             Spec::Version(v) => {
                 let tag = format!("{}:{v}-{}", opts.release_repo, opts.arch.tag_name());
@@ -289,9 +269,7 @@ pub async fn resolve_all(
                     reason: format!("--release-repo {}: {e}", opts.release_repo),
                 })?;
                 let (r, name) = (registry.clone(), name.clone());
-                lookups.spawn(
-                    async move { r.resolve(&p).await.map(|digest| Request { name, digest }) },
-                );
+                lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
             }
             Spec::Channel(c) => {
                 if graphs.insert(c.clone(), ()).is_some() {
@@ -306,9 +284,7 @@ pub async fn resolve_all(
                     opts.max_version.as_ref(),
                 )?;
                 if nodes.is_empty() {
-                    let show = |v: &Option<semver::Version>| {
-                        v.as_ref().map_or("any".to_string(), |v| v.to_string())
-                    };
+                    let show = |v: &Option<semver::Version>| v.as_ref().map_or("any".to_string(), |v| v.to_string());
                     return Err(ResolveError::EmptyChannel {
                         channel: c.clone(),
                         min: show(&opts.min_version),
@@ -350,8 +326,7 @@ async fn fetch_graph(
                 source_name: base.clone(),
                 reason,
             };
-            let mut url =
-                reqwest::Url::parse(base).map_err(|e| err(format!("bad --graph-url: {e}")))?;
+            let mut url = reqwest::Url::parse(base).map_err(|e| err(format!("bad --graph-url: {e}")))?;
             url.query_pairs_mut()
                 .append_pair("channel", channel)
                 .append_pair("arch", arch.graph_name());
@@ -365,11 +340,7 @@ async fn fetch_graph(
                 return Err(err(format!("{url}: HTTP {}", resp.status().as_u16())));
             }
             let mut body = Vec::new();
-            while let Some(c) = resp
-                .chunk()
-                .await
-                .map_err(|e| err(crate::store::error_chain(&e)))?
-            {
+            while let Some(c) = resp.chunk().await.map_err(|e| err(crate::store::error_chain(&e)))? {
                 body.extend_from_slice(&c);
                 if body.len() > MAX_GRAPH_BYTES {
                     return Err(err(format!("answer larger than {MAX_GRAPH_BYTES} bytes")));
@@ -395,10 +366,7 @@ mod tests {
             Spec::Pullspec(_)
         ));
         assert!(matches!(Spec::parse("4.15.0").unwrap(), Spec::Version(_)));
-        assert!(matches!(
-            Spec::parse("4.16.0-rc.1").unwrap(),
-            Spec::Version(_)
-        ));
+        assert!(matches!(Spec::parse("4.16.0-rc.1").unwrap(), Spec::Version(_)));
         assert_eq!(
             Spec::parse("channel:stable-4.15").unwrap(),
             Spec::Channel("stable-4.15".into())

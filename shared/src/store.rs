@@ -26,15 +26,10 @@ pub enum StoreError {
     Status { url: String, status: u16 },
     #[error("{url}: {cause}")]
     Network { url: String, cause: String },
-    #[error(
-        "{url}: body larger than {MAX_SIGNATURE_BYTES} bytes; refusing it rather than truncating"
-    )]
+    #[error("{url}: body larger than {MAX_SIGNATURE_BYTES} bytes; refusing it rather than truncating")]
     TooLarge { url: String },
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("cannot read CA file {path}: {reason}")]
     Ca { path: PathBuf, reason: String },
     #[error("cannot set up the HTTP client: {reason}")]
@@ -70,8 +65,7 @@ impl Store {
         } else if input.contains("://") {
             Err(StoreError::BadStore {
                 input: input.to_string(),
-                reason: "only http://, https:// and file:// stores (or a folder) are supported"
-                    .into(),
+                reason: "only http://, https:// and file:// stores (or a folder) are supported".into(),
             })
         } else {
             Ok(Store::Dir(PathBuf::from(input)))
@@ -80,10 +74,7 @@ impl Store {
 
     /// The default stores.
     pub fn red_hat() -> Vec<Store> {
-        RED_HAT_STORES
-            .iter()
-            .map(|s| Store::Http((*s).to_string()))
-            .collect()
+        RED_HAT_STORES.iter().map(|s| Store::Http((*s).to_string())).collect()
     }
 
     /// Where signature `n` of `digest` lives in this store.
@@ -162,9 +153,7 @@ impl Fetcher {
                 attempt.follow()
             } else {
                 let to = attempt.url().to_string();
-                attempt.error(format!(
-                    "refusing redirect to {to}: only https or the same host"
-                ))
+                attempt.error(format!("refusing redirect to {to}: only https or the same host"))
             }
         });
         let mut b = reqwest::Client::builder()
@@ -185,9 +174,7 @@ impl Fetcher {
                 b = b.add_root_certificate(c);
             }
         }
-        let client = b.build().map_err(|e| StoreError::Client {
-            reason: e.to_string(),
-        })?;
+        let client = b.build().map_err(|e| StoreError::Client { reason: e.to_string() })?;
         Ok(Fetcher { client, cfg })
     }
 
@@ -260,13 +247,8 @@ impl Fetcher {
                 Attempt::Fatal(e)
             };
         }
-        if resp
-            .content_length()
-            .is_some_and(|l| l > MAX_SIGNATURE_BYTES)
-        {
-            return Attempt::Fatal(StoreError::TooLarge {
-                url: url.to_string(),
-            });
+        if resp.content_length().is_some_and(|l| l > MAX_SIGNATURE_BYTES) {
+            return Attempt::Fatal(StoreError::TooLarge { url: url.to_string() });
         }
         let mut body = Vec::new();
         loop {
@@ -274,9 +256,7 @@ impl Fetcher {
                 Ok(Some(c)) => {
                     body.extend_from_slice(&c);
                     if body.len() as u64 > MAX_SIGNATURE_BYTES {
-                        return Attempt::Fatal(StoreError::TooLarge {
-                            url: url.to_string(),
-                        });
+                        return Attempt::Fatal(StoreError::TooLarge { url: url.to_string() });
                     }
                 }
                 Ok(None) => return Attempt::Body(body),
@@ -287,11 +267,7 @@ impl Fetcher {
 }
 
 /// Read signature `n` of `digest` from a folder store; `None` when it does not exist.
-fn read_dir_signature(
-    dir: &Path,
-    digest: &Digest,
-    n: usize,
-) -> Result<Option<Vec<u8>>, StoreError> {
+fn read_dir_signature(dir: &Path, digest: &Digest, n: usize) -> Result<Option<Vec<u8>>, StoreError> {
     use std::io::Read;
     let path = dir.join(digest.store_dir()).join(format!("signature-{n}"));
     let file = match std::fs::File::open(&path) {

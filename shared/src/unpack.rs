@@ -13,21 +13,13 @@ use crate::fsutil::{write_atomic, Overwrite, WriteError};
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
     #[error("cannot open bundle {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("{path}: {source}")]
     Bundle { path: PathBuf, source: BundleError },
-    #[error(
-        "{path} exists with different content; pass --force to replace it (nothing was written)"
-    )]
+    #[error("{path} exists with different content; pass --force to replace it (nothing was written)")]
     Conflict { path: PathBuf },
     #[error("cannot create {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Write(#[from] WriteError),
 }
@@ -39,11 +31,9 @@ pub fn open_verified(path: &Path, opts: &CheckOptions) -> Result<VerifiedBundle,
         path: path.to_path_buf(),
         source,
     })?;
-    read_bundle(std::io::BufReader::with_capacity(1 << 16, file), opts).map_err(|source| {
-        UnpackError::Bundle {
-            path: path.to_path_buf(),
-            source,
-        }
+    read_bundle(std::io::BufReader::with_capacity(1 << 16, file), opts).map_err(|source| UnpackError::Bundle {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -66,10 +56,7 @@ pub struct EmittedFile {
 }
 
 /// The ConfigMap file contents of every release of a verified bundle: (file name, bytes).
-pub fn render_configmaps(
-    bundle: &VerifiedBundle,
-    format: Format,
-) -> Vec<(String, String, usize, Vec<u8>)> {
+pub fn render_configmaps(bundle: &VerifiedBundle, format: Format) -> Vec<(String, String, usize, Vec<u8>)> {
     bundle
         .releases
         .iter()
@@ -104,9 +91,7 @@ pub fn emit_to_dir(
             Ok(old) if old == bytes => FileAction::Unchanged,
             Ok(_) if force => FileAction::Replaced,
             Ok(_) => return Err(UnpackError::Conflict { path }),
-            Err(_) if path.symlink_metadata().is_ok() && !force => {
-                return Err(UnpackError::Conflict { path })
-            }
+            Err(_) if path.symlink_metadata().is_ok() && !force => return Err(UnpackError::Conflict { path }),
             Err(_) => FileAction::Created,
         };
         plan.push((path, digest, n, bytes, action));

@@ -124,10 +124,7 @@ impl std::fmt::Display for Verdict {
                 write!(f, "bad-payload ({}): {detail}", p.as_str().unwrap_or("?"))
             }
             Verdict::DigestMismatch { expected, got } => {
-                write!(
-                    f,
-                    "digest-mismatch: expected {expected}, signature is for {got}"
-                )
+                write!(f, "digest-mismatch: expected {expected}, signature is for {got}")
             }
         }
     }
@@ -172,19 +169,14 @@ impl SignatureReport {
 /// SHA-1 accepted as the cluster (Go's openpgp) accepts it.
 pub fn policy() -> StandardPolicy<'static> {
     let mut p = StandardPolicy::new();
-    p.accept_hash_property(
-        HashAlgorithm::SHA1,
-        HashAlgoSecurity::SecondPreImageResistance,
-    );
+    p.accept_hash_property(HashAlgorithm::SHA1, HashAlgoSecurity::SecondPreImageResistance);
     p.accept_hash_property(HashAlgorithm::SHA1, HashAlgoSecurity::CollisionResistance);
     p
 }
 
 /// Seconds since the epoch of a time (0 before the epoch).
 pub fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// RFC 3339 UTC form of seconds since the epoch.
@@ -376,9 +368,7 @@ fn parse_signed_message(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Signature>), Strin
     let mut literal: Option<Vec<u8>> = None;
     let mut sigs = Vec::new();
     while let PacketParserResult::Some(pp) = ppr {
-        let (packet, next) = pp
-            .recurse()
-            .map_err(|e| format!("malformed OpenPGP message: {e}"))?;
+        let (packet, next) = pp.recurse().map_err(|e| format!("malformed OpenPGP message: {e}"))?;
         ppr = next;
         match packet {
             Packet::Literal(l) => {
@@ -392,12 +382,7 @@ fn parse_signed_message(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Signature>), Strin
             Packet::Unknown(u) => {
                 return Err(format!("malformed OpenPGP message: {}", u.error()));
             }
-            other => {
-                return Err(format!(
-                    "unexpected {} packet in a signed message",
-                    other.tag()
-                ))
-            }
+            other => return Err(format!("unexpected {} packet in a signed message", other.tag())),
         }
     }
     if let PacketParserResult::EOF(eof) = ppr {
@@ -413,12 +398,7 @@ fn parse_signed_message(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Signature>), Strin
 
 /// Check `sigs` over `data`: the first signature by a trusted key decides (others are skipped,
 /// as the cluster skips signatures by unknown keys).
-fn check_any(
-    keyring: &Keyring,
-    sigs: &[Signature],
-    data: &[u8],
-    now: SystemTime,
-) -> Result<GoodSignature, Verdict> {
+fn check_any(keyring: &Keyring, sigs: &[Signature], data: &[u8], now: SystemTime) -> Result<GoodSignature, Verdict> {
     let policy = policy();
     let mut untrusted = Vec::new();
     for sig in sigs {
@@ -500,10 +480,7 @@ fn check_payload(body: &[u8]) -> Result<(String, String, Option<String>), Verdic
             format!("critical.type is {kind:?}, not {SIGNATURE_TYPE:?}"),
         ));
     }
-    let identity = critical
-        .identity
-        .and_then(|i| i.reference)
-        .unwrap_or_default();
+    let identity = critical.identity.and_then(|i| i.reference).unwrap_or_default();
     if identity.is_empty() {
         return Err(bad(
             PayloadProblem::EmptyIdentity,
@@ -525,9 +502,7 @@ fn looks_like_docker_reference(s: &str) -> bool {
         _ => (name, None),
     };
     let mut comps: Vec<&str> = path.split('/').collect();
-    if comps.len() > 1
-        && (comps[0].contains('.') || comps[0].contains(':') || comps[0] == "localhost")
-    {
+    if comps.len() > 1 && (comps[0].contains('.') || comps[0].contains(':') || comps[0] == "localhost") {
         comps.remove(0);
     }
     let comp_ok = |c: &str| {
@@ -536,11 +511,8 @@ fn looks_like_docker_reference(s: &str) -> bool {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             && c.as_bytes()[0].is_ascii_alphanumeric()
     };
-    let tag_ok = tag.is_none_or(|t| {
-        !t.is_empty()
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-    });
+    let tag_ok =
+        tag.is_none_or(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
     comps.iter().all(|c| comp_ok(c)) && tag_ok
 }
 
@@ -568,10 +540,7 @@ pub fn verify_release_signature(
         Ok(g) => g,
         Err(v) => {
             let mut r = SignatureReport::new(v);
-            r.created = sigs
-                .first()
-                .and_then(|s| s.signature_creation_time())
-                .map(unix);
+            r.created = sigs.first().and_then(|s| s.signature_creation_time()).map(unix);
             return r;
         }
     };

@@ -16,12 +16,7 @@ fn fixture(rel: &str) -> PathBuf {
 
 fn check(keyring: &Keyring, digest: &str, file: &str) -> SignatureReport {
     let bytes = std::fs::read(fixture(file)).unwrap();
-    verify_release_signature(
-        keyring,
-        &Digest::parse(digest).unwrap(),
-        &bytes,
-        SystemTime::now(),
-    )
+    verify_release_signature(keyring, &Digest::parse(digest).unwrap(), &bytes, SystemTime::now())
 }
 
 fn store_sig(store: &str, hex: &str) -> String {
@@ -51,26 +46,17 @@ fn red_hat_valid(hex: &str, identity: &str) {
 
 #[test]
 fn redhat_4_15_0_valid() {
-    red_hat_valid(
-        RH_4_15_0,
-        "quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64",
-    );
+    red_hat_valid(RH_4_15_0, "quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64");
 }
 
 #[test]
 fn redhat_4_10_18_valid() {
-    red_hat_valid(
-        RH_4_10_18,
-        "quay.io/openshift-release-dev/ocp-release:4.10.18-x86_64",
-    );
+    red_hat_valid(RH_4_10_18, "quay.io/openshift-release-dev/ocp-release:4.10.18-x86_64");
 }
 
 #[test]
 fn redhat_4_15_46_valid() {
-    red_hat_valid(
-        RH_4_15_46,
-        "quay.io/openshift-release-dev/ocp-release:4.15.46-x86_64",
-    );
+    red_hat_valid(RH_4_15_46, "quay.io/openshift-release-dev/ocp-release:4.15.46-x86_64");
 }
 
 #[test]
@@ -87,11 +73,7 @@ fn redhat_v3_signature_packet_valid() {
 #[test]
 fn openshift_ci_2019_expired_key_still_valid() {
     let ring = Keyring::from_files(&[fixture("keys/openshift-ci-2019.asc")]).unwrap();
-    let r = check(
-        &ring,
-        &format!("sha256:{CI_2019}"),
-        &store_sig("openshift-ci", CI_2019),
-    );
+    let r = check(&ring, &format!("sha256:{CI_2019}"), &store_sig("openshift-ci", CI_2019));
     assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
     assert_eq!(
         r.identity.as_deref(),
@@ -118,29 +100,14 @@ fn redhat_signature_for_another_digest_is_digest_mismatch() {
 #[test]
 fn redhat_signature_untrusted_under_other_keyring() {
     let ring = Keyring::from_files(&[fixture("keys/openshift-ci-4.asc")]).unwrap();
-    let r = check(
-        &ring,
-        &format!("sha256:{RH_4_15_0}"),
-        &store_sig("redhat", RH_4_15_0),
-    );
-    assert!(
-        matches!(r.verdict, Verdict::UntrustedSigner { .. }),
-        "{r:?}"
-    );
-    assert!(
-        r.verdict.to_string().contains("199E2F91FD431D51"),
-        "{}",
-        r.verdict
-    );
+    let r = check(&ring, &format!("sha256:{RH_4_15_0}"), &store_sig("redhat", RH_4_15_0));
+    assert!(matches!(r.verdict, Verdict::UntrustedSigner { .. }), "{r:?}");
+    assert!(r.verdict.to_string().contains("199E2F91FD431D51"), "{}", r.verdict);
 }
 
 fn ci(file: &str) -> SignatureReport {
     let ring = Keyring::from_files(&[fixture("malformed/containers-image/pubring.gpg")]).unwrap();
-    check(
-        &ring,
-        CI_DIGEST,
-        &format!("malformed/containers-image/{file}"),
-    )
+    check(&ring, CI_DIGEST, &format!("malformed/containers-image/{file}"))
 }
 
 #[test]
@@ -168,20 +135,14 @@ fn ci_subkey_valid() {
 fn ci_corrupt_is_bad_signature() {
     for f in ["corrupt.signature", "corrupt.signature-v3"] {
         let r = ci(f);
-        assert!(
-            matches!(r.verdict, Verdict::BadSignature { .. }),
-            "{f}: {r:?}"
-        );
+        assert!(matches!(r.verdict, Verdict::BadSignature { .. }), "{f}: {r:?}");
     }
 }
 
 #[test]
 fn ci_expired_is_rejected() {
     let r = ci("expired.signature");
-    assert!(
-        matches!(r.verdict, Verdict::ExpiredSignature { .. }),
-        "{r:?}"
-    );
+    assert!(matches!(r.verdict, Verdict::ExpiredSignature { .. }), "{r:?}");
 }
 
 #[test]
@@ -214,10 +175,7 @@ fn ci_invalid_reference_accepted_with_warning() {
 fn ci_unknown_key_is_untrusted() {
     for f in ["unknown-key.signature", "unknown-key.signature-v3"] {
         let r = ci(f);
-        assert!(
-            matches!(r.verdict, Verdict::UntrustedSigner { .. }),
-            "{f}: {r:?}"
-        );
+        assert!(matches!(r.verdict, Verdict::UntrustedSigner { .. }), "{f}: {r:?}");
     }
 }
 
@@ -225,10 +183,7 @@ fn ci_unknown_key_is_untrusted() {
 fn ci_subkey_revoked_is_revoked_key() {
     for f in ["subkey-revoked.signature", "subkey-revoked.signature-v3"] {
         let r = ci(f);
-        assert!(
-            matches!(r.verdict, Verdict::RevokedKey { .. }),
-            "{f}: {r:?}"
-        );
+        assert!(matches!(r.verdict, Verdict::RevokedKey { .. }), "{f}: {r:?}");
     }
 }
 

@@ -12,19 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-pub const RH_4_15_0: &str =
-    "sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363";
-pub const RH_4_10_18: &str =
-    "sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bbce7b30609a69775aeca19";
-pub const RH_4_15_46: &str =
-    "sha256:ea0429e14dc9ff007f56d5db2b75209c2510d81e6869194e33a53352d2b6a4fa";
+pub const RH_4_15_0: &str = "sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363";
+pub const RH_4_10_18: &str = "sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bbce7b30609a69775aeca19";
+pub const RH_4_15_46: &str = "sha256:ea0429e14dc9ff007f56d5db2b75209c2510d81e6869194e33a53352d2b6a4fa";
 pub const RH_ALL: [&str; 3] = [RH_4_15_0, RH_4_10_18, RH_4_15_46];
 
 /// A fixture path under tests/fixtures.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
 }
 
 /// The result of running a binary.
@@ -115,12 +110,7 @@ impl Env {
     }
 
     pub fn run(&self, bin: &str, args: &[&str]) -> Run {
-        Run::from(
-            self.command(bin, args)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap(),
-        )
+        Run::from(self.command(bin, args).stdin(Stdio::null()).output().unwrap())
     }
 
     pub fn run_env(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
@@ -145,10 +135,7 @@ impl Env {
             ],
         )
         .code(0);
-        (
-            self.path(&format!("{name}.key")),
-            self.path(&format!("{name}.pub.asc")),
-        )
+        (self.path(&format!("{name}.key")), self.path(&format!("{name}.pub.asc")))
     }
 
     /// Pack the three real Red Hat releases from the fixture store, unsigned.
@@ -192,10 +179,12 @@ pub struct Faults {
     pub reset_first: AtomicUsize,
     /// Answer every request with this status (0: off).
     pub always_status: AtomicUsize,
-    /// Redirect every request to this URL prefix + path.
+    /// Redirect requests for `/old<rest>` to this URL prefix + `<rest>`.
     pub redirect_to: Mutex<Option<String>>,
     /// Promise a longer body than sent, then close.
     pub truncate: AtomicBool,
+    /// Gate `/v2/` behind an anonymous bearer-token challenge answered at `/token`.
+    pub bearer_token: Mutex<Option<String>>,
 }
 
 /// A loopback HTTP/1.1 server serving a folder.
@@ -221,11 +210,7 @@ impl StoreServer {
                 });
             }
         });
-        StoreServer {
-            url,
-            faults,
-            requests,
-        }
+        StoreServer { url, faults, requests }
     }
 
     pub fn request_count(&self) -> usize {
@@ -238,12 +223,7 @@ fn take_one(a: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-fn handle(
-    stream: TcpStream,
-    root: &Path,
-    f: &Faults,
-    log: &Mutex<Vec<String>>,
-) -> std::io::Result<()> {
+fn handle(stream: TcpStream, root: &Path, f: &Faults, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
@@ -252,14 +232,24 @@ fn handle(
         if reader.read_line(&mut line)? == 0 {
             return Ok(());
         }
+        let mut authorization = String::new();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
                 break;
             }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("authorization") {
+                    authorization = v.trim().to_string();
+                }
+            }
         }
-        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-        log.lock().unwrap().push(path.clone());
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("GET").to_string();
+        let target = parts.next().unwrap_or("/").to_string();
+        log.lock().unwrap().push(target.clone());
+        let head_only = method == "HEAD";
+        let path = target.split('?').next().unwrap_or("/").to_string();
         let delay = f.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             thread::sleep(Duration::from_millis(delay as u64));
@@ -269,44 +259,74 @@ fn handle(
         }
         let status = f.always_status.load(Ordering::SeqCst);
         if status != 0 {
-            respond(&mut out, status as u16, b"")?;
+            respond(&mut out, status as u16, &[], b"", head_only)?;
             continue;
         }
         if take_one(&f.fail_first) {
-            respond(&mut out, 500, b"boom")?;
+            respond(&mut out, 500, &[], b"boom", head_only)?;
             continue;
         }
-        if let Some(to) = f.redirect_to.lock().unwrap().clone() {
-            let msg =
-                format!("HTTP/1.1 302 Found\r\nLocation: {to}{path}\r\nContent-Length: 0\r\n\r\n");
-            out.write_all(msg.as_bytes())?;
+        if let (Some(to), Some(rest)) = (f.redirect_to.lock().unwrap().clone(), path.strip_prefix("/old")) {
+            respond(&mut out, 302, &[("Location", format!("{to}{rest}"))], b"", head_only)?;
             continue;
+        }
+        if let Some(token) = f.bearer_token.lock().unwrap().clone() {
+            if path == "/token" {
+                respond(
+                    &mut out,
+                    200,
+                    &[],
+                    format!("{{\"token\":\"{token}\"}}").as_bytes(),
+                    head_only,
+                )?;
+                continue;
+            }
+            if path.starts_with("/v2/") && authorization != format!("Bearer {token}") {
+                let host = out.local_addr()?;
+                let challenge = format!(
+                    "Bearer realm=\"http://{host}/token\",service=\"test-registry\",scope=\"repository:ocp/release:pull\""
+                );
+                respond(&mut out, 401, &[("WWW-Authenticate", challenge)], b"", head_only)?;
+                continue;
+            }
         }
         let rel = path.trim_start_matches('/');
         let file = root.join(rel);
         if rel.split('/').any(|c| c == "..") || !file.is_file() {
-            respond(&mut out, 404, b"not found")?;
+            respond(&mut out, 404, &[], b"not found", head_only)?;
             continue;
         }
         let mut body = Vec::new();
         std::fs::File::open(&file)?.read_to_end(&mut body)?;
         if f.truncate.load(Ordering::SeqCst) {
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
-                body.len() + 100
-            );
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len() + 100);
             out.write_all(head.as_bytes())?;
             out.write_all(&body[..body.len() / 2])?;
             return Ok(());
         }
-        respond(&mut out, 200, &body)?;
+        respond(&mut out, 200, &[], &body, head_only)?;
     }
 }
 
-fn respond(out: &mut TcpStream, status: u16, body: &[u8]) -> std::io::Result<()> {
-    let head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n", body.len());
+fn respond(
+    out: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
     out.write_all(head.as_bytes())?;
-    out.write_all(body)?;
+    if !head_only {
+        out.write_all(body)?;
+    }
     out.flush()
 }
 
@@ -358,4 +378,240 @@ pub fn have(cmd: &str) -> bool {
         .args(["-c", &format!("command -v {cmd}")])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// A real registry: Debian's `docker-registry` (distribution), on a free loopback port, with
+/// its storage in a temp dir; optionally behind basic auth (htpasswd with bcrypt).
+pub struct RegistryProcess {
+    pub host: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RegistryProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RegistryProcess {
+    pub fn start(basic_auth: Option<(&str, &str)>) -> RegistryProcess {
+        assert!(
+            have("docker-registry"),
+            "docker-registry is not installed (apt-get install docker-registry; .ci/run does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, pass)) = basic_auth {
+            let hash = bcrypt::hash(pass, 4).unwrap();
+            std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let host = format!("127.0.0.1:{port}");
+        for _ in 0..200 {
+            if TcpStream::connect(&host).is_ok() {
+                return RegistryProcess { host, child, _dir: dir };
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("docker-registry did not start on {host}");
+    }
+
+    /// Push a blob; returns its digest.
+    pub fn push_blob(&self, repo: &str, data: &[u8], auth: Option<&str>) -> String {
+        use sha2::Digest;
+        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)));
+        let (status, headers, _) = http(
+            &self.host,
+            "POST",
+            &format!("/v2/{repo}/blobs/uploads/"),
+            &[],
+            b"",
+            auth,
+        );
+        assert_eq!(status, 202, "start upload");
+        let location = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .unwrap()
+            .1
+            .clone();
+        let path = match location.split_once("://") {
+            Some((_, rest)) => rest[rest.find('/').unwrap()..].to_string(),
+            None => location,
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let put = format!("{path}{sep}digest={digest}");
+        let (status, _, body) = http(
+            &self.host,
+            "PUT",
+            &put,
+            &[("Content-Type", "application/octet-stream")],
+            data,
+            auth,
+        );
+        assert_eq!(status, 201, "finish upload: {}", String::from_utf8_lossy(&body));
+        digest
+    }
+
+    /// Push a manifest or index under a tag; returns the digest the registry reports.
+    pub fn push_manifest(&self, repo: &str, tag: &str, media_type: &str, body: &[u8], auth: Option<&str>) -> String {
+        let path = format!("/v2/{repo}/manifests/{tag}");
+        let (status, headers, resp) = http(&self.host, "PUT", &path, &[("Content-Type", media_type)], body, auth);
+        assert_eq!(status, 201, "push manifest: {}", String::from_utf8_lossy(&resp));
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("docker-content-digest"))
+            .unwrap()
+            .1
+            .clone()
+    }
+
+    /// Push an OCI image (empty config, no layers) and return (manifest bytes, digest).
+    pub fn push_image(&self, repo: &str, tag: &str, arch: &str, auth: Option<&str>) -> (Vec<u8>, String) {
+        let config = format!(r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}}}}"#);
+        let cd = self.push_blob(repo, config.as_bytes(), auth);
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[]}}"#,
+            config.len()
+        );
+        let d = self.push_manifest(
+            repo,
+            tag,
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.as_bytes(),
+            auth,
+        );
+        (manifest.into_bytes(), d)
+    }
+}
+
+/// One plain-HTTP request to a loopback host: (status, headers, body).
+pub fn http(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    basic: Option<&str>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(host).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = basic {
+        use base64::Engine;
+        let enc = base64::engine::general_purpose::STANDARD.encode(b);
+        req.push_str(&format!("Authorization: Basic {enc}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let hs = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    (status, hs, raw[split + 4..].to_vec())
+}
+
+/// A fresh GnuPG home with one RSA signing key, to make real release signatures for tests.
+pub struct GpgSigner {
+    pub home: PathBuf,
+    pub public: PathBuf,
+}
+
+impl GpgSigner {
+    pub fn new(env: &Env) -> GpgSigner {
+        let home = env.path("gnupg-signer");
+        std::fs::create_dir_all(&home).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let g = GpgSigner {
+            public: env.path("release-signer.asc"),
+            home,
+        };
+        g.gpg(&[
+            "--quick-gen-key",
+            "Test Release Signer <rel@example.org>",
+            "rsa2048",
+            "sign",
+            "never",
+        ]);
+        g.gpg(&["--armor", "--export", "--output", g.public.to_str().unwrap()]);
+        g
+    }
+
+    fn gpg(&self, args: &[&str]) {
+        let o = Command::new("gpg")
+            .env("GNUPGHOME", &self.home)
+            .args([
+                "--batch",
+                "--yes",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .output()
+            .expect("gpg is installed");
+        assert!(
+            o.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// Write `store/sha256=<hex>/signature-<n>`: a signed atomic container signature payload.
+    pub fn sign_into(&self, store: &Path, digest: &str, n: usize, identity: &str) {
+        let dir = store.join(digest.replace("sha256:", "sha256="));
+        std::fs::create_dir_all(&dir).unwrap();
+        let payload = format!(
+            r#"{{"critical": {{"type": "atomic container signature", "image": {{"docker-manifest-digest": "{digest}"}}, "identity": {{"docker-reference": "{identity}"}}}}, "optional": {{"creator": "sigbundle tests"}}}}"#
+        );
+        let input = dir.join(format!("payload-{n}.json"));
+        std::fs::write(&input, payload).unwrap();
+        let out = dir.join(format!("signature-{n}"));
+        self.gpg(&["--sign", "--output", out.to_str().unwrap(), input.to_str().unwrap()]);
+        std::fs::remove_file(input).unwrap();
+    }
 }

@@ -1,0 +1,624 @@
+//! `pack` resolving every kind of name (digests, pullspecs by tag through a real registry,
+//! versions, channels from the update graph, list files) and fetching through faults, all on
+//! 127.0.0.1.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use common::*;
+
+/// Release digests and the names they were asked as, from `unpack verify --json`.
+fn packed(env: &Env, bundle: &str, keyring: &str) -> Vec<(String, Vec<String>)> {
+    let r = env.run(
+        "unpack",
+        &["verify", bundle, "--allow-unsigned", "--keyring", keyring, "--json"],
+    );
+    r.code(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    v["verified"]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let names = r["requested"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_string())
+                .collect();
+            (r["digest"].as_str().unwrap().to_string(), names)
+        })
+        .collect()
+}
+
+#[test]
+fn tags_and_versions_resolve_through_a_real_registry() {
+    let env = Env::new();
+    let reg = RegistryProcess::start(None);
+    let (amd_manifest, amd) = reg.push_image("ocp/release", "4.15.0-x86_64", "amd64", None);
+    let (_, arm) = reg.push_image("ocp/release", "4.15.0-aarch64", "arm64", None);
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{amd}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+        amd_manifest.len()
+    );
+    let multi = reg.push_manifest(
+        "ocp/release",
+        "4.15.0-multi",
+        "application/vnd.oci.image.index.v1+json",
+        index.as_bytes(),
+        None,
+    );
+    {
+        use sha2::Digest;
+        assert_eq!(
+            amd,
+            format!("sha256:{}", hex::encode(sha2::Sha256::digest(&amd_manifest)))
+        );
+    }
+    let signer = GpgSigner::new(&env);
+    let store = env.path("store");
+    for (d, id) in [(&amd, "x86_64"), (&arm, "aarch64"), (&multi, "multi")] {
+        signer.sign_into(
+            &store,
+            d,
+            1,
+            &format!("quay.io/openshift-release-dev/ocp-release:4.15.0-{id}"),
+        );
+    }
+    let keyring = signer.public.to_str().unwrap();
+    let repo = format!("{}/ocp/release", reg.host);
+    let tag = format!("{repo}:4.15.0-x86_64");
+    env.run(
+        "pack",
+        &[
+            "--insecure-registry",
+            &reg.host,
+            "--store",
+            "store",
+            "--keyring",
+            keyring,
+            "--no-sign",
+            "-o",
+            "t.tar.zst",
+            &tag,
+        ],
+    )
+    .code(0);
+    assert_eq!(packed(&env, "t.tar.zst", keyring), [(amd.clone(), vec![tag.clone()])]);
+
+    // A bare version is the tag <version>-<arch> of --release-repo; multi is the index digest.
+    let args = [
+        "--insecure-registry",
+        &reg.host,
+        "--release-repo",
+        &repo,
+        "--store",
+        "store",
+        "--keyring",
+        keyring,
+    ];
+    let mut multi_args = args.to_vec();
+    multi_args.extend(["--no-sign", "--arch", "multi", "-o", "m.tar.zst", "4.15.0"]);
+    env.run("pack", &multi_args).code(0);
+    assert_eq!(
+        packed(&env, "m.tar.zst", keyring),
+        [(multi.clone(), vec!["4.15.0".to_string()])]
+    );
+    let mut arm_args = args.to_vec();
+    arm_args.extend(["--no-sign", "--arch", "aarch64", "-o", "a.tar.zst", "4.15.0"]);
+    env.run("pack", &arm_args).code(0);
+    assert_eq!(packed(&env, "a.tar.zst", keyring)[0].0, arm);
+
+    // An unknown tag is an error naming the pullspec and the HTTP status, and writes nothing.
+    let missing = format!("{repo}:9.9.9-x86_64");
+    let mut bad = args.to_vec();
+    bad.extend(["--no-sign", "-o", "x.tar.zst", &missing]);
+    env.run("pack", &bad)
+        .code(2)
+        .stderr_has(&missing)
+        .stderr_has("HTTP 404");
+    assert!(!env.path("x.tar.zst").exists());
+}
+
+#[test]
+fn registry_behind_basic_auth_reads_the_auth_file() {
+    let env = Env::new();
+    let reg = RegistryProcess::start(Some(("puller", "hunter2")));
+    let (_, digest) = reg.push_image("ocp/release", "4.16.1-x86_64", "amd64", Some("puller:hunter2"));
+    let signer = GpgSigner::new(&env);
+    signer.sign_into(
+        &env.path("store"),
+        &digest,
+        1,
+        "quay.io/openshift-release-dev/ocp-release:4.16.1-x86_64",
+    );
+    let keyring = signer.public.to_str().unwrap();
+    let tag = format!("{}/ocp/release:4.16.1-x86_64", reg.host);
+    let base = [
+        "--insecure-registry",
+        &reg.host,
+        "--store",
+        "store",
+        "--keyring",
+        keyring,
+        "--no-sign",
+    ];
+
+    let mut args = base.to_vec();
+    args.extend(["-o", "a.tar.zst", &tag]);
+    env.run_env("pack", &args, &[("HOME", env.path("nohome").to_str().unwrap())])
+        .code(2)
+        .stderr_has("HTTP 401")
+        .stderr_has("--authfile");
+
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode("puller:hunter2");
+    std::fs::write(
+        env.path("auth.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host),
+    )
+    .unwrap();
+    let mut args = base.to_vec();
+    args.extend(["--authfile", "auth.json", "-o", "b.tar.zst", &tag]);
+    env.run("pack", &args).code(0);
+    assert_eq!(
+        packed(&env, "b.tar.zst", keyring),
+        [(digest.clone(), vec![tag.clone()])]
+    );
+
+    // The default lookup finds $REGISTRY_AUTH_FILE.
+    let mut args = base.to_vec();
+    args.extend(["-o", "c.tar.zst", &tag]);
+    let authfile = env.path("auth.json");
+    env.run_env("pack", &args, &[("REGISTRY_AUTH_FILE", authfile.to_str().unwrap())])
+        .code(0);
+
+    // Wrong credentials: refused, and the message says where they came from.
+    std::fs::write(
+        env.path("bad.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+            reg.host,
+            base64::engine::general_purpose::STANDARD.encode("puller:nope")
+        ),
+    )
+    .unwrap();
+    let mut args = base.to_vec();
+    args.extend(["--authfile", "bad.json", "-o", "d.tar.zst", &tag]);
+    env.run("pack", &args)
+        .code(2)
+        .stderr_has("HTTP 401")
+        .stderr_has("bad.json");
+}
+
+#[test]
+fn anonymous_bearer_token_challenge_is_answered() {
+    let env = Env::new();
+    let root = env.path("reg");
+    let manifest_path = root.join("v2/ocp/release/manifests/4.15.0-x86_64");
+    std::fs::create_dir_all(manifest_path.parent().unwrap()).unwrap();
+    let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let digest = {
+        use sha2::Digest;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(manifest)))
+    };
+    let server = StoreServer::serve(&root);
+    *server.faults.bearer_token.lock().unwrap() = Some("t0k3n".into());
+    let host = server.url.trim_start_matches("http://").to_string();
+    let signer = GpgSigner::new(&env);
+    signer.sign_into(
+        &env.path("store"),
+        &digest,
+        1,
+        "quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64",
+    );
+    let keyring = signer.public.to_str().unwrap();
+    let tag = format!("{host}/ocp/release:4.15.0-x86_64");
+    env.run(
+        "pack",
+        &[
+            "--insecure-registry",
+            &host,
+            "--store",
+            "store",
+            "--keyring",
+            keyring,
+            "--no-sign",
+            "-o",
+            "b.tar.zst",
+            &tag,
+        ],
+    )
+    .code(0);
+    assert_eq!(packed(&env, "b.tar.zst", keyring)[0].0, digest);
+    let log = server.requests.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|r| r.starts_with("/token?")
+            && r.contains("service=test-registry")
+            && r.contains("scope=repository%3Aocp%2Frelease%3Apull")),
+        "{log:?}"
+    );
+}
+
+/// The digests of the stable-4.13 graph fixture between two versions, computed here from the
+/// JSON, independently of sigbundle's own selection.
+fn graph_digests(min: (u64, u64, u64), max: (u64, u64, u64)) -> Vec<(String, String)> {
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("graph/amd64-stable-4.13.json")).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for n in g["nodes"].as_array().unwrap() {
+        let v = n["version"].as_str().unwrap();
+        let parts: Vec<u64> = v.split('.').map(|p| p.parse().unwrap()).collect();
+        let t = (parts[0], parts[1], parts[2]);
+        if t >= min && t <= max {
+            let d = n["payload"].as_str().unwrap().split('@').nth(1).unwrap().to_string();
+            out.push((v.to_string(), d));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn channel_range_selects_exactly_the_graph_nodes() {
+    let env = Env::new();
+    let want = graph_digests((4, 13, 0), (4, 13, 3));
+    assert_eq!(want.len(), 4, "4.13.0 to 4.13.3: {want:?}");
+    let signer = GpgSigner::new(&env);
+    for (v, d) in &want {
+        signer.sign_into(
+            &env.path("store"),
+            d,
+            1,
+            &format!("quay.io/openshift-release-dev/ocp-release:{v}-x86_64"),
+        );
+    }
+    std::fs::create_dir(env.path("graphsrv")).unwrap();
+    std::fs::copy(fixture("graph/amd64-stable-4.13.json"), env.path("graphsrv/graph")).unwrap();
+    let server = StoreServer::serve(&env.path("graphsrv"));
+    let keyring = signer.public.to_str().unwrap();
+    let graph_url = format!("{}/graph", server.url);
+    env.run(
+        "pack",
+        &[
+            "--graph-url",
+            &graph_url,
+            "--channel",
+            "stable-4.13",
+            "--min-version",
+            "4.13.0",
+            "--max-version",
+            "4.13.3",
+            "--store",
+            "store",
+            "--keyring",
+            keyring,
+            "--no-sign",
+            "-o",
+            "c.tar.zst",
+        ],
+    )
+    .code(0);
+    let got = packed(&env, "c.tar.zst", keyring);
+    let mut want_pairs: Vec<(String, Vec<String>)> = want
+        .iter()
+        .map(|(v, d)| (d.clone(), vec![format!("channel:stable-4.13@{v}")]))
+        .collect();
+    want_pairs.sort();
+    assert_eq!(got, want_pairs);
+    let log = server.requests.lock().unwrap().clone();
+    assert_eq!(log, ["/graph?channel=stable-4.13&arch=amd64"]);
+
+    // The same from a saved answer, and arch names map to the service's (aarch64 → arm64).
+    env.run(
+        "pack",
+        &[
+            "--graph-file",
+            fixture("graph/amd64-stable-4.13.json").to_str().unwrap(),
+            "--channel",
+            "stable-4.13",
+            "--min-version",
+            "4.13.0",
+            "--max-version",
+            "4.13.3",
+            "--store",
+            "store",
+            "--keyring",
+            keyring,
+            "--no-sign",
+            "-o",
+            "f.tar.zst",
+        ],
+    )
+    .code(0);
+    assert_eq!(packed(&env, "f.tar.zst", keyring), got);
+    env.run(
+        "pack",
+        &[
+            "--graph-url",
+            &graph_url,
+            "--arch",
+            "aarch64",
+            "--channel",
+            "stable-4.13",
+            "--store",
+            "store",
+            "--no-sign",
+            "--dry-run",
+            "-o",
+            "-",
+        ],
+    );
+    assert_eq!(
+        server.requests.lock().unwrap().last().unwrap(),
+        "/graph?channel=stable-4.13&arch=arm64"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let env = Env::new();
+    let store = fixture("stores/redhat");
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "--dry-run",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+            RH_4_10_18,
+        ],
+    );
+    r.code(0)
+        .stdout_has(RH_4_15_0)
+        .stdout_has("valid")
+        .stderr_has("nothing written");
+    assert!(env.ls(".").is_empty());
+    let graph = fixture("graph/amd64-stable-4.13.json");
+    let r = env.run(
+        "pack",
+        &[
+            "--graph-file",
+            graph.to_str().unwrap(),
+            "--channel",
+            "stable-4.13",
+            "--max-version",
+            "4.12.2",
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "--dry-run",
+            "--json",
+            "-o",
+            "x",
+        ],
+    );
+    r.code(1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let want = graph_digests((0, 0, 0), (4, 12, 2));
+    assert_eq!(v["missing"].as_array().unwrap().len(), want.len());
+    assert!(env.ls(".").is_empty());
+}
+
+#[test]
+fn list_file_with_comments_and_duplicates_collapses_to_digests() {
+    let env = Env::new();
+    let store = fixture("stores/redhat");
+    let list = format!(
+        "# releases to carry\n\n{RH_4_15_0}\nquay.io/openshift-release-dev/ocp-release@{RH_4_15_0}   # same digest, another name\n{RH_4_10_18}\n{RH_4_15_0}\n"
+    );
+    std::fs::write(env.path("list.txt"), list).unwrap();
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "--from-file",
+            "list.txt",
+            "-o",
+            "b.tar.zst",
+        ],
+    )
+    .code(0);
+    let r = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rel = v["verified"]["releases"].as_array().unwrap();
+    assert_eq!(rel.len(), 2);
+    let names: Vec<&str> = rel.iter().find(|r| r["digest"] == RH_4_15_0).unwrap()["requested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    // Sorted and de-duplicated, as the manifest records them.
+    assert_eq!(
+        names,
+        [
+            format!("quay.io/openshift-release-dev/ocp-release@{RH_4_15_0}"),
+            RH_4_15_0.to_string()
+        ]
+    );
+    std::fs::write(env.path("bad.txt"), "# ok\nnot-a-release\n").unwrap();
+    env.run(
+        "pack",
+        &["--store", "x", "--no-sign", "--from-file", "bad.txt", "-o", "c"],
+    )
+    .code(2)
+    .stderr_has("bad.txt:2")
+    .stderr_has("not-a-release");
+}
+
+#[test]
+fn output_to_stdout_is_a_valid_bundle_and_json_summary() {
+    let env = Env::new();
+    let store = fixture("stores/redhat");
+    let r = env.run(
+        "pack",
+        &["--store", store.to_str().unwrap(), "--no-sign", "-o", "-", RH_4_15_46],
+    );
+    r.code(0);
+    std::fs::write(env.path("from-stdout.tar.zst"), &r.raw_stdout).unwrap();
+    env.run("unpack", &["verify", "from-stdout.tar.zst", "--allow-unsigned"])
+        .code(0)
+        .stdout_has(RH_4_15_46);
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "--json",
+            "-o",
+            "j.tar.zst",
+            RH_4_15_46,
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["releases"], 1);
+    assert_eq!(v["signatures"], 1);
+    let bytes = std::fs::read(env.path("j.tar.zst")).unwrap();
+    use sha2::Digest;
+    assert_eq!(v["bundle_sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(v["bundle_bytes"], bytes.len());
+}
+
+fn http_pack(env: &Env, url: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["--store", url, "--no-sign", "-o", "b.tar.zst"];
+    args.extend(extra);
+    args.push(RH_4_15_0);
+    env.run("pack", &args)
+}
+
+#[test]
+fn latency_and_connection_resets_are_survived() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server.faults.delay_ms.store(150, Ordering::SeqCst);
+    server.faults.reset_first.store(2, Ordering::SeqCst);
+    http_pack(&env, &server.url, &[]).code(0);
+    assert_eq!(server.request_count(), 4, "two resets retried, then signature-1 and -2");
+}
+
+#[test]
+fn a_stall_past_the_timeout_is_retried_then_reported() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server.faults.delay_ms.store(3000, Ordering::SeqCst);
+    let r = http_pack(&env, &server.url, &["--timeout", "1", "--retries", "1"]);
+    r.code(2).stderr_has(&server.url).stderr_has("signature-1");
+    assert!(
+        r.stderr.contains("timed out") || r.stderr.contains("timeout"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.request_count(), 2);
+    assert!(!env.path("b.tar.zst").exists());
+}
+
+#[test]
+fn a_truncated_body_is_retried_then_reported() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server.faults.truncate.store(true, Ordering::SeqCst);
+    http_pack(&env, &server.url, &["--retries", "2"])
+        .code(2)
+        .stderr_has("signature-1");
+    assert_eq!(server.request_count(), 3);
+    assert!(!env.path("b.tar.zst").exists());
+}
+
+#[test]
+fn an_oversized_body_is_refused_not_truncated() {
+    let env = Env::new();
+    let hex = &RH_4_15_0[7..];
+    let dir = env.path(&format!("big/sha256={hex}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("signature-1"), vec![0xa3; 51_201]).unwrap();
+    let server = StoreServer::serve(&env.path("big"));
+    http_pack(&env, &server.url, &[])
+        .code(2)
+        .stderr_has("larger than 51200 bytes");
+    assert_eq!(server.request_count(), 1, "not retried");
+    http_pack(&env, "big", &[])
+        .code(2)
+        .stderr_has("larger than 51200 bytes");
+    std::fs::write(dir.join("signature-1"), vec![0xa3; 51_200]).unwrap();
+    // Exactly at the limit is read (and then judged: these bytes are no signature).
+    http_pack(&env, "big", &[]).code(1).stderr_has("bad-signature");
+}
+
+#[test]
+fn redirects_are_followed_only_to_the_same_host_or_https() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    *server.faults.redirect_to.lock().unwrap() = Some(server.url.clone());
+    http_pack(&env, &format!("{}/old", server.url), &[]).code(0);
+
+    let other = StoreServer::serve(&fixture("stores/redhat"));
+    let port = other.url.rsplit(':').next().unwrap();
+    *server.faults.redirect_to.lock().unwrap() = Some(format!("http://localhost:{port}"));
+    http_pack(&env, &format!("{}/old", server.url), &[])
+        .code(2)
+        .stderr_has("refusing redirect");
+    assert_eq!(other.request_count(), 0);
+
+    *server.faults.redirect_to.lock().unwrap() = Some(format!("{}/old", server.url));
+    http_pack(&env, &format!("{}/old", server.url), &[])
+        .code(2)
+        .stderr_has("too many redirects");
+}
+
+#[test]
+fn a_404_on_signature_1_is_a_missing_signature_and_403_is_not_retried() {
+    let env = Env::new();
+    let server = StoreServer::serve(&env.path("."));
+    http_pack(&env, &server.url, &[])
+        .code(1)
+        .stderr_has("no signature in any store");
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server.faults.always_status.store(403, Ordering::SeqCst);
+    http_pack(&env, &server.url, &[]).code(2).stderr_has("HTTP 403");
+    assert_eq!(server.request_count(), 1);
+}
+
+#[test]
+fn a_failing_store_falls_through_to_the_next() {
+    let env = Env::new();
+    let dead = StoreServer::serve(&fixture("stores/redhat"));
+    dead.faults.always_status.store(500, Ordering::SeqCst);
+    let good = fixture("stores/redhat");
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            &dead.url,
+            "--store",
+            good.to_str().unwrap(),
+            "--retries",
+            "0",
+            "--no-sign",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+        ],
+    );
+    r.code(0).stderr_has("1 valid signature(s) from");
+    env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]).code(0);
+}
+
+#[test]
+fn help_shows_an_example_for_each_input_kind() {
+    let env = Env::new();
+    let r = env.run("pack", &["--help"]);
+    r.code(0);
+    insta::assert_snapshot!("pack_help", r.stdout);
+    let r = env.run("unpack", &["--help"]);
+    r.code(0);
+    insta::assert_snapshot!("unpack_help", r.stdout);
+}
