@@ -622,3 +622,78 @@ fn help_shows_an_example_for_each_input_kind() {
     r.code(0);
     insta::assert_snapshot!("unpack_help", r.stdout);
 }
+
+#[test]
+fn a_body_that_stalls_after_the_headers_times_out() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server.faults.slow_body_ms.store(3000, Ordering::SeqCst);
+    let r = http_pack(&env, &server.url, &["--timeout", "1", "--retries", "1"]);
+    r.code(2).stderr_has(&server.url);
+    assert_eq!(server.request_count(), 2, "retried once");
+    assert!(!env.path("b.tar.zst").exists());
+}
+
+#[test]
+fn all_stores_collects_everywhere_and_keeps_identical_signatures_once() {
+    let env = Env::new();
+    let hex = &RH_4_15_0[7..];
+    let b = env.path("b");
+    std::fs::create_dir_all(b.join(format!("sha256={hex}"))).unwrap();
+    let rh = fixture(&format!("stores/redhat/sha256={hex}/signature-1"));
+    std::fs::copy(&rh, b.join(format!("sha256={hex}/signature-1"))).unwrap();
+    let signer = GpgSigner::new(&env);
+    signer.sign_into(
+        &b,
+        RH_4_15_0,
+        2,
+        "quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64",
+    );
+    let a = fixture("stores/redhat");
+    let rh_key = fixture("keys/redhat-release-key-2.asc");
+    let keys = [
+        "--keyring",
+        rh_key.to_str().unwrap(),
+        "--keyring",
+        signer.public.to_str().unwrap(),
+    ];
+    let mut args = vec![
+        "--store",
+        a.to_str().unwrap(),
+        "--store",
+        "b",
+        "--no-sign",
+        "-o",
+        "first.tar",
+    ];
+    args.extend(keys);
+    args.push(RH_4_15_0);
+    env.run("pack", &args).code(0).stderr_has("1 valid signature(s)");
+    args[6] = "all.tar";
+    args.push("--all-stores");
+    env.run("pack", &args).code(0).stderr_has("2 valid signature(s)");
+    let r = env.run(
+        "unpack",
+        &[
+            "verify",
+            "all.tar",
+            "--allow-unsigned",
+            "--keyring",
+            rh_key.to_str().unwrap(),
+            "--keyring",
+            signer.public.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let sigs = v["verified"]["releases"][0]["signatures"].as_array().unwrap();
+    assert_eq!(
+        sigs.len(),
+        2,
+        "the Red Hat signature from both stores is kept once, plus the second"
+    );
+    assert_eq!(
+        sigs[0]["report"]["signer_cert"],
+        "567E347AD0044ADE55BA8A5F199E2F91FD431D51"
+    );
+}

@@ -183,6 +183,8 @@ pub struct Faults {
     pub redirect_to: Mutex<Option<String>>,
     /// Promise a longer body than sent, then close.
     pub truncate: AtomicBool,
+    /// Send the headers, then stall this many milliseconds before the body.
+    pub slow_body_ms: AtomicUsize,
     /// Gate `/v2/` behind an anonymous bearer-token challenge answered at `/token`.
     pub bearer_token: Mutex<Option<String>>,
 }
@@ -303,6 +305,16 @@ fn handle(stream: TcpStream, root: &Path, f: &Faults, log: &Mutex<Vec<String>>) 
             out.write_all(head.as_bytes())?;
             out.write_all(&body[..body.len() / 2])?;
             return Ok(());
+        }
+        let stall = f.slow_body_ms.load(Ordering::SeqCst);
+        if stall > 0 {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            out.write_all(head.as_bytes())?;
+            out.write_all(&body[..1])?;
+            out.flush()?;
+            thread::sleep(Duration::from_millis(stall as u64));
+            out.write_all(&body[1..])?;
+            continue;
         }
         respond(&mut out, 200, &[], &body, head_only)?;
     }
