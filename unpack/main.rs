@@ -1,14 +1,17 @@
 //! `unpack`: the air-gapped side of sigbundle. Parses arguments, calls the library, maps errors
 //! to the documented exit codes (0 ok, 1 verification failed, 2 usage or I/O error).
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+use sigbundle::audit::{match_receipt, AuditLog, ChainCheck, Destination, Receipt, ReceiptMatch};
 use sigbundle::bundle::{CheckOptions, Limits, PackerStatus, VerifiedBundle};
 use sigbundle::configmap::Format;
+use sigbundle::digest::Digest;
 use sigbundle::keyring::Keyring;
 use sigbundle::unpack::{self, FileAction};
 use sigbundle::verify::rfc3339;
@@ -26,6 +29,18 @@ Examples:
   # The same as YAML, from an unsigned bundle
   unpack emit sigs.tar.zst --allow-unsigned --to-dir ./configmaps --format yaml
 
+  # A signature-store folder for a web server the cluster's spec.signatureStores points at
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc \\
+      --store-dir /srv/sigs --store-url https://sigs.internal/
+
+  # One bare signature, piped
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --signature sha256:<hex> > signature-1
+
+  # What crossed, and is the record intact?
+  unpack audit
+  unpack audit --check
+  unpack audit --receipt sigs.tar.zst.receipt.json
+
 Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error.";
 
 #[derive(Parser)]
@@ -36,6 +51,9 @@ Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error.";
     after_help = EXAMPLES
 )]
 struct Cli {
+    /// Audit log to append to [default: $XDG_STATE_HOME/sigbundle/audit.log]
+    #[arg(long, global = true, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,22 +70,67 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Verify a bundle, then write ConfigMap files for the cluster
+    /// Show what a bundle holds (marked "not verified" unless keys are given)
+    Inspect {
+        /// The bundle file
+        bundle: PathBuf,
+        /// Trusted packer public key(s): verify the bundle too
+        #[arg(long, value_name = "FILE")]
+        packer_key: Vec<PathBuf>,
+        /// Release keyring file(s) to verify against (with --packer-key; default Red Hat's)
+        #[arg(long, value_name = "FILE")]
+        keyring: Vec<PathBuf>,
+        /// Print as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a bundle, then write what the cluster needs
+    #[command(group(ArgGroup::new("target").required(true).args(["to_dir", "store_dir", "signature"])))]
     Emit {
         /// The bundle file
         bundle: PathBuf,
         #[command(flatten)]
         check: CheckArgs,
-        /// Folder to write one ConfigMap file per release into
+        /// Write one ConfigMap file per release into this folder (for `oc apply -f`)
         #[arg(long, value_name = "DIR")]
-        to_dir: PathBuf,
-        /// File format
+        to_dir: Option<PathBuf>,
+        /// File format with --to-dir
         #[arg(long, value_enum, default_value_t = FormatArg::OcJson)]
         format: FormatArg,
+        /// Write the signatures in the mirror layout into this folder (a signature store)
+        #[arg(long, value_name = "DIR")]
+        store_dir: Option<PathBuf>,
+        /// With --store-dir: the URL the folder will be served at, for the ClusterVersion patch
+        #[arg(long, value_name = "URL", requires = "store_dir")]
+        store_url: Option<String>,
+        /// Write the bare bytes of one signature to stdout (for piping; refuses a terminal)
+        #[arg(long, value_name = "DIGEST")]
+        signature: Option<String>,
+        /// With --signature: which signature of the release, 1-based
+        #[arg(long, default_value_t = 1, requires = "signature")]
+        index: usize,
         /// Replace existing files that differ
         #[arg(long)]
         force: bool,
         /// Print what was written as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// What crossed: list the audit log, check its hash chain, match a pack receipt
+    Audit {
+        /// Verify the hash chain and report the first broken link
+        #[arg(long, conflicts_with_all = ["head", "receipt"])]
+        check: bool,
+        /// Print the newest record's hash (for an outside logbook)
+        #[arg(long, conflicts_with = "receipt")]
+        head: bool,
+        /// Match a pack receipt (FILE.receipt.json) against the log
+        #[arg(long, value_name = "FILE")]
+        receipt: Option<PathBuf>,
+        /// List per release instead of per record
+        #[arg(long)]
+        by_release: bool,
+        /// Print as JSON on stdout
         #[arg(long)]
         json: bool,
     },
@@ -96,8 +159,9 @@ enum FormatArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+    let log = AuditLog::new(cli.audit_log.clone().unwrap_or_else(AuditLog::default_path));
+    match run(cli.command, &log) {
+        Ok(code) => code,
         Err(e) => cli::report("unpack", &e),
     }
 }
@@ -126,11 +190,21 @@ fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
     })
 }
 
-fn open(bundle: &Path, check: &CheckArgs, json: bool) -> Result<VerifiedBundle, Error> {
+/// Verify a bundle; a refusal is recorded in the audit log (and reported as JSON with --json).
+fn open(
+    bundle: &Path,
+    check: &CheckArgs,
+    json: bool,
+    log: &AuditLog,
+    action: &'static str,
+) -> Result<VerifiedBundle, Error> {
     let opts = check_options(check)?;
     match unpack::open_verified(bundle, &opts) {
         Ok(b) => Ok(b),
         Err(e) => {
+            if cli::is_rejection(&e) {
+                log.append(unpack::record_refused(bundle, &e, action))?;
+            }
             let e = Error::from(e);
             if json {
                 let problems = cli::rejected_problems(&e).map(|p| p.to_vec()).unwrap_or_default();
@@ -143,64 +217,351 @@ fn open(bundle: &Path, check: &CheckArgs, json: bool) -> Result<VerifiedBundle, 
     }
 }
 
-fn run(cmd: Command) -> Result<(), Error> {
+fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
     match cmd {
         Command::Verify { bundle, check, json } => {
-            let b = open(&bundle, &check, json)?;
+            let b = open(&bundle, &check, json, log, "verify")?;
+            log.append(unpack::record_ok(&bundle, &b, "verify", None))?;
             if json {
                 let out = serde_json::json!({"ok": true, "bundle": bundle, "created": b.manifest.created, "tool": b.manifest.tool, "verified": b, "missing": b.manifest.missing});
                 println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
             } else {
                 print_report(&bundle, &b);
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Inspect {
+            bundle,
+            packer_key,
+            keyring,
+            json,
+        } => inspect(&bundle, packer_key, keyring, json, log),
         Command::Emit {
             bundle,
             check,
             to_dir,
             format,
+            store_dir,
+            store_url,
+            signature,
+            index,
             force,
             json,
         } => {
-            let b = open(&bundle, &check, json)?;
-            let format = match format {
-                FormatArg::OcJson => Format::OcJson,
-                FormatArg::Yaml => Format::Yaml,
+            // Refuse a terminal before reading anything: bare signatures are binary.
+            let wanted = match &signature {
+                Some(d) => {
+                    if std::io::stdout().is_terminal() {
+                        return Err(Error::Usage(
+                            "--signature writes binary data; redirect stdout to a file or a pipe".into(),
+                        ));
+                    }
+                    Some(Digest::parse(d)?)
+                }
+                None => None,
             };
-            let files = unpack::emit_to_dir(&b, &to_dir, format, force)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": files})
-                    )
-                    .expect("serializes")
-                );
+            let b = open(&bundle, &check, json, log, "emit")?;
+            let result = emit(&b, to_dir, format, store_dir, store_url, wanted, index, force, json);
+            match result {
+                Ok(dest) => {
+                    log.append(unpack::record_ok(&bundle, &b, "emit", Some(dest)))?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    let mut rec = unpack::record_ok(&bundle, &b, "emit", None);
+                    rec.outcome = "failed";
+                    rec.problems = vec![e.to_string()];
+                    log.append(rec)?;
+                    Err(e)
+                }
+            }
+        }
+        Command::Audit {
+            check,
+            head,
+            receipt,
+            by_release,
+            json,
+        } => audit(log, check, head, receipt, by_release, json),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    b: &VerifiedBundle,
+    to_dir: Option<PathBuf>,
+    format: FormatArg,
+    store_dir: Option<PathBuf>,
+    store_url: Option<String>,
+    signature: Option<Digest>,
+    index: usize,
+    force: bool,
+    json: bool,
+) -> Result<Destination, Error> {
+    if let Some(digest) = signature {
+        let bytes = unpack::signature_bytes(b, &digest, index)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::Usage(format!("cannot write to stdout: {e}")))?;
+        return Ok(Destination::Stdout {
+            digest: digest.to_string(),
+            index,
+        });
+    }
+    if let Some(dir) = store_dir {
+        let url = store_url.unwrap_or_else(|| "https://<where this folder is served>/".to_string());
+        let s = unpack::emit_store_dir(b, &dir, &url, force)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": s.files, "patch": s.patch_command})).expect("serializes"));
+        } else {
+            print_files(&s.files);
+            eprintln!(
+                "wrote {} signature(s) to {} in the mirror layout; serve it over HTTPS and point the cluster at it:",
+                s.files.len(),
+                dir.display()
+            );
+            println!("{}", s.patch_command);
+            eprintln!("(setting spec.signatureStores replaces the default Red Hat stores)");
+        }
+        return Ok(Destination::StoreDir {
+            path: dir.display().to_string(),
+        });
+    }
+    let dir = to_dir.expect("clap requires one target");
+    let (format, name) = match format {
+        FormatArg::OcJson => (Format::OcJson, "oc-json"),
+        FormatArg::Yaml => (Format::Yaml, "yaml"),
+    };
+    let files = unpack::emit_to_dir(b, &dir, format, force)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": files}))
+                .expect("serializes")
+        );
+    } else {
+        print_files(&files);
+        eprintln!(
+            "wrote {} ConfigMap file(s) to {}; load them with: oc apply -f {}",
+            files.len(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(Destination::ConfigmapDir {
+        path: dir.display().to_string(),
+        format: name.to_string(),
+    })
+}
+
+fn print_files(files: &[unpack::EmittedFile]) {
+    for f in files {
+        let action = match f.action {
+            FileAction::Created => "created",
+            FileAction::Unchanged => "unchanged",
+            FileAction::Replaced => "replaced",
+        };
+        println!("{action:9} {} ({})", f.path.display(), f.digest);
+    }
+}
+
+fn inspect(
+    bundle: &Path,
+    packer_key: Vec<PathBuf>,
+    keyring: Vec<PathBuf>,
+    json: bool,
+    log: &AuditLog,
+) -> Result<ExitCode, Error> {
+    if !packer_key.is_empty() {
+        // With keys, inspect is a verify that also says so.
+        let check = CheckArgs {
+            packer_key,
+            keyring,
+            allow_unsigned: false,
+        };
+        let b = open(bundle, &check, json, log, "verify")?;
+        log.append(unpack::record_ok(bundle, &b, "verify", None))?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"verified": true, "manifest": b.manifest, "packer": b.packer, "sha256": b.sha256})).expect("serializes"));
+        } else {
+            print_report(bundle, &b);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let m = unpack::read_manifest_unverified(bundle)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"verified": false, "manifest": m})).expect("serializes")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "NOT VERIFIED: what {} claims to hold (give --packer-key to verify)",
+        bundle.display()
+    );
+    println!("format     {}", escape_name(&m.format));
+    println!("created    {} by {}", escape_name(&m.created), escape_name(&m.tool));
+    println!("packer     {} (claimed)", escape_name(&m.packer));
+    println!();
+    println!("{:<71}  {:<4}  {:<16}  IDENTITY / NAMES", "RELEASE", "SIGS", "SIGNER");
+    for r in &m.releases {
+        for (i, s) in r.signatures.iter().enumerate() {
+            let signer = s
+                .signer_cert
+                .as_deref()
+                .map_or("?", |f| &f[f.len().saturating_sub(16)..]);
+            let (d, n) = if i == 0 {
+                (r.digest.to_string(), r.signatures.len().to_string())
             } else {
-                for f in &files {
-                    let action = match f.action {
-                        FileAction::Created => "created",
-                        FileAction::Unchanged => "unchanged",
-                        FileAction::Replaced => "replaced",
-                    };
+                (String::new(), String::new())
+            };
+            println!(
+                "{d:<71}  {n:<4}  {:<16}  {}",
+                escape_name(signer),
+                escape_name(s.identity.as_deref().unwrap_or(""))
+            );
+        }
+        println!(
+            "{:<71}  {:<4}  {:<16}  asked as: {}",
+            "",
+            "",
+            "",
+            escape_name(&r.requested.join(", "))
+        );
+    }
+    for x in &m.missing {
+        println!(
+            "{:<71}  {:<4}  missing: {}",
+            x.digest.to_string(),
+            0,
+            escape_name(&x.reason)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit(
+    log: &AuditLog,
+    check: bool,
+    head: bool,
+    receipt: Option<PathBuf>,
+    by_release: bool,
+    json: bool,
+) -> Result<ExitCode, Error> {
+    if check || head {
+        let c = log.check()?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&c).expect("serializes"));
+        }
+        return Ok(match c {
+            ChainCheck::Intact { records, head: h } => {
+                if head && !json {
+                    println!("{h}");
+                } else if !json {
+                    println!("intact: {records} record(s) in {}, head {h}", log.path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            ChainCheck::Broken { line, reason } => {
+                eprintln!(
+                    "unpack: audit log {} is broken at line {line}: {reason}",
+                    log.path.display()
+                );
+                cli::exit(sigbundle::ExitClass::Verification)
+            }
+        });
+    }
+    let records = log.read_all()?;
+    if let Some(path) = receipt {
+        let r = Receipt::read(&path)?;
+        let m = match_receipt(&r, &records);
+        if json {
+            println!("{}", serde_json::to_string_pretty(&m).expect("serializes"));
+        }
+        return Ok(match m {
+            ReceiptMatch::ImportedAsPacked { seq, time, action } => {
+                if !json {
                     println!(
-                        "{action:9} {} ({}, {} signature(s))",
-                        f.path.display(),
-                        f.digest,
-                        f.signatures
+                        "imported as packed: {} ({} release(s)) by {action} at {time}, audit record {seq}",
+                        r.bundle,
+                        r.releases.len()
                     );
                 }
-                eprintln!(
-                    "wrote {} ConfigMap file(s) to {}; load them with: oc apply -f {}",
-                    files.len(),
-                    to_dir.display(),
-                    to_dir.display()
+                ExitCode::SUCCESS
+            }
+            ReceiptMatch::Differs { details } => {
+                if !json {
+                    println!("NOT imported as packed: {}", r.bundle);
+                    for d in details {
+                        println!("  {}", escape_name(&d));
+                    }
+                }
+                cli::exit(sigbundle::ExitClass::Verification)
+            }
+            ReceiptMatch::NotImported => {
+                if !json {
+                    println!(
+                        "not imported: no audit record of bundle {} (sha256 {})",
+                        r.bundle, r.bundle_sha256
+                    );
+                }
+                cli::exit(sigbundle::ExitClass::Verification)
+            }
+        });
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&records).expect("serializes"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dest = |d: &Option<Destination>| match d {
+        None => "-".to_string(),
+        Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
+        Some(Destination::StoreDir { path }) => format!("store:{path}"),
+        Some(Destination::Stdout { digest, index }) => format!("stdout:{digest}#{index}"),
+        Some(Destination::Cluster { server, context, .. }) => {
+            format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
+        }
+    };
+    if by_release {
+        println!(
+            "{:<71}  {:<20}  {:<7}  {:<8}  DESTINATION",
+            "RELEASE", "TIME", "ACTION", "OUTCOME"
+        );
+        for r in &records {
+            for rel in &r.releases {
+                println!(
+                    "{:<71}  {:<20}  {:<7}  {:<8}  {}",
+                    escape_name(&rel.digest),
+                    r.time,
+                    r.action,
+                    r.outcome,
+                    escape_name(&dest(&r.destination))
                 );
             }
-            Ok(())
+        }
+    } else {
+        println!(
+            "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  DESTINATION",
+            "SEQ", "TIME", "ACTION", "OUTCOME", "BUNDLE SHA256", "RELS"
+        );
+        for r in &records {
+            let sha = r.bundle_sha256.as_deref().map_or("-", |s| &s[..16.min(s.len())]);
+            println!(
+                "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  {}",
+                r.seq,
+                r.time,
+                r.action,
+                r.outcome,
+                sha,
+                r.releases.len(),
+                escape_name(&dest(&r.destination))
+            );
         }
     }
+    eprintln!("{} record(s) in {}", records.len(), log.path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(path: &Path, b: &VerifiedBundle) {

@@ -505,6 +505,59 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
     finish(scan, opts, sha256, size, compression)
 }
 
+/// Read `manifest.json` (the first member) and nothing else, without checking signatures or
+/// members: for showing what a bundle claims to hold.
+pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
+    let limits = Limits::default();
+    let reject = |p: Problem| BundleError::Rejected {
+        sha256: None,
+        manifest: None,
+        problems: vec![p],
+    };
+    let mut input = input;
+    let mut head = Vec::with_capacity(512);
+    (&mut input).take(512).read_to_end(&mut head)?;
+    let compression = Compression::detect(&head).ok_or_else(|| {
+        reject(Problem::UnknownCompression {
+            magic: hex::encode(&head[..head.len().min(8)]),
+        })
+    })?;
+    let joined = Cursor::new(head).chain(input);
+    let decoded: Box<dyn Read> = match compression {
+        Compression::None => Box::new(joined),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(joined)),
+        Compression::Zstd => Box::new(zstd::Decoder::new(joined)?),
+    };
+    let mut archive = tar::Archive::new(decoded);
+    let mut entries = archive
+        .entries()
+        .map_err(|e| reject(stream_problem(&e, &limits)))?
+        .raw(true);
+    let mut first = match entries.next() {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => return Err(reject(stream_problem(&e, &limits))),
+        None => return Err(reject(Problem::NoManifest)),
+    };
+    let raw = first.header().path_bytes().into_owned();
+    if raw != MANIFEST.as_bytes() {
+        return Err(reject(Problem::ManifestNotFirst {
+            member: crate::escape_bytes(&raw),
+        }));
+    }
+    let size = first.size();
+    let bytes = match read_member(&mut first, size, limits.max_manifest) {
+        Err(e) => return Err(reject(stream_problem(&e, &limits))),
+        Ok(Err(_)) => {
+            return Err(reject(Problem::TooLarge {
+                member: MANIFEST.into(),
+                limit: limits.max_manifest,
+            }))
+        }
+        Ok(Ok(b)) => b,
+    };
+    Manifest::parse(&bytes).map_err(|e| reject(manifest_problem(e)))
+}
+
 /// Walk the tar entries; returns false when the stream itself broke.
 fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, scan: &mut Scan) -> bool {
     let limits = &opts.limits;

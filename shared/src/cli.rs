@@ -30,6 +30,17 @@ pub fn rejected_problems(err: &Error) -> Option<&[crate::bundle::Problem]> {
     }
 }
 
+/// Whether an unpack failure is the bundle's fault (a refusal worth an audit record).
+pub fn is_rejection(err: &UnpackError) -> bool {
+    matches!(
+        err,
+        UnpackError::Bundle {
+            source: BundleError::Rejected { .. },
+            ..
+        }
+    )
+}
+
 /// Print `err` and its sources on stderr as one `error:` line (plus one line per problem of a
 /// rejected bundle), and return the documented exit code.
 pub fn report(program: &str, err: &Error) -> ExitCode {

@@ -4,6 +4,7 @@
 //! into it and map its errors to exit codes ([`ExitClass`]).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod configmap;
@@ -62,6 +63,8 @@ pub enum Error {
     Unpack(#[from] unpack::UnpackError),
     #[error(transparent)]
     Write(#[from] fsutil::WriteError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),

@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::audit::Receipt;
 use crate::bundle::{write_bundle, Compression};
 use crate::digest::Digest;
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
@@ -152,6 +153,8 @@ pub struct PackSummary {
     pub bundle_bytes: u64,
     pub bundle_sha256: String,
     pub output: String,
+    /// The receipt written beside the bundle (`FILE.receipt.json`), for `unpack audit --receipt`.
+    pub receipt: Option<String>,
     pub packer: String,
     pub created: String,
     pub elapsed_seconds: f64,
@@ -316,6 +319,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             bundle_bytes: 0,
             bundle_sha256: String::new(),
             output: "(dry run: nothing written)".into(),
+            receipt: None,
             packer: manifest.packer.clone(),
             created: manifest.created.clone(),
             elapsed_seconds: started.elapsed().as_secs_f64(),
@@ -344,9 +348,24 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     .map_err(|e| PackError::Stdout(std::io::Error::other(e)))?;
     let bundle = hasher.inner;
     let bundle_sha256 = hex::encode(hasher.hasher.finalize());
+    let mut receipt = None;
     let output = match &opts.output {
         Output::File { path, overwrite } => {
             write_atomic(path, 0o644, *overwrite, |w| w.write_all(&bundle))?;
+            let r = Receipt {
+                bundle: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                bundle_sha256: bundle_sha256.clone(),
+                manifest_sha256: hex::encode(Sha256::digest(&manifest_bytes)),
+                created: manifest.created.clone(),
+                packer: manifest.packer.clone(),
+                releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
+            };
+            let rpath = Receipt::path_for(path);
+            write_atomic(&rpath, 0o644, Overwrite::Always, |w| w.write_all(&r.to_line()))?;
+            receipt = Some(rpath.display().to_string());
             path.display().to_string()
         }
         Output::Stdout => {
@@ -370,6 +389,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         bundle_bytes: bundle.len() as u64,
         bundle_sha256,
         output,
+        receipt,
         packer: manifest.packer.clone(),
         created: manifest.created.clone(),
         elapsed_seconds: started.elapsed().as_secs_f64(),

@@ -80,9 +80,14 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state").display().to_string();
         Env {
-            dir: tempfile::tempdir().unwrap(),
-            envs: vec![("SOURCE_DATE_EPOCH".into(), "1700000000".into())],
+            dir,
+            envs: vec![
+                ("SOURCE_DATE_EPOCH".into(), "1700000000".into()),
+                ("XDG_STATE_HOME".into(), state),
+            ],
         }
     }
 
@@ -139,6 +144,14 @@ impl Env {
     }
 
     /// Pack the three real Red Hat releases from the fixture store, unsigned.
+    /// The audit log records, parsed.
+    pub fn audit_records(&self) -> Vec<serde_json::Value> {
+        match std::fs::read_to_string(self.path("state/sigbundle/audit.log")) {
+            Ok(t) => t.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+            Err(_) => vec![],
+        }
+    }
+
     pub fn pack_unsigned(&self, out: &str, compression: &str) -> Run {
         let store = fixture("stores/redhat");
         let mut args = vec![
