@@ -1,0 +1,348 @@
+//! `unpack inspect`, `emit --store-dir`, `emit --signature`, and the audit trail (records,
+//! hash chain, receipts, refusals), through the real binaries.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::*;
+
+#[test]
+fn inspect_shows_the_manifest_unverified_unless_keys_are_given() {
+    let env = Env::new();
+    let (key, public) = env.packer_key("ops");
+    let store = fixture("stores/redhat");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+            RH_4_10_18,
+        ],
+    )
+    .code(0);
+    let r = env.run("unpack", &["inspect", "b.tar.zst"]);
+    r.code(0)
+        .stdout_has("NOT VERIFIED")
+        .stdout_has(RH_4_10_18)
+        .stdout_has("quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64")
+        .stdout_has("asked as: ");
+    let r = env.run("unpack", &["inspect", "b.tar.zst", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["manifest"]["releases"].as_array().unwrap().len(), 2);
+    env.run(
+        "unpack",
+        &["inspect", "b.tar.zst", "--packer-key", public.to_str().unwrap()],
+    )
+    .code(0)
+    .stdout_has("signature verified");
+    // Inspect without keys does not vouch for anything, so it leaves no audit record.
+    let actions: Vec<String> = env
+        .audit_records()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["verify"]);
+}
+
+#[test]
+fn emit_store_dir_is_a_signature_store_and_prints_the_patch() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let r = env.run(
+        "unpack",
+        &[
+            "emit",
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--store-dir",
+            "sigs",
+            "--store-url",
+            "https://sigs.internal/ocp",
+        ],
+    );
+    r.code(0).stdout_has(r#"oc patch clusterversion version --type merge -p '{"spec":{"signatureStores":[{"url":"https://sigs.internal/ocp"}]}}'"#);
+    for d in RH_ALL {
+        let hex = &d[7..];
+        let got = std::fs::read(env.path(&format!("sigs/sha256={hex}/signature-1"))).unwrap();
+        let want = std::fs::read(fixture(&format!("stores/redhat/sha256={hex}/signature-1"))).unwrap();
+        assert_eq!(got, want);
+    }
+    // The folder is a store: pack reads it back to the same bundle.
+    let mut args = vec!["--store", "sigs", "--no-sign", "-o", "again.tar.zst", "-q"];
+    args.extend(RH_ALL);
+    env.run("pack", &args).code(0);
+    let m1 = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned", "--json"]);
+    let m2 = env.run("unpack", &["verify", "again.tar.zst", "--allow-unsigned", "--json"]);
+    let rel = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["verified"]["releases"].clone();
+    assert_eq!(rel(&m1.stdout), rel(&m2.stdout));
+}
+
+#[test]
+fn emit_signature_writes_bare_bytes_to_a_pipe() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let r = env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--allow-unsigned", "--signature", RH_4_15_46],
+    );
+    r.code(0);
+    let want = std::fs::read(fixture(&format!(
+        "stores/redhat/sha256={}/signature-1",
+        &RH_4_15_46[7..]
+    )))
+    .unwrap();
+    assert_eq!(r.raw_stdout, want);
+    env.run(
+        "unpack",
+        &[
+            "emit",
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--signature",
+            RH_4_15_46,
+            "--index",
+            "2",
+        ],
+    )
+    .code(2)
+    .stderr_has("no signature 2");
+    env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--allow-unsigned", "--signature", "sha256:nothex"],
+    )
+    .code(2)
+    .stderr_has("invalid digest");
+}
+
+#[test]
+fn emit_signature_refuses_a_terminal() {
+    if !have("script") {
+        panic!("util-linux `script` is needed to give the binary a terminal");
+    }
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let cmd = format!(
+        "{} emit b.tar.zst --allow-unsigned --signature {RH_4_15_0}; echo EXIT=$?",
+        env!("CARGO_BIN_EXE_unpack")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(env.dir.path())
+        .env("XDG_STATE_HOME", env.path("state"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("redirect stdout"), "{text}");
+    assert!(text.contains("EXIT=2"), "{text}");
+}
+
+#[test]
+fn every_verify_and_emit_is_recorded_and_the_chain_checks() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]).code(0);
+    env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"])
+        .code(0);
+    env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--allow-unsigned", "--store-dir", "sigs"],
+    )
+    .code(0);
+    let recs = env.audit_records();
+    assert_eq!(recs.len(), 3);
+    let bundle_sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(env.path("b.tar.zst")).unwrap()))
+    };
+    for (r, (action, kind)) in recs.iter().zip([
+        ("verify", None),
+        ("emit", Some("configmap-dir")),
+        ("emit", Some("store-dir")),
+    ]) {
+        assert_eq!(r["action"], action);
+        assert_eq!(r["outcome"], "ok");
+        assert_eq!(r["bundle_sha256"], bundle_sha.as_str());
+        assert_eq!(r["packer"], "unsigned");
+        assert_eq!(r["releases"].as_array().unwrap().len(), 3);
+        assert_eq!(r["releases"][0]["signatures"].as_array().unwrap().len(), 1);
+        assert_eq!(r["destination"]["kind"].as_str(), kind);
+        assert_eq!(r["tool"], "sigbundle 0.1.0");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(env.path("state/sigbundle/audit.log"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let head = env.run("unpack", &["audit", "--head"]);
+    head.code(0);
+    assert_eq!(head.stdout.trim(), recs[2]["hash"].as_str().unwrap());
+    env.run("unpack", &["audit", "--check"])
+        .code(0)
+        .stdout_has("intact: 3 record(s)");
+    env.run("unpack", &["audit"])
+        .code(0)
+        .stdout_has("configmaps:cms")
+        .stdout_has("store:sigs");
+    env.run("unpack", &["audit", "--by-release"])
+        .code(0)
+        .stdout_has(RH_4_10_18);
+}
+
+fn tamper(env: &Env, f: impl Fn(&mut Vec<String>)) {
+    let path = env.path("state/sigbundle/audit.log");
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    f(&mut lines);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn audit_check_finds_an_edited_a_deleted_and_a_reordered_record() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    for _ in 0..3 {
+        env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]).code(0);
+    }
+    let original = std::fs::read_to_string(env.path("state/sigbundle/audit.log")).unwrap();
+    let restore = || std::fs::write(env.path("state/sigbundle/audit.log"), &original).unwrap();
+
+    tamper(&env, |l| {
+        l[2] = l[2].replace("\"outcome\":\"ok\"", "\"outcome\":\"OK\"")
+    });
+    env.run("unpack", &["audit", "--check"])
+        .code(1)
+        .stderr_has("line 3")
+        .stderr_has("record 3 was edited");
+    restore();
+    tamper(&env, |l| {
+        l.remove(1);
+    });
+    env.run("unpack", &["audit", "--check"])
+        .code(1)
+        .stderr_has("line 2")
+        .stderr_has("deleted");
+    restore();
+    tamper(&env, |l| l.swap(1, 2));
+    env.run("unpack", &["audit", "--check"]).code(1).stderr_has("line 2");
+    restore();
+    env.run("unpack", &["audit", "--check"]).code(0);
+}
+
+#[test]
+fn a_refused_bundle_leaves_nothing_but_one_audit_record() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let mut bytes = std::fs::read(env.path("b.tar.zst")).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x10;
+    std::fs::write(env.path("bad.tar.zst"), &bytes).unwrap();
+    env.run(
+        "unpack",
+        &["emit", "bad.tar.zst", "--allow-unsigned", "--to-dir", "cms"],
+    )
+    .code(1);
+    assert!(!env.path("cms").exists());
+    let recs = env.audit_records();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["action"], "emit");
+    assert_eq!(recs[0]["outcome"], "refused");
+    let problems: Vec<&str> = recs[0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(problems.iter().any(|p| p.contains("corrupt")), "{problems:?}");
+    use sha2::Digest;
+    assert_eq!(
+        recs[0]["bundle_sha256"],
+        hex::encode(sha2::Sha256::digest(&bytes)).as_str()
+    );
+}
+
+#[test]
+fn receipts_match_what_was_imported() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let receipt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("b.tar.zst.receipt.json")).unwrap()).unwrap();
+    assert_eq!(receipt["releases"].as_array().unwrap().len(), 3);
+    env.run("unpack", &["audit", "--receipt", "b.tar.zst.receipt.json"])
+        .code(1)
+        .stdout_has("not imported");
+    env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]).code(0);
+    env.run("unpack", &["audit", "--receipt", "b.tar.zst.receipt.json"])
+        .code(1)
+        .stdout_has("only verify");
+    env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"])
+        .code(0);
+    env.run("unpack", &["audit", "--receipt", "b.tar.zst.receipt.json"])
+        .code(0)
+        .stdout_has("imported as packed");
+
+    // A receipt whose bundle was swapped on the way: the log never saw that sha256.
+    let store = fixture("stores/redhat");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "-o",
+            "other.tar.zst",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    env.run(
+        "unpack",
+        &["emit", "other.tar.zst", "--allow-unsigned", "--to-dir", "cms2"],
+    )
+    .code(0);
+    let mut r = receipt.clone();
+    r["bundle_sha256"] = serde_json::Value::String("00".repeat(32));
+    std::fs::write(env.path("swapped.json"), r.to_string()).unwrap();
+    env.run("unpack", &["audit", "--receipt", "swapped.json"])
+        .code(1)
+        .stdout_has("not imported");
+}
+
+#[test]
+fn a_custom_audit_log_path_is_used() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run(
+        "unpack",
+        &[
+            "--audit-log",
+            "my/audit.jsonl",
+            "verify",
+            "b.tar.zst",
+            "--allow-unsigned",
+        ],
+    )
+    .code(0);
+    assert_eq!(
+        std::fs::read_to_string(env.path("my/audit.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    assert!(env.audit_records().is_empty());
+    env.run("unpack", &["audit", "--check", "--audit-log", "my/audit.jsonl"])
+        .code(0)
+        .stdout_has("1 record(s)");
+}
