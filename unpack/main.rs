@@ -15,7 +15,7 @@ use sigbundle::digest::Digest;
 use sigbundle::keyring::Keyring;
 use sigbundle::unpack::{self, FileAction};
 use sigbundle::verify::rfc3339;
-use sigbundle::{cli, escape_name, Error};
+use sigbundle::{cli, cluster, escape_name, Error};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -35,6 +35,10 @@ Examples:
 
   # One bare signature, piped
   unpack emit sigs.tar.zst --packer-key packer.pub.asc --signature sha256:<hex> > signature-1
+
+  # Apply to the cluster of the current kubeconfig context; look first with a server dry run
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --dry-run
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --context admin
 
   # What crossed, and is the record intact?
   unpack audit
@@ -113,6 +117,28 @@ enum Command {
         #[arg(long)]
         force: bool,
         /// Print what was written as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a bundle, then apply its ConfigMaps to the cluster (server-side apply)
+    Apply {
+        /// The bundle file
+        bundle: PathBuf,
+        #[command(flatten)]
+        check: CheckArgs,
+        /// kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<PathBuf>,
+        /// kubeconfig context [default: the current context]
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+        /// Ask the server for a dry run and print the plan; nothing is stored
+        #[arg(long)]
+        dry_run: bool,
+        /// Overwrite keys that already hold different bytes
+        #[arg(long)]
+        force_conflicts: bool,
+        /// Print the plan/outcome as JSON on stdout
         #[arg(long)]
         json: bool,
     },
@@ -273,6 +299,82 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     rec.problems = vec![e.to_string()];
                     log.append(rec)?;
                     Err(e)
+                }
+            }
+        }
+        Command::Apply {
+            bundle,
+            check,
+            kubeconfig,
+            context,
+            dry_run,
+            force_conflicts,
+            json,
+        } => {
+            let b = open(&bundle, &check, json, log, "apply")?;
+            let target = cluster::Target { kubeconfig, context };
+            let opts = cluster::ApplyOptions {
+                dry_run,
+                force_conflicts,
+            };
+            match cluster::apply_blocking(&b, &target, opts) {
+                Ok(report) => {
+                    let dest = Destination::Cluster {
+                        server: report.server.clone(),
+                        context: report.context.clone(),
+                        user: report.user.clone(),
+                        namespace: report.namespace.to_string(),
+                        dry_run,
+                    };
+                    let conflicts = report.unresolved_conflicts();
+                    let mut rec = unpack::record_ok(&bundle, &b, "apply", Some(dest));
+                    if conflicts > 0 {
+                        rec.outcome = "conflict";
+                        rec.problems = report
+                            .items
+                            .iter()
+                            .filter(|i| i.action == cluster::Action::Conflict && !i.applied)
+                            .map(|i| cluster::describe(i, dry_run))
+                            .collect();
+                    }
+                    log.append(rec)?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
+                    } else {
+                        for item in &report.items {
+                            println!("{}", cluster::describe(item, dry_run));
+                        }
+                        let ctx = report.context.as_deref().unwrap_or("-");
+                        eprintln!(
+                            "{} {} release(s) to {} (context {ctx}), namespace {}{}",
+                            if dry_run { "planned (server dry run)" } else { "applied" },
+                            report.items.len(),
+                            report.server,
+                            report.namespace,
+                            if dry_run {
+                                ""
+                            } else {
+                                "; every written byte read back and checked"
+                            }
+                        );
+                        eprintln!(
+                            "check: oc get configmap -n {} -l {}",
+                            report.namespace,
+                            sigbundle::configmap::LABEL
+                        );
+                    }
+                    if conflicts > 0 {
+                        eprintln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other bytes under the same keys (--force-conflicts to overwrite)");
+                        return Ok(cli::exit(sigbundle::ExitClass::Verification));
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    let mut rec = unpack::record_ok(&bundle, &b, "apply", None);
+                    rec.outcome = "failed";
+                    rec.problems = vec![e.to_string()];
+                    log.append(rec)?;
+                    Err(e.into())
                 }
             }
         }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod cli;
+pub mod cluster;
 pub mod configmap;
 pub mod digest;
 pub mod fsutil;
@@ -65,6 +66,8 @@ pub enum Error {
     Write(#[from] fsutil::WriteError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),

@@ -3,6 +3,8 @@
 //! switches), and helpers to craft bundles byte by byte.
 #![allow(dead_code)]
 
+pub mod kubeapi;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
