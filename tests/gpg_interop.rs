@@ -4,27 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
-
-fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("gpg")
-        .env("GNUPGHOME", home)
-        .args([
-            "--batch",
-            "--yes",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-        ])
-        .args(args)
-        .output()
-        .expect("gpg is installed (.ci/run installs gnupg)")
-}
 
 fn gpg_home(env: &Env) -> std::path::PathBuf {
     let home = env.path("gnupg");

@@ -306,25 +306,28 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         return Err(PackError::NoValidSignature { missing });
     }
     let (manifest, members) = build_manifest(&outcomes, &missing, opts);
+    let mut summary = PackSummary {
+        releases: manifest.releases.len(),
+        signatures: manifest.releases.iter().map(|r| r.signatures.len()).sum(),
+        rejected_signatures: outcomes
+            .iter()
+            .flat_map(|o| &o.signatures)
+            .filter(|j| !j.report.verdict.is_valid())
+            .count(),
+        missing,
+        bundle_bytes: 0,
+        bundle_sha256: String::new(),
+        output: "(dry run: nothing written)".into(),
+        receipt: None,
+        packer: manifest.packer.clone(),
+        created: manifest.created.clone(),
+        elapsed_seconds: 0.0,
+        outcomes: Vec::new(),
+    };
     if opts.dry_run {
-        return Ok(PackSummary {
-            releases: manifest.releases.len(),
-            signatures: manifest.releases.iter().map(|r| r.signatures.len()).sum(),
-            rejected_signatures: outcomes
-                .iter()
-                .flat_map(|o| &o.signatures)
-                .filter(|j| !j.report.verdict.is_valid())
-                .count(),
-            missing,
-            bundle_bytes: 0,
-            bundle_sha256: String::new(),
-            output: "(dry run: nothing written)".into(),
-            receipt: None,
-            packer: manifest.packer.clone(),
-            created: manifest.created.clone(),
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            outcomes,
-        });
+        summary.elapsed_seconds = started.elapsed().as_secs_f64();
+        summary.outcomes = outcomes;
+        return Ok(summary);
     }
     let manifest_bytes = manifest.to_bytes();
     // The packer signature is dated now, not SOURCE_DATE_EPOCH: a key cannot sign before it
@@ -376,25 +379,13 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             "-".to_string()
         }
     };
-    let signatures = manifest.releases.iter().map(|r| r.signatures.len()).sum();
-    Ok(PackSummary {
-        releases: manifest.releases.len(),
-        signatures,
-        rejected_signatures: outcomes
-            .iter()
-            .flat_map(|o| &o.signatures)
-            .filter(|j| !j.report.verdict.is_valid())
-            .count(),
-        missing,
-        bundle_bytes: bundle.len() as u64,
-        bundle_sha256,
-        output,
-        receipt,
-        packer: manifest.packer.clone(),
-        created: manifest.created.clone(),
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-        outcomes,
-    })
+    summary.bundle_bytes = bundle.len() as u64;
+    summary.bundle_sha256 = bundle_sha256;
+    summary.output = output;
+    summary.receipt = receipt;
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    summary.outcomes = outcomes;
+    Ok(summary)
 }
 
 /// Resolve what the user named to digests, then [`pack`], on one async runtime.

@@ -205,6 +205,17 @@ pub fn read_manifest_unverified(path: &Path) -> Result<Manifest, UnpackError> {
     })
 }
 
+/// Each release of a manifest with its signatures' sha256, as the audit log records them.
+fn record_releases(m: &Manifest) -> Vec<RecordRelease> {
+    m.releases
+        .iter()
+        .map(|r| RecordRelease {
+            digest: r.digest.to_string(),
+            signatures: r.signatures.iter().map(|s| s.sha256.clone()).collect(),
+        })
+        .collect()
+}
+
 /// The audit record of a successful step.
 pub fn record_ok(
     path: &Path,
@@ -218,14 +229,7 @@ pub fn record_ok(
         bundle: path.display().to_string(),
         bundle_sha256: Some(bundle.sha256.clone()),
         packer: Some(bundle.manifest.packer.clone()),
-        releases: bundle
-            .releases
-            .iter()
-            .map(|r| RecordRelease {
-                digest: r.digest.to_string(),
-                signatures: r.signatures.iter().map(|s| s.sha256.clone()).collect(),
-            })
-            .collect(),
+        releases: record_releases(&bundle.manifest),
         destination,
         problems: Vec::new(),
     }
@@ -255,17 +259,7 @@ pub fn record_refused(path: &Path, err: &UnpackError, action: &'static str) -> N
         bundle: path.display().to_string(),
         bundle_sha256: sha256,
         packer: manifest.map(|m| m.packer.clone()),
-        releases: manifest
-            .map(|m| {
-                m.releases
-                    .iter()
-                    .map(|r| RecordRelease {
-                        digest: r.digest.to_string(),
-                        signatures: r.signatures.iter().map(|s| s.sha256.clone()).collect(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        releases: manifest.map(record_releases).unwrap_or_default(),
         destination: None,
         problems,
     }

@@ -579,6 +579,24 @@ pub fn http(
     (status, hs, raw[split + 4..].to_vec())
 }
 
+/// Run the real `gpg` in batch mode with its home at `home`.
+pub fn gpg(home: &Path, args: &[&str]) -> Output {
+    Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args([
+            "--batch",
+            "--yes",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
+        .args(args)
+        .output()
+        .expect("gpg is installed (.ci/run installs gnupg)")
+}
+
 /// A fresh GnuPG home with one RSA signing key, to make real release signatures for tests.
 pub struct GpgSigner {
     pub home: PathBuf,
@@ -607,20 +625,7 @@ impl GpgSigner {
     }
 
     fn gpg(&self, args: &[&str]) {
-        let o = Command::new("gpg")
-            .env("GNUPGHOME", &self.home)
-            .args([
-                "--batch",
-                "--yes",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args)
-            .output()
-            .expect("gpg is installed");
+        let o = gpg(&self.home, args);
         assert!(
             o.status.success(),
             "gpg {args:?}: {}",
