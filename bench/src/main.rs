@@ -1,0 +1,677 @@
+//! `sigbundle-bench`: the benchmark harness (docs/benchmarks.md). `gen` writes a synthetic
+//! signature store of N releases × K signatures in Red Hat's shape; `serve` serves a store on
+//! loopback with a delay per response; `run` measures pack, unpack verify and unpack emit
+//! against the manual baseline (curl, gpg, base64 loops) and the machine's limits, and writes
+//! the table.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use clap::{Parser, Subcommand};
+use openpgp::cert::{CertBuilder, CipherSuite};
+use openpgp::serialize::stream::{Compressor, LiteralWriter, Message, Signer};
+use openpgp::serialize::SerializeInto;
+use openpgp::types::{CompressionAlgorithm, DataFormat, HashAlgorithm, KeyFlags};
+use sequoia_openpgp as openpgp;
+use sha2::Digest as _;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Parser)]
+#[command(
+    name = "sigbundle-bench",
+    about = "Benchmarks for sigbundle (see docs/benchmarks.md)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write (or reuse) a synthetic store: DIR/store, DIR/release-key.asc, DIR/digests.txt
+    Gen {
+        #[arg(long, default_value_t = 10_000)]
+        releases: usize,
+        #[arg(long, default_value_t = 2)]
+        sigs: usize,
+        #[arg(long, default_value = "target/bench-data")]
+        dir: PathBuf,
+    },
+    /// Serve a folder over HTTP on 127.0.0.1 with a delay per response, until killed
+    Serve {
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        delay_ms: u64,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+    },
+    /// Run every measurement and write the table
+    Run {
+        /// Release counts to pack
+        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 2)]
+        sigs: usize,
+        #[arg(long, default_value_t = 20)]
+        delay_ms: u64,
+        /// pack --concurrency
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Releases the curl baseline fetches (it is sequential: N × (K+1) × delay)
+        #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+        baseline_fetch: Vec<usize>,
+        /// Signatures the gpg --verify baseline checks (its rate is compared)
+        #[arg(long, default_value_t = 1000)]
+        baseline_verify: usize,
+        /// Releases the base64 + template baseline renders
+        #[arg(long, default_value_t = 1000)]
+        baseline_emit: usize,
+        #[arg(long, default_value = "target/bench-data")]
+        dir: PathBuf,
+        /// Where the release binaries are
+        #[arg(long, default_value = "target/release")]
+        bin_dir: PathBuf,
+        /// Write the report here
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        report: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Gen { releases, sigs, dir } => gen(&dir, releases, sigs).map(|_| ()),
+        Cmd::Serve { root, delay_ms, addr } => serve_forever(root, delay_ms, addr),
+        Cmd::Run {
+            sizes,
+            sigs,
+            delay_ms,
+            concurrency,
+            baseline_fetch,
+            baseline_verify,
+            baseline_emit,
+            dir,
+            bin_dir,
+            report,
+        } => run(RunArgs {
+            sizes,
+            sigs,
+            delay_ms,
+            concurrency,
+            baseline_fetch,
+            baseline_verify,
+            baseline_emit,
+            dir,
+            bin_dir,
+            report,
+        }),
+    };
+    if let Err(e) = r {
+        eprintln!("sigbundle-bench: error: {e}");
+        std::process::exit(2);
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+fn err<E: std::fmt::Display>(ctx: &str) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{ctx}: {e}")
+}
+
+/// The digest of synthetic release `i`.
+fn digest_of(i: usize) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(format!("sigbundle-bench-release-{i}")))
+    )
+}
+
+/// Write the store (or reuse it when DIR/meta.json says it holds at least N × K).
+fn gen(dir: &Path, releases: usize, sigs: usize) -> Res<Vec<String>> {
+    let meta = dir.join("meta.json");
+    let digests: Vec<String> = (0..releases).map(digest_of).collect();
+    if let Ok(m) = std::fs::read(&meta) {
+        let v: serde_json::Value = serde_json::from_slice(&m).map_err(err("meta.json"))?;
+        if v["releases"].as_u64() >= Some(releases as u64) && v["sigs"].as_u64() == Some(sigs as u64) {
+            eprintln!(
+                "reusing {} ({} releases × {} signatures)",
+                dir.display(),
+                v["releases"],
+                sigs
+            );
+            return Ok(digests);
+        }
+    }
+    let started = Instant::now();
+    std::fs::create_dir_all(dir.join("store")).map_err(err("mkdir"))?;
+    eprintln!("generating an RSA-4096 release key…");
+    let (cert, _) = CertBuilder::new()
+        .add_userid("sigbundle bench release signer")
+        .set_cipher_suite(CipherSuite::RSA4k)
+        .set_primary_key_flags(KeyFlags::empty().set_signing().set_certification())
+        .set_validity_period(None)
+        .generate()
+        .map_err(err("keygen"))?;
+    std::fs::write(
+        dir.join("release-key.asc"),
+        cert.armored().to_vec().map_err(err("armor"))?,
+    )
+    .map_err(err("write key"))?;
+    let keypair = cert
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .map_err(err("secret"))?
+        .into_keypair()
+        .map_err(err("keypair"))?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = releases.div_ceil(threads).max(1);
+    let store = dir.join("store");
+    eprintln!("signing {} payloads on {threads} threads…", releases * sigs);
+    std::thread::scope(|s| -> Res<()> {
+        let handles: Vec<_> = digests
+            .chunks(chunk)
+            .enumerate()
+            .map(|(t, part)| {
+                let (kp, store) = (keypair.clone(), store.clone());
+                s.spawn(move || -> Res<()> {
+                    for (j, d) in part.iter().enumerate() {
+                        let i = t * chunk + j;
+                        let folder = store.join(d.replace("sha256:", "sha256="));
+                        std::fs::create_dir_all(&folder).map_err(err("mkdir"))?;
+                        for k in 1..=sigs {
+                            let bytes = sign_like_red_hat(&kp, d, i, k)?;
+                            std::fs::write(folder.join(format!("signature-{k}")), bytes).map_err(err("write"))?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| "a signing thread panicked".to_string())??;
+        }
+        Ok(())
+    })?;
+    let list: String = digests.iter().map(|d| format!("{d}\n")).collect();
+    std::fs::write(dir.join("digests.txt"), list).map_err(err("digests"))?;
+    std::fs::write(
+        &meta,
+        serde_json::json!({"releases": releases, "sigs": sigs}).to_string(),
+    )
+    .map_err(err("meta"))?;
+    eprintln!("generated in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(digests)
+}
+
+/// A signature in Red Hat's shape: a ZIP-compressed message holding a one-pass signature, a
+/// binary literal named `_rpmsig-req-XXXXXX.bin`, and an RSA-4096/SHA-256 signature; the
+/// payload written with spaces after `:` and `,`, no timestamp.
+fn sign_like_red_hat(kp: &openpgp::crypto::KeyPair, digest: &str, i: usize, k: usize) -> Res<Vec<u8>> {
+    let payload = format!(
+        r#"{{"critical": {{"image": {{"docker-manifest-digest": "{digest}"}}, "type": "atomic container signature", "identity": {{"docker-reference": "quay.io/openshift-release-dev/ocp-release:4.99.{i}-x86_64"}}}}, "optional": {{"creator": "Red Hat OpenShift Signing Authority 0.0.1"}}}}"#
+    );
+    let name = format!("_rpmsig-req-{:06x}.bin", (i * 7 + k) % 0xff_ffff);
+    let e = |e: openpgp::anyhow::Error| e.to_string();
+    let mut sink = Vec::new();
+    {
+        let m = Message::new(&mut sink);
+        let m = Compressor::new(m).algo(CompressionAlgorithm::Zip).build().map_err(e)?;
+        let m = Signer::new(m, kp.clone())
+            .map_err(e)?
+            .hash_algo(HashAlgorithm::SHA256)
+            .map_err(e)?
+            .build()
+            .map_err(e)?;
+        let mut w = LiteralWriter::new(m)
+            .format(DataFormat::Binary)
+            .filename(name)
+            .map_err(e)?
+            .date(SystemTime::now())
+            .map_err(e)?
+            .build()
+            .map_err(e)?;
+        w.write_all(payload.as_bytes()).map_err(err("write"))?;
+        w.finalize().map_err(e)?;
+    }
+    Ok(sink)
+}
+
+/// Serve `root` on `addr` with `delay` before each response; returns the bound URL.
+async fn serve(root: PathBuf, delay: Duration, addr: &str) -> Res<(String, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(err("bind"))?;
+    let url = format!("http://{}", listener.local_addr().map_err(err("addr"))?);
+    let h = tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let root = root.clone();
+            tokio::spawn(async move {
+                let _ = connection(sock, &root, delay).await;
+            });
+        }
+    });
+    Ok((url, h))
+}
+
+async fn connection(sock: tokio::net::TcpStream, root: &Path, delay: Duration) -> std::io::Result<()> {
+    let (r, mut w) = sock.into_split();
+    let mut r = BufReader::new(r);
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).await? == 0 || h == "\r\n" {
+                break;
+            }
+        }
+        let path = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .to_string();
+        tokio::time::sleep(delay).await;
+        let rel = path.trim_start_matches('/');
+        let body = if rel.split('/').any(|c| c == "..") {
+            None
+        } else {
+            tokio::fs::read(root.join(rel)).await.ok()
+        };
+        let (status, body) = match body {
+            Some(b) => ("200 OK", b),
+            None => ("404 Not Found", b"not found".to_vec()),
+        };
+        let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n", body.len());
+        w.write_all(head.as_bytes()).await?;
+        w.write_all(&body).await?;
+    }
+}
+
+fn serve_forever(root: PathBuf, delay_ms: u64, addr: String) -> Res<()> {
+    let rt = tokio::runtime::Runtime::new().map_err(err("runtime"))?;
+    rt.block_on(async {
+        let (url, h) = serve(root, Duration::from_millis(delay_ms), &addr).await?;
+        println!("{url}");
+        h.await.map_err(err("server"))
+    })
+}
+
+struct RunArgs {
+    sizes: Vec<usize>,
+    sigs: usize,
+    delay_ms: u64,
+    concurrency: usize,
+    baseline_fetch: Vec<usize>,
+    baseline_verify: usize,
+    baseline_emit: usize,
+    dir: PathBuf,
+    bin_dir: PathBuf,
+    report: PathBuf,
+}
+
+/// Wall time, CPU time and peak RSS of one command, from `/usr/bin/time -v`.
+#[derive(Clone, Copy, Default)]
+struct Measure {
+    wall: f64,
+    cpu: f64,
+    rss_kib: u64,
+}
+
+fn measure(cmd: &[&str], cwd: &Path, stdout_to: Option<&Path>) -> Res<Measure> {
+    let mut c = Command::new("/usr/bin/time");
+    c.arg("-v")
+        .args(cmd)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    c.env("XDG_STATE_HOME", cwd.join("state"));
+    match stdout_to {
+        Some(p) => c.stdout(std::fs::File::create(p).map_err(err("stdout file"))?),
+        None => c.stdout(Stdio::null()),
+    };
+    let out = c.output().map_err(err("spawn /usr/bin/time (apt-get install time)"))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed:\n{text}"));
+    }
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    let secs = |v: Option<String>| v.and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss):")
+        .map(|w| {
+            w.split(':')
+                .fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap_or(0.0))
+        })
+        .unwrap_or(0.0);
+    Ok(Measure {
+        wall,
+        cpu: secs(field("User time (seconds):")) + secs(field("System time (seconds):")),
+        rss_kib: field("Maximum resident set size (kbytes):")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    })
+}
+
+fn sh(script: &str, cwd: &Path) -> Res<Measure> {
+    measure(&["bash", "-c", script], cwd, None)
+}
+
+fn openssl_verify_rate() -> Res<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", "3", "rsa4096"])
+        .output()
+        .map_err(err("openssl speed"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("rsa 4096 bits"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("cannot read openssl speed output: {text}"))
+}
+
+fn run(a: RunArgs) -> Res<()> {
+    let max = a.sizes.iter().copied().max().unwrap_or(0);
+    let digests = gen(&a.dir, max, a.sigs)?;
+    let work = a.dir.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(err("work dir"))?;
+    let work = work.canonicalize().map_err(err("work dir"))?;
+    let dir = a.dir.canonicalize().map_err(err("data dir"))?;
+    let bin = |n: &str| {
+        a.bin_dir
+            .join(n)
+            .canonicalize()
+            .map(|p| p.display().to_string())
+            .map_err(|e| format!("{}/{n}: {e} (cargo build --release first)", a.bin_dir.display()))
+    };
+    let (pack, unpack) = (bin("pack")?, bin("unpack")?);
+    let keyring = dir.join("release-key.asc").display().to_string();
+    let rt = tokio::runtime::Runtime::new().map_err(err("runtime"))?;
+    let (url, _server) = rt.block_on(serve(
+        dir.join("store"),
+        Duration::from_millis(a.delay_ms),
+        "127.0.0.1:0",
+    ))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut rows: Vec<String> = Vec::new();
+    let mut pack_m = Vec::new();
+
+    for &n in &a.sizes {
+        let list = work.join(format!("list-{n}.txt"));
+        std::fs::write(&list, digests[..n].iter().map(|d| format!("{d}\n")).collect::<String>())
+            .map_err(err("list"))?;
+        let out = work.join(format!("bundle-{n}.tar.zst"));
+        let conc = a.concurrency.to_string();
+        let m = measure(
+            &[
+                &pack,
+                "--store",
+                &url,
+                "--keyring",
+                &keyring,
+                "--no-sign",
+                "--concurrency",
+                &conc,
+                "--from-file",
+                list.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "-q",
+            ],
+            &work,
+            None,
+        )?;
+        let requests = n * (a.sigs + 1);
+        let floor = requests as f64 * a.delay_ms as f64 / 1000.0 / a.concurrency as f64;
+        let size = std::fs::metadata(&out).map_err(err("bundle"))?.len();
+        let raw: u64 = digests[..n]
+            .iter()
+            .map(|d| {
+                (1..=a.sigs)
+                    .map(|k| {
+                        std::fs::metadata(
+                            dir.join("store")
+                                .join(d.replace("sha256:", "sha256="))
+                                .join(format!("signature-{k}")),
+                        )
+                        .map_or(0, |m| m.len())
+                    })
+                    .sum::<u64>()
+            })
+            .sum();
+        eprintln!(
+            "pack N={n}: {:.2}s wall, {:.2}s cpu, {} KiB peak; floor {:.2}s; bundle {size} B for {raw} B raw",
+            m.wall, m.cpu, m.rss_kib, floor
+        );
+        pack_m.push((n, m, floor, size, raw, requests));
+    }
+
+    // unpack verify and emit of the largest bundle.
+    let big = work.join(format!("bundle-{max}.tar.zst"));
+    let verify = measure(
+        &[
+            &unpack,
+            "verify",
+            big.to_str().unwrap(),
+            "--allow-unsigned",
+            "--keyring",
+            &keyring,
+        ],
+        &work,
+        None,
+    )?;
+    let emit_dir = work.join("configmaps");
+    let emit = measure(
+        &[
+            &unpack,
+            "emit",
+            big.to_str().unwrap(),
+            "--allow-unsigned",
+            "--keyring",
+            &keyring,
+            "--to-dir",
+            emit_dir.to_str().unwrap(),
+        ],
+        &work,
+        None,
+    )?;
+    let nsigs = max * a.sigs;
+    eprintln!(
+        "unpack verify {nsigs} sigs: {:.2}s; emit: {:.2}s",
+        verify.wall, emit.wall
+    );
+
+    // Baselines, in the same session.
+    let mut fetch_base = Vec::new();
+    for &n in &a.baseline_fetch {
+        let list = work.join(format!("list-{n}.txt"));
+        if !list.exists() {
+            std::fs::write(&list, digests[..n].iter().map(|d| format!("{d}\n")).collect::<String>())
+                .map_err(err("list"))?;
+        }
+        let out = work.join(format!("curl-{n}"));
+        std::fs::create_dir_all(&out).map_err(err("mkdir"))?;
+        let script = format!(
+            r#"while read d; do h=${{d#sha256:}}; n=1; while [ $n -le 9 ]; do curl -sf -o {out}/$h-$n {url}/sha256=$h/signature-$n || break; n=$((n+1)); done; done < {list}"#,
+            out = out.display(),
+            url = url,
+            list = list.display()
+        );
+        let m = sh(&script, &work)?;
+        eprintln!("baseline curl loop N={n}: {:.2}s", m.wall);
+        fetch_base.push((n, m));
+    }
+    let gnupg = work.join("gnupg");
+    std::fs::create_dir_all(&gnupg).map_err(err("mkdir"))?;
+    let imp = Command::new("gpg")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--batch", "--import", &keyring])
+        .output()
+        .map_err(err("gpg import"))?;
+    if !imp.status.success() {
+        return Err(format!("gpg --import: {}", String::from_utf8_lossy(&imp.stderr)));
+    }
+    let vlist = work.join("verify-list.txt");
+    let files: Vec<String> = digests
+        .iter()
+        .flat_map(|d| (1..=a.sigs).map(move |k| (d.clone(), k)))
+        .take(a.baseline_verify)
+        .map(|(d, k)| {
+            dir.join("store")
+                .join(d.replace("sha256:", "sha256="))
+                .join(format!("signature-{k}"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&vlist, files.join("\n") + "\n").map_err(err("verify list"))?;
+    let gpg_m = sh(&format!("export GNUPGHOME={}; while read f; do gpg --batch --quiet --verify \"$f\" 2>/dev/null || exit 1; done < {}", gnupg.display(), vlist.display()), &work)?;
+    eprintln!("baseline gpg --verify {} sigs: {:.2}s", files.len(), gpg_m.wall);
+    let elist = work.join(format!("list-{}.txt", a.baseline_emit));
+    if !elist.exists() {
+        std::fs::write(
+            &elist,
+            digests[..a.baseline_emit]
+                .iter()
+                .map(|d| format!("{d}\n"))
+                .collect::<String>(),
+        )
+        .map_err(err("list"))?;
+    }
+    let eout = work.join("baseline-cms");
+    std::fs::create_dir_all(&eout).map_err(err("mkdir"))?;
+    let emit_script = format!(
+        r#"while read d; do h=${{d#sha256:}}; data=""; n=1; while [ -f {store}/sha256=$h/signature-$n ]; do b=$(base64 -w0 {store}/sha256=$h/signature-$n); data="$data${{data:+,}}\"sha256-$h-$n\":\"$b\""; n=$((n+1)); done; printf '{{"kind":"ConfigMap","apiVersion":"v1","metadata":{{"name":"sha256-%s","namespace":"openshift-config-managed","labels":{{"release.openshift.io/verification-signatures":""}}}},"binaryData":{{%s}}}}\n' "$h" "$data" > {out}/signature-sha256-${{h:0:16}}.json; done < {list}"#,
+        store = dir.join("store").display(),
+        out = eout.display(),
+        list = elist.display()
+    );
+    let emit_base = sh(&emit_script, &work)?;
+    eprintln!(
+        "baseline base64+template {} releases: {:.2}s",
+        a.baseline_emit, emit_base.wall
+    );
+
+    let rsa = openssl_verify_rate()?;
+    let machine_rate = rsa * cores as f64;
+
+    // The table.
+    let verify_rate = nsigs as f64 / verify.wall;
+    let gpg_rate = files.len() as f64 / gpg_m.wall;
+    let emit_base_per = emit_base.wall / a.baseline_emit as f64;
+    rows.push("| run | N | wall s | CPU s | peak RSS MiB | per release | reference | ratio |".into());
+    rows.push("|---|---:|---:|---:|---:|---:|---|---:|".into());
+    for (n, m, floor, size, raw, requests) in &pack_m {
+        let base = fetch_base.iter().find(|(b, _)| b == n);
+        rows.push(format!(
+            "| pack ({requests} requests, {} ms delay, concurrency {}) | {n} | {:.2} | {:.2} | {:.1} | {:.2} ms | latency floor {:.2} s | {:.2}× floor |",
+            a.delay_ms, a.concurrency, m.wall, m.cpu, m.rss_kib as f64 / 1024.0, m.wall * 1000.0 / *n as f64, floor, m.wall / floor
+        ));
+        if let Some((_, b)) = base {
+            rows.push(format!(
+                "| baseline: sequential curl loop | {n} | {:.2} | {:.2} | — | {:.2} ms | pack is faster by | {:.1}× |",
+                b.wall,
+                b.cpu,
+                b.wall * 1000.0 / *n as f64,
+                b.wall / m.wall
+            ));
+        }
+        let budget = 1.05 * *raw as f64 + 1024.0 * *n as f64;
+        rows.push(format!("| bundle size | {n} | — | — | — | {:.0} B | 1.05 × raw ({raw} B) + 1 KiB/release = {:.0} B | {:.3} of budget |", *size as f64 / *n as f64, budget, *size as f64 / budget));
+    }
+    rows.push(format!(
+        "| unpack verify ({nsigs} signatures) | {max} | {:.2} | {:.2} | {:.1} | {:.3} ms | machine RSA-4096 verify: {rsa:.0}/s × {cores} cores = {machine_rate:.0}/s | {:.0}/s = {:.0}% |",
+        verify.wall, verify.cpu, verify.rss_kib as f64 / 1024.0, verify.wall * 1000.0 / max as f64, verify_rate, 100.0 * verify_rate / machine_rate
+    ));
+    rows.push(format!(
+        "| baseline: gpg --verify loop ({} signatures) | — | {:.2} | {:.2} | — | {:.2} ms/sig | unpack verify is faster by | {:.1}× |",
+        files.len(), gpg_m.wall, gpg_m.cpu, gpg_m.wall * 1000.0 / files.len() as f64, verify_rate / gpg_rate
+    ));
+    rows.push(format!(
+        "| unpack emit --to-dir | {max} | {:.2} | {:.2} | {:.1} | {:.3} ms | target ≤ 1 s | {} |",
+        emit.wall,
+        emit.cpu,
+        emit.rss_kib as f64 / 1024.0,
+        emit.wall * 1000.0 / max as f64,
+        if emit.wall <= 1.0 { "met" } else { "missed" }
+    ));
+    rows.push(format!(
+        "| baseline: base64 + template loop | {} | {:.2} | {:.2} | — | {:.2} ms | emit is faster per release by | {:.1}× |",
+        a.baseline_emit, emit_base.wall, emit_base.cpu, emit_base_per * 1000.0, emit_base_per / (emit.wall / max as f64)
+    ));
+    let table = rows.join("\n");
+    println!("{table}");
+    let machine = machine_description(cores);
+    let doc = format!(
+        "{}\n## Latest run\n\n{machine}\n\nCommand: `cargo build --release --workspace && target/release/sigbundle-bench run` (sizes {:?}, K = {}, delay {} ms, pack concurrency {}).\n\n{table}\n",
+        DOC_HEAD, a.sizes, a.sigs, a.delay_ms, a.concurrency
+    );
+    std::fs::write(&a.report, doc).map_err(err("report"))?;
+    eprintln!("wrote {}", a.report.display());
+    Ok(())
+}
+
+fn machine_description(cores: usize) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1024 / 1024)
+        })
+        .unwrap_or(0);
+    format!(
+        "Machine: {cores} cores ({cpu}), {mem} GiB RAM, run {}.",
+        sigbundle::verify::rfc3339(sigbundle::verify::unix(SystemTime::now()))
+    )
+}
+
+const DOC_HEAD: &str = "# Benchmarks
+
+Measured by `sigbundle-bench` (`bench/`), by hand, never in tests. One command:
+
+```sh
+cargo build --release --workspace
+target/release/sigbundle-bench run          # needs curl, gpg, openssl and /usr/bin/time (Debian: time)
+```
+
+What it does, in one session:
+1. `gen`: a synthetic store of N releases × K signatures, each signed with a generated RSA-4096
+   key in Red Hat's shape (ZIP-compressed message, one-pass signature, binary literal named
+   `_rpmsig-req-XXXXXX.bin`, SHA-256, the payload with spaces as in the real vectors), in the
+   mirror layout, cached in `target/bench-data` between runs. (sequoia writes new-format packet
+   headers where Red Hat's signer writes old-format ones; the content is the same.)
+2. A loopback HTTP server for it with a fixed delay per response (default 20 ms), so network
+   latency is part of the measurement.
+3. `pack` of each N over HTTP, then `unpack verify` and `unpack emit --to-dir` of the largest
+   bundle, each under `/usr/bin/time -v` (wall, user+system CPU, peak RSS).
+4. The manual baseline: a sequential `curl` loop per signature (as the docs do it), `gpg
+   --verify` per signature, and `base64` + a ConfigMap template per release.
+5. The machine's limits: the latency floor (requests × delay ÷ concurrency, where a release
+   costs K + 1 requests: its signatures and the 404 that ends them) and `openssl speed rsa4096`
+   verifications per second × cores.
+
+The baselines run on samples (sizes in the table) because the sequential loops take minutes
+at 10,000 releases; their ratios compare per-release or per-signature rates.
+";
