@@ -48,6 +48,13 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: String,
     },
+    /// Break one core's verification cost down: parse, bare RSA verify, the whole check
+    Micro {
+        #[arg(long, default_value = "target/bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+    },
     /// Run every measurement and write the table
     Run {
         /// Release counts to pack
@@ -85,6 +92,7 @@ fn main() {
     let r = match cli.cmd {
         Cmd::Gen { releases, sigs, dir } => gen(&dir, releases, sigs).map(|_| ()),
         Cmd::Serve { root, delay_ms, addr } => serve_forever(root, delay_ms, addr),
+        Cmd::Micro { dir, count } => micro(&dir, count),
         Cmd::Run {
             sizes,
             sigs,
@@ -305,6 +313,62 @@ fn serve_forever(root: PathBuf, delay_ms: u64, addr: String) -> Res<()> {
         println!("{url}");
         h.await.map_err(err("server"))
     })
+}
+
+fn micro(dir: &Path, count: usize) -> Res<()> {
+    use openpgp::parse::Parse;
+    let keyring = sigbundle::keyring::Keyring::from_files(&[dir.join("release-key.asc")]).map_err(err("keyring"))?;
+    let items: Vec<(sigbundle::digest::Digest, Vec<u8>)> = (0..count)
+        .map(|i| {
+            let d = digest_of(i);
+            let p = dir
+                .join("store")
+                .join(d.replace("sha256:", "sha256="))
+                .join("signature-1");
+            (sigbundle::digest::Digest::parse(&d).unwrap(), std::fs::read(p).unwrap())
+        })
+        .collect();
+    let now = SystemTime::now();
+    let t = Instant::now();
+    for (d, b) in &items {
+        let r = sigbundle::verify::verify_release_signature(&keyring, d, b, now);
+        assert!(r.verdict.is_valid(), "{:?}", r.verdict);
+    }
+    let full = t.elapsed().as_secs_f64() / count as f64;
+    let t = Instant::now();
+    let mut parsed = Vec::new();
+    for (_, b) in &items {
+        let pile = openpgp::PacketPile::from_bytes(b).map_err(err("parse"))?;
+        let mut body = Vec::new();
+        let mut sig = None;
+        for p in pile.descendants() {
+            match p {
+                openpgp::Packet::Literal(l) => body = l.body().to_vec(),
+                openpgp::Packet::Signature(s) => sig = Some(s.clone()),
+                _ => {}
+            }
+        }
+        parsed.push((body, sig.unwrap()));
+    }
+    let parse = t.elapsed().as_secs_f64() / count as f64;
+    let cert = &keyring.certs()[0];
+    let key = cert.primary_key().key().clone();
+    let t = Instant::now();
+    for (body, sig) in &parsed {
+        sig.verify_message(&key, body).map_err(err("verify"))?;
+    }
+    let bare = t.elapsed().as_secs_f64() / count as f64;
+    let policy = sigbundle::verify::policy();
+    let t = Instant::now();
+    for (_, sig) in &parsed {
+        let vc = cert
+            .with_policy(&policy, sig.signature_creation_time())
+            .map_err(err("policy"))?;
+        std::hint::black_box(vc.keys().count());
+    }
+    let pol = t.elapsed().as_secs_f64() / count as f64;
+    println!("per signature, one core: whole check {:.1} µs; parse+decompress {:.1} µs; verify_message {:.1} µs; cert.with_policy {:.1} µs", full * 1e6, parse * 1e6, bare * 1e6, pol * 1e6);
+    Ok(())
 }
 
 struct RunArgs {

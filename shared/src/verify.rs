@@ -283,21 +283,23 @@ fn check_one(
     })
 }
 
-/// Rewrite top-level packets framed with partial body lengths into one definite length.
-///
-/// Go's openpgp (and so the cluster) accepts a first partial chunk shorter than the 512 bytes
-/// RFC 9580 asks for, as old OpenShift CI signatures have; sequoia refuses it. Framing is not
-/// covered by the signature (a signature hashes the literal's content), so re-framing keeps the
-/// verdict the cluster would give. Returns `None` when nothing needed rewriting or the bytes do
-/// not parse as packets (the real parser then reports the problem).
-fn reframe_partial_lengths(bytes: &[u8]) -> Option<Vec<u8>> {
+/// One OpenPGP packet as framed on the wire: its tag, its body (partial chunks joined), and
+/// whether it was framed with partial body lengths.
+struct RawPacket {
+    tag: u8,
+    body: Vec<u8>,
+    partial: bool,
+}
+
+/// Split bytes into packets by their headers (old and new format, partial lengths joined).
+/// `None` when the framing does not parse; the general parser then reports the problem.
+fn raw_packets(bytes: &[u8]) -> Option<Vec<RawPacket>> {
     fn take(b: &[u8], at: &mut usize, n: usize) -> Option<u64> {
-        let s = b.get(*at..*at + n)?;
+        let s = b.get(*at..at.checked_add(n)?)?;
         *at += n;
         Some(s.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut changed = false;
+    let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         let ctb = bytes[at];
@@ -305,7 +307,7 @@ fn reframe_partial_lengths(bytes: &[u8]) -> Option<Vec<u8>> {
         if ctb & 0x80 == 0 {
             return None;
         }
-        let (tag, body) = if ctb & 0x40 != 0 {
+        if ctb & 0x40 != 0 {
             let tag = ctb & 0x3f;
             let mut body = Vec::new();
             let mut partial = false;
@@ -325,8 +327,7 @@ fn reframe_partial_lengths(bytes: &[u8]) -> Option<Vec<u8>> {
                     break;
                 }
             }
-            changed |= partial;
-            (tag, body)
+            out.push(RawPacket { tag, body, partial });
         } else {
             let tag = (ctb >> 2) & 0x0f;
             let len = match ctb & 3 {
@@ -338,26 +339,142 @@ fn reframe_partial_lengths(bytes: &[u8]) -> Option<Vec<u8>> {
             let len = usize::try_from(len).ok()?;
             let body = bytes.get(at..at.checked_add(len)?)?.to_vec();
             at += len;
-            (tag, body)
-        };
-        out.push(0xc0 | tag);
-        let n = body.len();
-        if n < 192 {
-            out.push(n as u8);
-        } else if n < 8384 {
-            let m = n - 192;
-            out.extend_from_slice(&[((m >> 8) + 192) as u8, (m & 0xff) as u8]);
-        } else {
-            out.push(255);
-            out.extend_from_slice(&u32::try_from(n).ok()?.to_be_bytes());
+            out.push(RawPacket {
+                tag,
+                body,
+                partial: false,
+            });
         }
-        out.extend_from_slice(&body);
     }
-    changed.then_some(out)
+    Some(out)
+}
+
+/// Serialize a packet with a new-format header and one definite length.
+fn frame(out: &mut Vec<u8>, tag: u8, body: &[u8]) -> Option<()> {
+    out.push(0xc0 | tag);
+    let n = body.len();
+    if n < 192 {
+        out.push(n as u8);
+    } else if n < 8384 {
+        let m = n - 192;
+        out.extend_from_slice(&[((m >> 8) + 192) as u8, (m & 0xff) as u8]);
+    } else {
+        out.push(255);
+        out.extend_from_slice(&u32::try_from(n).ok()?.to_be_bytes());
+    }
+    out.extend_from_slice(body);
+    Some(())
+}
+
+/// Rewrite top-level packets framed with partial body lengths into one definite length.
+///
+/// Go's openpgp (and so the cluster) accepts a first partial chunk shorter than the 512 bytes
+/// RFC 9580 asks for, as old OpenShift CI signatures have; sequoia refuses it. Framing is not
+/// covered by the signature (a signature hashes the literal's content), so re-framing keeps the
+/// verdict the cluster would give. Returns `None` when nothing needed rewriting or the bytes do
+/// not parse as packets (the real parser then reports the problem).
+fn reframe_partial_lengths(bytes: &[u8]) -> Option<Vec<u8>> {
+    let packets = raw_packets(bytes)?;
+    if !packets.iter().any(|p| p.partial) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for p in &packets {
+        frame(&mut out, p.tag, &p.body)?;
+    }
+    Some(out)
+}
+
+/// The largest literal a release signature may inflate to (its payload is a few hundred bytes).
+const MAX_INFLATED: usize = 1 << 20;
+
+thread_local! {
+    /// One raw-deflate and one zlib inflater per thread, reset for each message instead of
+    /// allocated (their 32 KiB windows dominated the cost of parsing a signature).
+    static INFLATERS: std::cell::RefCell<(flate2::Decompress, flate2::Decompress)> =
+        std::cell::RefCell::new((flate2::Decompress::new(false), flate2::Decompress::new(true)));
+}
+
+fn inflate(data: &[u8], zlib: bool) -> Option<Vec<u8>> {
+    INFLATERS.with(|cell| {
+        let mut pair = cell.borrow_mut();
+        let d = if zlib { &mut pair.1 } else { &mut pair.0 };
+        d.reset(zlib);
+        let mut out = Vec::with_capacity(data.len() * 4);
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() >= MAX_INFLATED {
+                    return None;
+                }
+                out.reserve(out.len().max(256));
+            }
+            let (before_in, before_out) = (d.total_in(), d.total_out());
+            let consumed = usize::try_from(before_in).ok()?;
+            let status = d
+                .decompress_vec(data.get(consumed..)?, &mut out, flate2::FlushDecompress::Finish)
+                .ok()?;
+            if status == flate2::Status::StreamEnd {
+                return Some(out);
+            }
+            // No progress with room left to write: truncated or corrupt input.
+            if d.total_in() == before_in && d.total_out() == before_out && out.len() < out.capacity() {
+                return None;
+            }
+        }
+    })
+}
+
+/// The fast path for the common shape — an optional compressed container holding one-pass
+/// signatures, one literal and signatures — framed here, so sequoia parses only the signature
+/// packets. `None` for anything else; the general parser then handles (or refuses) it.
+fn split_common_shape(bytes: &[u8]) -> Option<(Vec<u8>, Vec<Signature>)> {
+    let mut packets = raw_packets(bytes)?;
+    if packets.len() == 1 && packets[0].tag == 8 {
+        let body = &packets[0].body;
+        let inner = match body.first()? {
+            0 => body[1..].to_vec(),
+            1 => inflate(&body[1..], false)?,
+            2 => inflate(&body[1..], true)?,
+            _ => return None,
+        };
+        packets = raw_packets(&inner)?;
+    }
+    let mut literal = None;
+    let mut sigs = Vec::new();
+    for p in packets {
+        match p.tag {
+            4 | 10 => {}
+            11 => {
+                if literal.is_some() {
+                    return None;
+                }
+                // format (1), file name length (1), file name, date (4), data.
+                let name_len = usize::from(*p.body.get(1)?);
+                let start = 2 + name_len + 4;
+                literal = Some(p.body.get(start..)?.to_vec());
+            }
+            2 => {
+                let mut framed = Vec::with_capacity(p.body.len() + 6);
+                frame(&mut framed, 2, &p.body)?;
+                match Packet::from_bytes(&framed).ok()? {
+                    Packet::Signature(s) => sigs.push(s),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    if sigs.is_empty() {
+        return None;
+    }
+    Some((literal?, sigs))
 }
 
 /// Pull the literal data and the signatures out of an inline-signed OpenPGP message.
 fn parse_signed_message(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Signature>), String> {
+    if let Some(found) = split_common_shape(bytes) {
+        return Ok(found);
+    }
     let reframed = reframe_partial_lengths(bytes);
     let bytes = reframed.as_deref().unwrap_or(bytes);
     let mut ppr = PacketParserBuilder::from_bytes(bytes)
@@ -650,6 +767,60 @@ mod tests {
                 }
                 _ => panic!("accepted {}", String::from_utf8_lossy(body)),
             }
+        }
+    }
+
+    /// The general parser's result, without the fast path.
+    fn general(bytes: &[u8]) -> Option<(Vec<u8>, Vec<Signature>)> {
+        let reframed = reframe_partial_lengths(bytes);
+        let bytes = reframed.as_deref().unwrap_or(bytes);
+        let pile = openpgp::PacketPile::from_bytes(bytes).ok()?;
+        let mut lit = None;
+        let mut sigs = Vec::new();
+        for p in pile.descendants() {
+            match p {
+                Packet::Literal(l) => lit = Some(l.body().to_vec()),
+                Packet::Signature(s) => sigs.push(s.clone()),
+                _ => {}
+            }
+        }
+        Some((lit?, sigs))
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_parser_on_every_vector() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let mut files = Vec::new();
+        for dir in ["stores/redhat", "stores/redhat-v3", "stores/openshift-ci"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                files.push(e.unwrap().path().join("signature-1"));
+            }
+        }
+        for e in std::fs::read_dir(root.join("malformed/containers-image")).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().contains(".signature") {
+                files.push(p);
+            }
+        }
+        let mut fast_hits = 0;
+        for f in &files {
+            let bytes = std::fs::read(f).unwrap();
+            if let Some(fast) = split_common_shape(&bytes) {
+                fast_hits += 1;
+                let slow = general(&bytes).unwrap_or_else(|| panic!("{} parses fast but not generally", f.display()));
+                assert_eq!(fast.0, slow.0, "{}: literal differs", f.display());
+                assert_eq!(fast.1, slow.1, "{}: signatures differ", f.display());
+            }
+        }
+        assert!(
+            fast_hits >= 15,
+            "the fast path took only {fast_hits} of {} vectors",
+            files.len()
+        );
+        // Garbage and truncations never take the fast path wrongly: they must not panic.
+        let real = std::fs::read(&files[0]).unwrap();
+        for cut in 0..real.len() {
+            let _ = split_common_shape(&real[..cut]);
         }
     }
 
