@@ -2,9 +2,10 @@
 //! streaming reader that checks everything as it reads and reports every problem it finds.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{self, Cursor, Read, Write};
 use std::rc::Rc;
+use std::sync::{mpsc, Mutex};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -45,7 +46,7 @@ impl Compression {
 }
 
 /// The zstd level bundles are written with.
-const ZSTD_LEVEL: i32 = 10;
+const ZSTD_LEVEL: i32 = 3;
 
 /// Write a bundle: `manifest.json`, then `manifest.json.asc` when signed, then `members`
 /// (which must be sorted by path), each with fixed metadata and mtime `mtime`.
@@ -434,18 +435,37 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
+/// A release signature to verify: the member's index in the manifest, the release it is filed
+/// under, its bytes.
+type Job = (usize, Digest, Vec<u8>);
+/// A verified signature: the member's index, the report, its bytes back.
+type Done = (usize, SignatureReport, Vec<u8>);
+
 /// What the stream pass collected.
 #[derive(Default)]
 struct Scan {
     problems: Vec<Problem>,
-    manifest: Option<(Manifest, Vec<u8>)>,
+    manifest: Option<Manifest>,
+    /// The manifest's exact bytes, until the packer's signature has been checked.
+    manifest_bytes: Vec<u8>,
     packer: Option<PackerStatus>,
-    /// Members whose size and sha256 matched the manifest.
-    bodies: BTreeMap<String, Vec<u8>>,
-    seen: BTreeSet<String>,
+    /// Which of the manifest's members were seen (parallel to `manifest.members`).
+    seen_members: Vec<bool>,
+    /// Names seen that the manifest does not list (or all names, before a manifest).
+    seen_other: BTreeSet<String>,
+    /// Where matching release signatures go to be verified while the stream is read.
+    jobs: Option<mpsc::Sender<Job>>,
 }
 
-/// Read and check a whole bundle from `input`; on success every check has passed.
+/// The release digest a member path is filed under (`signatures/sha256=<hex>/signature-N`).
+fn digest_of_path(path: &str) -> Option<Digest> {
+    let rest = path.strip_prefix("signatures/sha256=")?;
+    let (hex, _) = rest.split_once('/')?;
+    Digest::from_hex(hex).ok()
+}
+
+/// Read and check a whole bundle from `input`; on success every check has passed. Release
+/// signatures are verified on one thread per core while the archive is still being read.
 pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBundle, BundleError> {
     let tap_state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
     let mut tap = Tap {
@@ -474,35 +494,59 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
         left: opts.limits.max_total,
         limit: opts.limits.max_total,
     };
-    let mut scan = Scan::default();
-    let mut archive = tar::Archive::new(capped);
-    let stream_ok = scan_entries(&mut archive, opts, &mut scan);
-    if stream_ok {
-        // Whatever follows the end-of-archive block must be zero padding, to the end.
-        let mut rest = archive.into_inner();
-        let mut buf = [0u8; 8192];
-        loop {
-            match rest.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if buf[..n].iter().any(|&b| b != 0) {
-                        scan.problems.push(Problem::TrailingData);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (rx, tx) = (&job_rx, done_tx.clone());
+            s.spawn(move || loop {
+                let job = rx.lock().expect("no worker panics holding the lock").recv();
+                let Ok((i, digest, bytes)) = job else { return };
+                let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
+                if tx.send((i, report, bytes)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut scan = Scan {
+            jobs: Some(job_tx),
+            ..Scan::default()
+        };
+        let mut archive = tar::Archive::new(capped);
+        let stream_ok = scan_entries(&mut archive, opts, &mut scan);
+        if stream_ok {
+            // Whatever follows the end-of-archive block must be zero padding, to the end.
+            let mut rest = archive.into_inner();
+            let mut buf = [0u8; 8192];
+            loop {
+                match rest.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if buf[..n].iter().any(|&b| b != 0) {
+                            scan.problems.push(Problem::TrailingData);
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        scan.problems.push(stream_problem(&e, &opts.limits));
                         break;
                     }
                 }
-                Err(e) => {
-                    scan.problems.push(stream_problem(&e, &opts.limits));
-                    break;
-                }
             }
         }
-    }
-    let (hasher, size) = {
-        let s = tap_state.borrow();
-        (s.0.clone(), s.1)
-    };
-    let sha256 = hex::encode(hasher.finalize());
-    finish(scan, opts, sha256, size, compression)
+        // Close the job queue; the workers finish what is queued and stop.
+        scan.jobs = None;
+        let done: Vec<Done> = done_rx.iter().collect();
+        let (hasher, size) = {
+            let st = tap_state.borrow();
+            (st.0.clone(), st.1)
+        };
+        let sha256 = hex::encode(hasher.finalize());
+        finish(scan, done, sha256, size, compression)
+    })
 }
 
 /// Read `manifest.json` (the first member) and nothing else, without checking signatures or
@@ -569,7 +613,7 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
         }
     };
     let mut index = 0usize;
-    let mut members: Option<BTreeMap<String, (u64, String)>> = None;
+    let mut sig_seen = false;
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
@@ -595,45 +639,43 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
             });
             continue;
         }
-        if !scan.seen.insert(path.clone()) {
-            scan.problems.push(Problem::Duplicate { member: path });
-            continue;
-        }
         let size = entry.size();
         if index == 1 {
             if path != MANIFEST {
                 scan.problems.push(Problem::ManifestNotFirst { member: path.clone() });
-            } else {
-                match read_member(&mut entry, size, limits.max_manifest) {
-                    Err(e) => {
-                        scan.problems.push(stream_problem(&e, limits));
-                        return false;
-                    }
-                    Ok(Err(_)) => scan.problems.push(Problem::TooLarge {
-                        member: path.clone(),
-                        limit: limits.max_manifest,
-                    }),
-                    Ok(Ok(bytes)) => match Manifest::parse(&bytes) {
-                        Ok(m) => {
-                            members = Some(
-                                m.members
-                                    .iter()
-                                    .map(|x| (x.path.clone(), (x.size, x.sha256.clone())))
-                                    .collect(),
-                            );
-                            scan.manifest = Some((m, bytes));
-                        }
-                        Err(e) => scan.problems.push(manifest_problem(e)),
-                    },
-                }
+                scan.seen_other.insert(path);
                 continue;
             }
+            match read_member(&mut entry, size, limits.max_manifest) {
+                Err(e) => {
+                    scan.problems.push(stream_problem(&e, limits));
+                    return false;
+                }
+                Ok(Err(_)) => scan.problems.push(Problem::TooLarge {
+                    member: path.clone(),
+                    limit: limits.max_manifest,
+                }),
+                Ok(Ok(bytes)) => match Manifest::parse(&bytes) {
+                    Ok(m) => {
+                        scan.seen_members = vec![false; m.members.len()];
+                        scan.manifest = Some(m);
+                        scan.manifest_bytes = bytes;
+                    }
+                    Err(e) => scan.problems.push(manifest_problem(e)),
+                },
+            }
+            continue;
         }
         if path == MANIFEST {
-            scan.problems.push(Problem::ManifestNotFirst { member: path.clone() });
+            scan.problems.push(Problem::Duplicate { member: path.clone() });
             continue;
         }
         if path == MANIFEST_SIG {
+            if sig_seen {
+                scan.problems.push(Problem::Duplicate { member: path.clone() });
+                continue;
+            }
+            sig_seen = true;
             match read_member(&mut entry, size, limits.max_manifest_sig) {
                 Err(e) => {
                     scan.problems.push(stream_problem(&e, limits));
@@ -659,7 +701,23 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
             // No signature member came second.
             check_packer(opts, scan, None);
         }
-        let expected = members.as_ref().and_then(|m| m.get(&path));
+        let listed = scan
+            .manifest
+            .as_ref()
+            .map(|m| m.members.binary_search_by(|x| x.path.as_str().cmp(&path)).ok());
+        match listed {
+            Some(Some(i)) if scan.seen_members[i] => {
+                scan.problems.push(Problem::Duplicate { member: path });
+                continue;
+            }
+            Some(Some(i)) => scan.seen_members[i] = true,
+            _ => {
+                if !scan.seen_other.insert(path.clone()) {
+                    scan.problems.push(Problem::Duplicate { member: path });
+                    continue;
+                }
+            }
+        }
         let body = match read_member(&mut entry, size, limits.max_member) {
             Err(e) => {
                 scan.problems.push(stream_problem(&e, limits));
@@ -674,27 +732,38 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
             }
             Ok(Ok(b)) => b,
         };
-        match expected {
-            None if members.is_some() => scan.problems.push(Problem::Unlisted { member: path }),
-            None => {}
-            Some((want_size, want_sha)) => {
-                let got = sha256_hex(&body);
-                if body.len() as u64 != *want_size {
-                    scan.problems.push(Problem::SizeMismatch {
-                        member: path,
-                        expected: *want_size,
-                        got: body.len() as u64,
-                    });
-                } else if &got != want_sha {
-                    scan.problems.push(Problem::HashMismatch {
-                        member: path,
-                        expected: want_sha.clone(),
-                        got,
-                    });
-                } else {
-                    scan.bodies.insert(path, body);
-                }
+        let (Some(manifest), Some(listed)) = (&scan.manifest, listed) else {
+            continue; // no manifest to check against: its absence is reported already
+        };
+        let Some(i) = listed else {
+            scan.problems.push(Problem::Unlisted { member: path });
+            continue;
+        };
+        let want = &manifest.members[i];
+        if body.len() as u64 != want.size {
+            scan.problems.push(Problem::SizeMismatch {
+                member: path,
+                expected: want.size,
+                got: body.len() as u64,
+            });
+            continue;
+        }
+        let got = sha256_hex(&body);
+        if got != want.sha256 {
+            scan.problems.push(Problem::HashMismatch {
+                member: path,
+                expected: want.sha256.clone(),
+                got,
+            });
+            continue;
+        }
+        match (digest_of_path(&path), &scan.jobs) {
+            (Some(d), Some(jobs)) => {
+                let _ = jobs.send((i, d, body));
             }
+            _ => scan.problems.push(Problem::Manifest {
+                reason: format!("inconsistent: member {path:?} is not a release signature"),
+            }),
         }
     }
     if index == 0 {
@@ -722,7 +791,7 @@ fn manifest_problem(e: ManifestError) -> Problem {
 
 /// Judge the packer signature (or its absence) once the manifest has been read.
 fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
-    let claimed = scan.manifest.as_ref().map(|(m, _)| m.packer.clone());
+    let claimed = scan.manifest.as_ref().map(|m| m.packer.clone());
     let status = match (sig, &opts.packer_keys) {
         (None, _) if opts.allow_unsigned => PackerStatus::Unsigned,
         (None, _) => {
@@ -742,11 +811,11 @@ fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
             }
         }
         (Some(sig), Some(keys)) => {
-            let Some((_, bytes)) = &scan.manifest else {
+            if scan.manifest.is_none() {
                 scan.packer = Some(PackerStatus::Unsigned);
                 return;
-            };
-            match verify::verify_detached(keys, sig, bytes, opts.now) {
+            }
+            match verify::verify_detached(keys, sig, &scan.manifest_bytes, opts.now) {
                 Ok(ok) => {
                     if claimed.as_deref() != Some(ok.signer_cert.as_str()) {
                         scan.problems.push(Problem::PackerMismatch {
@@ -773,17 +842,19 @@ fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
         }
     };
     scan.packer = Some(status);
+    // The manifest's bytes were needed for this check only.
+    scan.manifest_bytes = Vec::new();
 }
 
-/// After the stream: missing members, release-signature verification, the verdict.
+/// After the stream: missing members, the verification results, the verdict.
 fn finish(
     mut scan: Scan,
-    opts: &CheckOptions,
+    done: Vec<Done>,
     sha256: String,
     size: u64,
     compression: Compression,
 ) -> Result<VerifiedBundle, BundleError> {
-    let Some((manifest, _)) = scan.manifest.take() else {
+    let Some(manifest) = scan.manifest.take() else {
         if !scan.problems.iter().any(|p| {
             matches!(
                 p,
@@ -804,28 +875,26 @@ fn finish(
     };
     let stream_broke = scan.problems.iter().any(|p| matches!(p, Problem::Corrupt { .. }));
     if !stream_broke {
-        for m in &manifest.members {
-            if !scan.seen.contains(&m.path) {
+        for (m, seen) in manifest.members.iter().zip(&scan.seen_members) {
+            if !seen {
                 scan.problems.push(Problem::MissingMember { member: m.path.clone() });
             }
         }
     }
-    // Verify every present signature again, in parallel across cores.
-    let jobs: Vec<(Digest, &str)> = manifest
-        .releases
-        .iter()
-        .flat_map(|r| r.signatures.iter().map(move |s| (r.digest, s.path.as_str())))
-        .filter(|(_, p)| scan.bodies.contains_key(*p))
-        .collect();
-    let reports = verify_all(&jobs, &scan.bodies, &opts.release_keys, opts.now);
+    let mut by_member: Vec<Option<(SignatureReport, Vec<u8>)>> = (0..manifest.members.len()).map(|_| None).collect();
+    for (i, report, bytes) in done {
+        by_member[i] = Some((report, bytes));
+    }
     let mut releases = Vec::with_capacity(manifest.releases.len());
-    let mut by_path: BTreeMap<&str, SignatureReport> = jobs.iter().map(|(_, p)| *p).zip(reports).collect();
     for r in &manifest.releases {
         let mut sigs = Vec::with_capacity(r.signatures.len());
         for s in &r.signatures {
-            let Some(report) = by_path.remove(s.path.as_str()) else {
-                continue;
-            };
+            let found = manifest
+                .members
+                .binary_search_by(|m| m.path.as_str().cmp(&s.path))
+                .ok()
+                .and_then(|i| by_member[i].take());
+            let Some((report, bytes)) = found else { continue };
             if !report.verdict.is_valid() {
                 scan.problems.push(Problem::ReleaseSignature {
                     member: s.path.clone(),
@@ -837,7 +906,7 @@ fn finish(
                 path: s.path.clone(),
                 sha256: s.sha256.clone(),
                 report,
-                bytes: scan.bodies.remove(&s.path).unwrap_or_default(),
+                bytes,
             });
         }
         releases.push(CheckedRelease {
@@ -860,35 +929,6 @@ fn finish(
         packer: scan.packer.unwrap_or(PackerStatus::Unsigned),
         manifest,
         releases,
-    })
-}
-
-/// Verify release signatures on all cores; results in job order.
-pub fn verify_all(
-    jobs: &[(Digest, &str)],
-    bodies: &BTreeMap<String, Vec<u8>>,
-    keyring: &Keyring,
-    now: SystemTime,
-) -> Vec<SignatureReport> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len().max(1));
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(d, p)| verify::verify_release_signature(keyring, d, &bodies[*p], now))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a verification thread panicked"))
-            .collect()
     })
 }
 

@@ -94,11 +94,16 @@ impl Manifest {
 
     /// Parse and check a manifest: strict JSON, known format, internal consistency.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-        // Look at the format first, so a future format is named as such rather than as a
-        // list of unknown fields.
-        let value: serde_json::Value =
+        // Look at the format first (skipping everything else), so a future format is named as
+        // such rather than as a list of unknown fields.
+        #[derive(Deserialize)]
+        struct FormatOnly {
+            #[serde(default)]
+            format: Option<String>,
+        }
+        let probe: FormatOnly =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
-        match value.get("format").and_then(|f| f.as_str()) {
+        match probe.format.as_deref() {
             Some(FORMAT_V1) => {}
             Some(other) => return Err(ManifestError::UnknownFormat { got: other.to_string() }),
             None => {
@@ -108,20 +113,21 @@ impl Manifest {
             }
         }
         let m: Manifest =
-            serde_json::from_value(value).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
         m.check_consistent()?;
         Ok(m)
     }
 
     fn check_consistent(&self) -> Result<(), ManifestError> {
         let bad = |reason: String| Err(ManifestError::Inconsistent { reason });
-        let mut digests = std::collections::BTreeSet::new();
-        let members: std::collections::BTreeMap<&str, &Member> =
-            self.members.iter().map(|m| (m.path.as_str(), m)).collect();
-        if members.len() != self.members.len() {
-            return bad("a member is listed twice".into());
+        if let Some(w) = self.members.windows(2).find(|w| w[0].path >= w[1].path) {
+            return bad(format!(
+                "members are not sorted by path, or listed twice, at {:?}",
+                w[1].path
+            ));
         }
-        let mut used = std::collections::BTreeSet::new();
+        let mut used = vec![false; self.members.len()];
+        let mut digests = std::collections::BTreeSet::new();
         for r in &self.releases {
             if !digests.insert(r.digest) {
                 return bad(format!("release {} is listed twice", r.digest));
@@ -134,12 +140,11 @@ impl Manifest {
                         s.path, r.digest
                     ));
                 }
-                match members.get(s.path.as_str()) {
-                    Some(m) if m.size == s.size && m.sha256 == s.sha256 => {}
-                    Some(_) => return bad(format!("{:?}: size or sha256 differs from its member entry", s.path)),
-                    None => return bad(format!("{:?} is not in the member list", s.path)),
+                match self.members.binary_search_by(|m| m.path.as_str().cmp(&s.path)) {
+                    Ok(k) if self.members[k].size == s.size && self.members[k].sha256 == s.sha256 => used[k] = true,
+                    Ok(_) => return bad(format!("{:?}: size or sha256 differs from its member entry", s.path)),
+                    Err(_) => return bad(format!("{:?} is not in the member list", s.path)),
                 }
-                used.insert(s.path.as_str());
             }
         }
         for m in &self.missing {
@@ -147,8 +152,8 @@ impl Manifest {
                 return bad(format!("release {} is both packed and missing", m.digest));
             }
         }
-        if let Some(m) = self.members.iter().find(|m| !used.contains(m.path.as_str())) {
-            return bad(format!("member {:?} belongs to no release", m.path));
+        if let Some(k) = used.iter().position(|u| !u) {
+            return bad(format!("member {:?} belongs to no release", self.members[k].path));
         }
         Ok(())
     }

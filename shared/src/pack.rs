@@ -305,7 +305,8 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     if !opts.dry_run && ((!missing.is_empty() && !opts.allow_missing) || missing.len() == outcomes.len()) {
         return Err(PackError::NoValidSignature { missing });
     }
-    let (manifest, members) = build_manifest(&outcomes, &missing, opts);
+    let mut outcomes = outcomes;
+    let (manifest, members) = build_manifest(&mut outcomes, &missing, opts);
     let mut summary = PackSummary {
         releases: manifest.releases.len(),
         signatures: manifest.releases.iter().map(|r| r.signatures.len()).sum(),
@@ -336,31 +337,38 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         Some(s) => Some(s.sign_detached(&manifest_bytes, SystemTime::now())?),
         None => None,
     };
-    let mut hasher = HashingWriter {
-        inner: Vec::new(),
-        hasher: Sha256::new(),
+    // Stream the bundle into its destination, hashing as it goes.
+    let write = |w: &mut dyn Write| -> std::io::Result<(u64, String)> {
+        let hw = HashingWriter {
+            inner: w,
+            hasher: Sha256::new(),
+            count: 0,
+        };
+        let hw = write_bundle(
+            hw,
+            opts.compression,
+            opts.created,
+            &manifest_bytes,
+            sig.as_deref(),
+            &members,
+        )?;
+        Ok((hw.count, hex::encode(hw.hasher.finalize())))
     };
-    hasher = write_bundle(
-        hasher,
-        opts.compression,
-        opts.created,
-        &manifest_bytes,
-        sig.as_deref(),
-        &members,
-    )
-    .map_err(|e| PackError::Stdout(std::io::Error::other(e)))?;
-    let bundle = hasher.inner;
-    let bundle_sha256 = hex::encode(hasher.hasher.finalize());
     let mut receipt = None;
-    let output = match &opts.output {
+    let (bundle_bytes, bundle_sha256, output) = match &opts.output {
         Output::File { path, overwrite } => {
-            write_atomic(path, 0o644, *overwrite, |w| w.write_all(&bundle))?;
+            let mut result = None;
+            write_atomic(path, 0o644, *overwrite, |w| {
+                result = Some(write(w)?);
+                Ok(())
+            })?;
+            let (bytes, sha) = result.expect("written");
             let r = Receipt {
                 bundle: path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
-                bundle_sha256: bundle_sha256.clone(),
+                bundle_sha256: sha.clone(),
                 manifest_sha256: hex::encode(Sha256::digest(&manifest_bytes)),
                 created: manifest.created.clone(),
                 packer: manifest.packer.clone(),
@@ -369,17 +377,17 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             let rpath = Receipt::path_for(path);
             write_atomic(&rpath, 0o644, Overwrite::Always, |w| w.write_all(&r.to_line()))?;
             receipt = Some(rpath.display().to_string());
-            path.display().to_string()
+            (bytes, sha, path.display().to_string())
         }
         Output::Stdout => {
             let mut so = std::io::stdout().lock();
-            so.write_all(&bundle)
-                .and_then(|_| so.flush())
+            let (bytes, sha) = write(&mut so)
+                .and_then(|r| so.flush().map(|_| r))
                 .map_err(PackError::Stdout)?;
-            "-".to_string()
+            (bytes, sha, "-".to_string())
         }
     };
-    summary.bundle_bytes = bundle.len() as u64;
+    summary.bundle_bytes = bundle_bytes;
     summary.bundle_sha256 = bundle_sha256;
     summary.output = output;
     summary.receipt = receipt;
@@ -395,8 +403,12 @@ pub fn resolve_and_pack(
     resolve: &ResolveOptions,
     opts: &PackOptions,
 ) -> Result<PackSummary, PackError> {
+    // Verification is the only blocking work: one thread per core is all it can use, and
+    // tokio's default of up to 512 blocking threads costs memory (a malloc arena each).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(cores)
         .build()
         .map_err(PackError::Runtime)?;
     runtime.block_on(async {
@@ -408,32 +420,36 @@ pub fn resolve_and_pack(
     })
 }
 
-struct HashingWriter {
-    inner: Vec<u8>,
+/// Counts and hashes what passes through to `inner`.
+struct HashingWriter<W> {
+    inner: W,
     hasher: Sha256,
+    count: u64,
 }
 
-impl Write for HashingWriter {
+impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.hasher.update(buf);
-        self.inner.extend_from_slice(buf);
-        Ok(buf.len())
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.inner.flush()
     }
 }
 
 fn build_manifest(
-    outcomes: &[ReleaseOutcome],
+    outcomes: &mut [ReleaseOutcome],
     missing: &[MissingRelease],
     opts: &PackOptions,
 ) -> (Manifest, Vec<(String, Vec<u8>)>) {
     let mut releases = Vec::new();
     let mut members = Vec::new();
-    for o in outcomes.iter().filter(|o| o.store.is_some()) {
+    for o in outcomes.iter_mut().filter(|o| o.store.is_some()) {
         let mut sigs = Vec::new();
-        for (i, j) in o.valid().enumerate() {
+        let valid = o.signatures.iter_mut().filter(|j| j.report.verdict.is_valid());
+        for (i, j) in valid.enumerate() {
             let path = signature_path(&o.digest, i + 1);
             let sha256 = hex::encode(Sha256::digest(&j.bytes));
             sigs.push(SignatureEntry {
@@ -447,7 +463,8 @@ fn build_manifest(
                 identity: j.report.identity.clone(),
                 creator: j.report.creator.clone(),
             });
-            members.push((path, j.bytes.clone()));
+            // The bytes move into the bundle; the outcome keeps the facts.
+            members.push((path, std::mem::take(&mut j.bytes)));
         }
         releases.push(Release {
             digest: o.digest,
