@@ -155,24 +155,51 @@ impl AuditLog {
         result
     }
 
-    fn append_locked(&self, file: &mut File, new: NewRecord) -> Result<Record, AuditError> {
-        let mut text = String::new();
-        file.seek(SeekFrom::Start(0)).map_err(|e| self.io(e))?;
-        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        if !text.is_empty() && !text.ends_with('\n') {
+    /// The last line of the log (without its newline), read from the end backwards: appends cost the same however long the log is.
+    fn last_line(&self, file: &mut File) -> Result<Option<Vec<u8>>, AuditError> {
+        let len = file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
+        if len == 0 {
+            return Ok(None);
+        }
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1)).map_err(|e| self.io(e))?;
+        file.read_exact(&mut last).map_err(|e| self.io(e))?;
+        if last[0] != b'\n' {
             return Err(AuditError::Corrupt {
                 path: self.path.clone(),
-                line: text.lines().count(),
+                line: 0,
                 reason: "the log ends in a partial record; run `unpack audit --check` and repair it".into(),
             });
         }
-        let (seq, prev) = match text.lines().last() {
+        // Walk back in chunks to the newline before the last line.
+        let end = len - 1;
+        let mut start = end;
+        let mut tail: Vec<u8> = Vec::new();
+        while start > 0 {
+            let step = start.min(64 * 1024);
+            start -= step;
+            let mut chunk = vec![0u8; step as usize];
+            file.seek(SeekFrom::Start(start)).map_err(|e| self.io(e))?;
+            file.read_exact(&mut chunk).map_err(|e| self.io(e))?;
+            chunk.extend_from_slice(&tail);
+            tail = chunk;
+            let upto = (end - start) as usize;
+            if let Some(nl) = tail[..upto].iter().rposition(|&b| b == b'\n') {
+                return Ok(Some(tail[nl + 1..upto].to_vec()));
+            }
+        }
+        let upto = end as usize;
+        Ok(Some(tail[..upto].to_vec()))
+    }
+
+    fn append_locked(&self, file: &mut File, new: NewRecord) -> Result<Record, AuditError> {
+        let (seq, prev) = match self.last_line(file)? {
             None => (1, GENESIS.to_string()),
             Some(last) => {
-                let r: Record = serde_json::from_str(last).map_err(|e| AuditError::Corrupt {
+                let r: Record = serde_json::from_slice(&last).map_err(|e| AuditError::Corrupt {
                     path: self.path.clone(),
-                    line: text.lines().count(),
-                    reason: e.to_string(),
+                    line: 0,
+                    reason: format!("the last record does not parse: {e}"),
                 })?;
                 (r.seq + 1, r.hash.unwrap_or_default())
             }

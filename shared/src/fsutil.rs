@@ -71,6 +71,57 @@ where
     Ok(())
 }
 
+/// Write many files into one folder atomically each, with one flush to disk for all of them:
+/// every file goes to a temporary file first; then one `syncfs`; then each is renamed into
+/// place and the folder is flushed. A failure before the renames leaves every destination as it
+/// was (the temporary files are removed); each destination holds its old content or its new,
+/// never a part.
+pub fn write_batch_atomic(dir: &Path, files: &[(PathBuf, &[u8])], mode: u32) -> Result<(), WriteError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteError::Io { path, source }
+    };
+    let mut staged = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dir);
+        let prefix = format!(".{name}.");
+        let mut b = tempfile::Builder::new();
+        b.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        b.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
+        let mut tmp = b.tempfile_in(parent).map_err(io(path))?;
+        tmp.as_file_mut().write_all(bytes).map_err(io(path))?;
+        #[cfg(not(unix))]
+        set_mode(tmp.as_file(), mode).map_err(io(path))?;
+        staged.push((path, tmp.into_temp_path()));
+    }
+    let d = std::fs::File::open(dir).map_err(io(dir))?;
+    sync_filesystem(&d).map_err(io(dir))?;
+    for (path, tmp) in staged {
+        tmp.persist(path).map_err(|e| WriteError::Io {
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
+    }
+    d.sync_all().map_err(io(dir))
+}
+
+#[cfg(target_os = "linux")]
+fn sync_filesystem(f: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::syncfs(f).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_filesystem(_f: &std::fs::File) -> std::io::Result<()> {
+    // No syncfs: flush each staged file the portable (slower) way is not possible here once
+    // closed, so fall back to a whole-system sync.
+    std::process::Command::new("sync").status().map(|_| ())
+}
+
 #[cfg(unix)]
 fn set_mode(f: &std::fs::File, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -105,6 +156,20 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         write_atomic(&p, 0o640, Overwrite::Always, |w| w.write_all(b"two")).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let q = dir.path().join("q.json");
+        write_batch_atomic(
+            dir.path(),
+            &[(p.clone(), b"three".as_slice()), (q.clone(), b"four")],
+            0o640,
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"three");
+        assert_eq!(std::fs::read(&q).unwrap(), b"four");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary file left"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

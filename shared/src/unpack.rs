@@ -9,7 +9,7 @@ use crate::audit::{Destination, NewRecord, RecordRelease};
 use crate::bundle::{read_bundle, BundleError, CheckOptions, VerifiedBundle};
 use crate::configmap::{file_name, ConfigMap, Format};
 use crate::digest::Digest;
-use crate::fsutil::{write_atomic, Overwrite, WriteError};
+use crate::fsutil::{write_atomic, write_batch_atomic, Overwrite, WriteError};
 use crate::manifest::Manifest;
 
 /// Why an unpack step failed.
@@ -105,19 +105,21 @@ pub fn emit_to_dir(
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut out = Vec::with_capacity(plan.len());
-    for (path, digest, signatures, bytes, action) in plan {
-        if action != FileAction::Unchanged {
-            write_atomic(&path, 0o640, Overwrite::Always, |w| w.write_all(&bytes))?;
-        }
-        out.push(EmittedFile {
+    let writes: Vec<(PathBuf, &[u8])> = plan
+        .iter()
+        .filter(|p| p.4 != FileAction::Unchanged)
+        .map(|p| (p.0.clone(), p.3.as_slice()))
+        .collect();
+    write_batch_atomic(dir, &writes, 0o640)?;
+    Ok(plan
+        .into_iter()
+        .map(|(path, digest, signatures, _, action)| EmittedFile {
             path,
             digest,
             signatures,
             action,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// What emitting into a signature-store folder wrote.
