@@ -346,3 +346,31 @@ fn a_custom_audit_log_path_is_used() {
         .code(0)
         .stdout_has("1 record(s)");
 }
+
+#[test]
+fn concurrent_runs_append_whole_records_to_one_log() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_unpack"))
+                .args(["verify", "b.tar.zst", "--allow-unsigned"])
+                .current_dir(env.dir.path())
+                .env("XDG_STATE_HOME", env.path("state"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let recs = env.audit_records();
+    assert_eq!(recs.len(), 8, "no record lost or torn");
+    let seqs: Vec<u64> = recs.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    env.run("unpack", &["audit", "--check"])
+        .code(0)
+        .stdout_has("intact: 8 record(s)");
+}

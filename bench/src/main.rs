@@ -741,4 +741,8 @@ What it does, in one session:
 
 The baselines run on samples (sizes in the table) because the sequential loops take minutes
 at 10,000 releases; their ratios compare per-release or per-signature rates.
+
+`sigbundle-bench micro` breaks one core's per-signature cost down. What was changed after
+each measurement, with before and after figures, is in
+[benchmarks-history.md](benchmarks-history.md).
 ";
