@@ -213,6 +213,7 @@ fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
         },
         now: SystemTime::now(),
         limits: Limits::default(),
+        keep_bodies: true,
     })
 }
 
@@ -224,7 +225,9 @@ fn open(
     log: &AuditLog,
     action: &'static str,
 ) -> Result<VerifiedBundle, Error> {
-    let opts = check_options(check)?;
+    let mut opts = check_options(check)?;
+    // Only emit and apply need the signatures' bytes once they are verified.
+    opts.keep_bodies = action != "verify";
     match unpack::open_verified(bundle, &opts) {
         Ok(b) => Ok(b),
         Err(e) => {

@@ -142,6 +142,9 @@ pub struct CheckOptions {
     /// The clock for signature expiry.
     pub now: SystemTime,
     pub limits: Limits,
+    /// Keep each signature's bytes in the result (to emit or apply them); `false` frees them as
+    /// soon as they are verified.
+    pub keep_bodies: bool,
 }
 
 /// One thing wrong with a bundle.
@@ -505,6 +508,7 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
                 let job = rx.lock().expect("no worker panics holding the lock").recv();
                 let Ok((i, digest, bytes)) = job else { return };
                 let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
+                let bytes = if opts.keep_bodies { bytes } else { Vec::new() };
                 if tx.send((i, report, bytes)).is_err() {
                     return;
                 }

@@ -71,43 +71,80 @@ where
     Ok(())
 }
 
-/// Write many files into one folder atomically each, with one flush to disk for all of them:
-/// every file goes to a temporary file first; then one `syncfs`; then each is renamed into
-/// place and the folder is flushed. A failure before the renames leaves every destination as it
-/// was (the temporary files are removed); each destination holds its old content or its new,
-/// never a part.
-pub fn write_batch_atomic(dir: &Path, files: &[(PathBuf, &[u8])], mode: u32) -> Result<(), WriteError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| WriteError::Io { path, source }
-    };
-    let mut staged = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
+/// Many files written atomically each, with one flush to disk for all of them: [`Batch::stage`]
+/// writes a file's bytes to a temporary file beside its destination at once (so the caller
+/// need not hold them); [`Batch::commit`] flushes the filesystem once (`syncfs`), renames every
+/// file into place and flushes the folders. Dropped without a commit, the temporary files are
+/// removed and no destination was touched; after a crash each destination holds its old
+/// content or its new, never a part.
+pub struct Batch {
+    staged: Vec<(PathBuf, tempfile::TempPath)>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch { staged: Vec::new() }
+    }
+
+    /// Write `bytes` to a temporary file beside `path`, with Unix permission `mode`.
+    pub fn stage(&mut self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+        let io = |source| WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dir);
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let prefix = format!(".{name}.");
         let mut b = tempfile::Builder::new();
         b.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
         b.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
-        let mut tmp = b.tempfile_in(parent).map_err(io(path))?;
-        tmp.as_file_mut().write_all(bytes).map_err(io(path))?;
+        let mut tmp = b.tempfile_in(parent).map_err(io)?;
+        tmp.as_file_mut().write_all(bytes).map_err(io)?;
         #[cfg(not(unix))]
-        set_mode(tmp.as_file(), mode).map_err(io(path))?;
-        staged.push((path, tmp.into_temp_path()));
+        set_mode(tmp.as_file(), mode).map_err(io)?;
+        self.staged.push((path.to_path_buf(), tmp.into_temp_path()));
+        Ok(())
     }
-    let d = std::fs::File::open(dir).map_err(io(dir))?;
-    sync_filesystem(&d).map_err(io(dir))?;
-    for (path, tmp) in staged {
-        tmp.persist(path).map_err(|e| WriteError::Io {
-            path: path.to_path_buf(),
-            source: e.error,
-        })?;
+
+    /// Flush once, rename everything into place, flush the folders.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let Some((first, _)) = self.staged.first() else {
+            return Ok(());
+        };
+        let folder = |p: &Path| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        };
+        let io = |path: PathBuf| move |source| WriteError::Io { path, source };
+        let anchor = folder(first);
+        let d = std::fs::File::open(&anchor).map_err(io(anchor.clone()))?;
+        sync_filesystem(&d).map_err(io(anchor))?;
+        let mut folders = std::collections::BTreeSet::new();
+        for (path, tmp) in self.staged {
+            folders.insert(folder(&path));
+            tmp.persist(&path)
+                .map_err(|e| WriteError::Io { path, source: e.error })?;
+        }
+        for f in folders {
+            std::fs::File::open(&f).and_then(|d| d.sync_all()).map_err(io(f))?;
+        }
+        Ok(())
     }
-    d.sync_all().map_err(io(dir))
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::new()
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -157,12 +194,23 @@ mod tests {
         write_atomic(&p, 0o640, Overwrite::Always, |w| w.write_all(b"two")).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let q = dir.path().join("q.json");
-        write_batch_atomic(
-            dir.path(),
-            &[(p.clone(), b"three".as_slice()), (q.clone(), b"four")],
-            0o640,
-        )
-        .unwrap();
+        let mut batch = Batch::new();
+        batch.stage(&p, b"never", 0o640).unwrap();
+        drop(batch);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"two",
+            "an uncommitted batch touches nothing"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "and leaves no temporary file"
+        );
+        let mut batch = Batch::new();
+        batch.stage(&p, b"three", 0o640).unwrap();
+        batch.stage(&q, b"four", 0o640).unwrap();
+        batch.commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"three");
         assert_eq!(std::fs::read(&q).unwrap(), b"four");
         assert_eq!(

@@ -9,7 +9,7 @@ use crate::audit::{Destination, NewRecord, RecordRelease};
 use crate::bundle::{read_bundle, BundleError, CheckOptions, VerifiedBundle};
 use crate::configmap::{file_name, ConfigMap, Format};
 use crate::digest::Digest;
-use crate::fsutil::{write_atomic, write_batch_atomic, Overwrite, WriteError};
+use crate::fsutil::{Batch, WriteError};
 use crate::manifest::Manifest;
 
 /// Why an unpack step failed.
@@ -60,38 +60,26 @@ pub struct EmittedFile {
     pub action: FileAction,
 }
 
-/// The ConfigMap file contents of every release of a verified bundle: (file name, bytes).
-pub fn render_configmaps(bundle: &VerifiedBundle, format: Format) -> Vec<(String, String, usize, Vec<u8>)> {
-    bundle
-        .releases
-        .iter()
-        .filter(|r| !r.signatures.is_empty())
-        .map(|r| {
-            let sigs: Vec<&[u8]> = r.signatures.iter().map(|s| s.bytes.as_slice()).collect();
-            let cm = ConfigMap::for_release(&r.digest, &sigs);
-            (
-                file_name(&r.digest, format),
-                r.digest.to_string(),
-                sigs.len(),
-                cm.render(format),
-            )
-        })
-        .collect()
-}
-
 /// Write one ConfigMap file per release into `dir` (created if needed), mode 0640 as `oc`
 /// writes them. Identical files are left alone; a different existing file is a conflict unless
-/// `force`. Conflicts are found before anything is written.
+/// `force`. Each file is rendered and staged in turn (nothing is held for all releases at
+/// once); a conflict drops everything staged, so nothing is written.
 pub fn emit_to_dir(
     bundle: &VerifiedBundle,
     dir: &Path,
     format: Format,
     force: bool,
 ) -> Result<Vec<EmittedFile>, UnpackError> {
-    let files = render_configmaps(bundle, format);
-    let mut plan = Vec::with_capacity(files.len());
-    for (name, digest, n, bytes) in files {
-        let path = dir.join(&name);
+    std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut batch = Batch::new();
+    let mut out = Vec::with_capacity(bundle.releases.len());
+    for r in bundle.releases.iter().filter(|r| !r.signatures.is_empty()) {
+        let sigs: Vec<&[u8]> = r.signatures.iter().map(|s| s.bytes.as_slice()).collect();
+        let bytes = ConfigMap::for_release(&r.digest, &sigs).render(format);
+        let path = dir.join(file_name(&r.digest, format));
         let action = match std::fs::read(&path) {
             Ok(old) if old == bytes => FileAction::Unchanged,
             Ok(_) if force => FileAction::Replaced,
@@ -99,27 +87,18 @@ pub fn emit_to_dir(
             Err(_) if path.symlink_metadata().is_ok() && !force => return Err(UnpackError::Conflict { path }),
             Err(_) => FileAction::Created,
         };
-        plan.push((path, digest, n, bytes, action));
-    }
-    std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let writes: Vec<(PathBuf, &[u8])> = plan
-        .iter()
-        .filter(|p| p.4 != FileAction::Unchanged)
-        .map(|p| (p.0.clone(), p.3.as_slice()))
-        .collect();
-    write_batch_atomic(dir, &writes, 0o640)?;
-    Ok(plan
-        .into_iter()
-        .map(|(path, digest, signatures, _, action)| EmittedFile {
+        if action != FileAction::Unchanged {
+            batch.stage(&path, &bytes, 0o640)?;
+        }
+        out.push(EmittedFile {
             path,
-            digest,
-            signatures,
+            digest: r.digest.to_string(),
+            signatures: sigs.len(),
             action,
-        })
-        .collect())
+        });
+    }
+    batch.commit()?;
+    Ok(out)
 }
 
 /// What emitting into a signature-store folder wrote.
@@ -158,6 +137,7 @@ pub fn emit_store_dir(
             plan.push((path, r.digest.to_string(), &s.bytes, action));
         }
     }
+    let mut batch = Batch::new();
     let mut files = Vec::with_capacity(plan.len());
     for (path, digest, bytes, action) in plan {
         if action != FileAction::Unchanged {
@@ -166,7 +146,7 @@ pub fn emit_store_dir(
                 path: parent.to_path_buf(),
                 source,
             })?;
-            write_atomic(&path, 0o644, Overwrite::Always, |w| w.write_all(bytes))?;
+            batch.stage(&path, bytes, 0o644)?;
         }
         files.push(EmittedFile {
             path,
@@ -175,6 +155,7 @@ pub fn emit_store_dir(
             action,
         });
     }
+    batch.commit()?;
     Ok(StoreDirSummary {
         files,
         patch_command: signature_stores_patch(url),
