@@ -56,35 +56,7 @@ enum Cmd {
         count: usize,
     },
     /// Run every measurement and write the table
-    Run {
-        /// Release counts to pack
-        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
-        sizes: Vec<usize>,
-        #[arg(long, default_value_t = 2)]
-        sigs: usize,
-        #[arg(long, default_value_t = 20)]
-        delay_ms: u64,
-        /// pack --concurrency
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Releases the curl baseline fetches (it is sequential: N × (K+1) × delay)
-        #[arg(long, value_delimiter = ',', default_value = "100,1000")]
-        baseline_fetch: Vec<usize>,
-        /// Signatures the gpg --verify baseline checks (its rate is compared)
-        #[arg(long, default_value_t = 1000)]
-        baseline_verify: usize,
-        /// Releases the base64 + template baseline renders
-        #[arg(long, default_value_t = 1000)]
-        baseline_emit: usize,
-        #[arg(long, default_value = "target/bench-data")]
-        dir: PathBuf,
-        /// Where the release binaries are
-        #[arg(long, default_value = "target/release")]
-        bin_dir: PathBuf,
-        /// Write the report here
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        report: PathBuf,
-    },
+    Run(RunArgs),
 }
 
 fn main() {
@@ -93,29 +65,7 @@ fn main() {
         Cmd::Gen { releases, sigs, dir } => gen(&dir, releases, sigs).map(|_| ()),
         Cmd::Serve { root, delay_ms, addr } => serve_forever(root, delay_ms, addr),
         Cmd::Micro { dir, count } => micro(&dir, count),
-        Cmd::Run {
-            sizes,
-            sigs,
-            delay_ms,
-            concurrency,
-            baseline_fetch,
-            baseline_verify,
-            baseline_emit,
-            dir,
-            bin_dir,
-            report,
-        } => run(RunArgs {
-            sizes,
-            sigs,
-            delay_ms,
-            concurrency,
-            baseline_fetch,
-            baseline_verify,
-            baseline_emit,
-            dir,
-            bin_dir,
-            report,
-        }),
+        Cmd::Run(args) => run(args),
     };
     if let Err(e) = r {
         eprintln!("sigbundle-bench: error: {e}");
@@ -374,16 +324,34 @@ fn micro(dir: &Path, count: usize) -> Res<()> {
     Ok(())
 }
 
+#[derive(clap::Args)]
 struct RunArgs {
+    /// Release counts to pack
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
     sizes: Vec<usize>,
+    #[arg(long, default_value_t = 2)]
     sigs: usize,
+    #[arg(long, default_value_t = 20)]
     delay_ms: u64,
+    /// pack --concurrency
+    #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Releases the curl baseline fetches (it is sequential: N × (K+1) × delay)
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     baseline_fetch: Vec<usize>,
+    /// Signatures the gpg --verify baseline checks (its rate is compared)
+    #[arg(long, default_value_t = 1000)]
     baseline_verify: usize,
+    /// Releases the base64 + template baseline renders
+    #[arg(long, default_value_t = 1000)]
     baseline_emit: usize,
+    #[arg(long, default_value = "target/bench-data")]
     dir: PathBuf,
+    /// Where the release binaries are
+    #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
+    /// Write the report here
+    #[arg(long, default_value = "docs/benchmarks.md")]
     report: PathBuf,
 }
 
