@@ -1,0 +1,107 @@
+//! Faults on the host: a full disk, a kill -9 in the middle of writing, a wrong clock. The
+//! destination holds its old content or nothing, never a part.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn a_full_disk_on_stdout_is_a_clear_error() {
+    let env = Env::new();
+    let store = fixture("stores/redhat");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pack"))
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "-o",
+            "-",
+            "-q",
+            RH_4_15_0,
+        ])
+        .current_dir(env.dir.path())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("standard output") && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn kill_9_during_pack_leaves_the_old_bundle_intact() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    server.faults.delay_ms.store(300, Ordering::SeqCst);
+    std::fs::write(env.path("b.tar.zst"), b"the previous bundle").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pack"))
+        .args(["--store", &server.url, "--no-sign", "--force", "-o", "b.tar.zst"])
+        .args(RH_ALL)
+        .current_dir(env.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(env.path("b.tar.zst")).unwrap(), b"the previous bundle");
+    // Without an old file, a killed run leaves no file at the destination.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pack"))
+        .args(["--store", &server.url, "--no-sign", "-o", "new.tar.zst"])
+        .args(RH_ALL)
+        .current_dir(env.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!env.path("new.tar.zst").exists());
+}
+
+#[test]
+fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
+    use sigbundle::digest::Digest;
+    use sigbundle::keyring::Keyring;
+    use sigbundle::verify::{verify_release_signature, Verdict};
+    use std::time::UNIX_EPOCH;
+    let bytes = std::fs::read(fixture(&format!(
+        "stores/redhat/sha256={}/signature-1",
+        &RH_4_15_0[7..]
+    )))
+    .unwrap();
+    let d = Digest::parse(RH_4_15_0).unwrap();
+    let ring = Keyring::default_release();
+    // Years ahead: still valid (keys are judged as of the signature's creation).
+    let ahead = UNIX_EPOCH + Duration::from_secs(4_102_444_800); // 2100
+    let r = verify_release_signature(&ring, &d, &bytes, ahead);
+    assert_eq!(r.verdict, Verdict::Valid);
+    assert!(r.warnings.is_empty());
+    // Years behind (before the signature was made): still valid, with a warning about the clock.
+    let behind = UNIX_EPOCH + Duration::from_secs(946_684_800); // 2000
+    let r = verify_release_signature(&ring, &d, &bytes, behind);
+    assert_eq!(r.verdict, Verdict::Valid);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("is the clock wrong")),
+        "{:?}",
+        r.warnings
+    );
+    // An expired signature stays expired with the clock ahead.
+    let ci = Keyring::from_files(&[fixture("malformed/containers-image/pubring.gpg")]).unwrap();
+    let expired = std::fs::read(fixture("malformed/containers-image/expired.signature")).unwrap();
+    let any = Digest::parse("sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55").unwrap();
+    let r = verify_release_signature(&ci, &any, &expired, ahead);
+    assert!(matches!(r.verdict, Verdict::ExpiredSignature { .. }), "{r:?}");
+}
