@@ -653,3 +653,152 @@ fn verify_json_reports_for_scripts() {
     assert_eq!(v["ok"], false);
     assert_eq!(v["problems"][0]["problem"], "unknown-compression");
 }
+
+#[test]
+fn a_manifest_tampered_after_signing_is_refused() {
+    let env = Env::new();
+    let (key, public) = env.packer_key("ops");
+    let store = store_arg();
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &store,
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--compression",
+            "none",
+            "-o",
+            "s.tar",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    let mut members = tar_members(&std::fs::read(env.path("s.tar")).unwrap());
+    // Claim another creation time; everything else stays consistent.
+    let text = String::from_utf8(members[0].1.clone())
+        .unwrap()
+        .replace("2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z");
+    members[0].1 = text.into_bytes();
+    let (manifest, sig) = (members.remove(0).1, members.remove(0).1);
+    let bytes = write_bundle(Vec::new(), Compression::None, 0, &manifest, Some(&sig), &members).unwrap();
+    std::fs::write(env.path("t.tar"), bytes).unwrap();
+    env.run("unpack", &["verify", "t.tar", "--packer-key", public.to_str().unwrap()])
+        .code(1)
+        .stderr_has("manifest.json.asc: bad-signature");
+}
+
+#[test]
+fn unknown_manifest_fields_and_odd_names_are_refused() {
+    let env = Env::new();
+    let (manifest, members) = plain_members(&env);
+    let mut v: serde_json::Value = serde_json::from_slice(&manifest.to_bytes()).unwrap();
+    v["releases"][0]["signatures"][0]["comment"] = serde_json::Value::String("sneaky".into());
+    let bytes = write_bundle(
+        Vec::new(),
+        Compression::None,
+        0,
+        v.to_string().as_bytes(),
+        None,
+        &members,
+    )
+    .unwrap();
+    std::fs::write(env.path("u.tar"), bytes).unwrap();
+    verify_unsigned(&env, "u.tar")
+        .code(1)
+        .stderr_has("unknown field `comment`");
+    let mbytes = manifest.to_bytes();
+    for (name, want) in [
+        (&b"./manifest.json"[..], "'.' component"),
+        (b"signatures\\..\\..\\evil", "backslash"),
+        (b"signatures//x", "empty component"),
+    ] {
+        std::fs::write(
+            env.path("n.tar"),
+            raw_tar(&[(b"manifest.json", b'0', &mbytes), (name, b'0', b"x")]),
+        )
+        .unwrap();
+        verify_unsigned(&env, "n.tar").code(1).stderr_has(want);
+    }
+}
+
+#[test]
+fn a_huge_manifest_is_refused_at_its_cap() {
+    use std::io::Write;
+    let env = Env::new();
+    let file = std::fs::File::create(env.path("huge.tar.zst")).unwrap();
+    let mut z = zstd::Encoder::new(file, 3).unwrap();
+    {
+        let mut t = tar::Builder::new(&mut z);
+        let size: u64 = (64 << 20) + 1;
+        let mut h = tar::Header::new_ustar();
+        h.set_path("manifest.json").unwrap();
+        h.set_size(size);
+        h.set_cksum();
+        t.append(&h, std::io::Read::take(std::io::repeat(b' '), size)).unwrap();
+        t.finish().unwrap();
+    }
+    z.finish().unwrap().flush().unwrap();
+    verify_unsigned(&env, "huge.tar.zst")
+        .code(1)
+        .stderr_has("manifest.json: larger than the 67108864-byte limit");
+}
+
+#[test]
+fn expired_and_untrusted_release_signatures_inside_a_bundle_are_refused() {
+    let env = Env::new();
+    let hex = "20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55";
+    let store = env.path(&format!("store/sha256={hex}"));
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::copy(
+        fixture("malformed/containers-image/image.signature"),
+        store.join("signature-1"),
+    )
+    .unwrap();
+    let pubring = fixture("malformed/containers-image/pubring.gpg");
+    let digest = format!("sha256:{hex}");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            "store",
+            "--keyring",
+            pubring.to_str().unwrap(),
+            "--no-sign",
+            "--compression",
+            "none",
+            "-o",
+            "b.tar",
+            &digest,
+        ],
+    )
+    .code(0);
+    // Under Red Hat's keyring the same bundle's signature is from an untrusted signer.
+    verify_unsigned(&env, "b.tar").code(1).stderr_has("untrusted-signer");
+    // Swap in the expired signature, manifest kept consistent.
+    let mut members = tar_members(&std::fs::read(env.path("b.tar")).unwrap());
+    let mut manifest = Manifest::parse(&members.remove(0).1).unwrap();
+    let expired = std::fs::read(fixture("malformed/containers-image/expired.signature")).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&expired))
+    };
+    members[0].1 = expired.clone();
+    manifest.members[0].size = expired.len() as u64;
+    manifest.members[0].sha256 = sha.clone();
+    manifest.releases[0].signatures[0].size = expired.len() as u64;
+    manifest.releases[0].signatures[0].sha256 = sha;
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    env.run(
+        "unpack",
+        &[
+            "verify",
+            "x.tar",
+            "--allow-unsigned",
+            "--keyring",
+            pubring.to_str().unwrap(),
+        ],
+    )
+    .code(1)
+    .stderr_has("expired-signature");
+}
