@@ -11,6 +11,9 @@ use crate::digest::{Digest, Pullspec};
 use crate::pack::Request;
 use crate::registry::{Registry, RegistryError};
 
+/// Release versions (`4.15.0`, `4.16.0-rc.1`), compared by semver rules.
+pub use semver::Version;
+
 /// Red Hat's update service graph endpoint.
 pub const DEFAULT_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
 /// Where OCP release images live.

@@ -1,0 +1,11 @@
+//! Fuzz release-signature verification (OpenPGP framing, decompression, payload rules).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use sigbundle::digest::Digest;
+use sigbundle::keyring::Keyring;
+
+fuzz_target!(|data: &[u8]| {
+    let ring = Keyring::default_release();
+    let d = Digest::of(b"fuzz");
+    let _ = sigbundle::verify::verify_release_signature(&ring, &d, data, std::time::SystemTime::now());
+});
