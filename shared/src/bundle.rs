@@ -502,9 +502,10 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     std::thread::scope(|s| {
+        let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (rx, tx) = (&job_rx, done_tx.clone());
-            s.spawn(move || loop {
+            handles.push(s.spawn(move || loop {
                 let job = rx.lock().expect("no worker panics holding the lock").recv();
                 let Ok((i, digest, bytes)) = job else { return };
                 let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
@@ -512,7 +513,7 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
                 if tx.send((i, report, bytes)).is_err() {
                     return;
                 }
-            });
+            }));
         }
         drop(done_tx);
         let mut scan = Scan {
@@ -544,6 +545,11 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
         // Close the job queue; the workers finish what is queued and stop.
         scan.jobs = None;
         let done: Vec<Done> = done_rx.iter().collect();
+        // Join each worker for real: the scope alone returns before a thread's thread-locals
+        // (its inflaters) are dropped, which LeakSanitizer reports as a leak.
+        for h in handles {
+            h.join().expect("a verification worker panicked");
+        }
         let (hasher, size) = {
             let st = tap_state.borrow();
             (st.0.clone(), st.1)

@@ -196,3 +196,32 @@ fn oversized_and_garbage_are_bad_signatures() {
     let r = verify_release_signature(&ring, &d, b"hello", SystemTime::now());
     assert!(matches!(r.verdict, Verdict::BadSignature { .. }), "{r:?}");
 }
+
+/// Inputs the fuzzers found (tests/fixtures/fuzz): each must give a verdict, not a crash.
+#[test]
+fn fuzz_findings_are_handled() {
+    use sigbundle::bundle::{read_bundle, CheckOptions, Limits};
+    let dir = fixture("fuzz");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("bundle_reader") {
+            let opts = CheckOptions {
+                packer_keys: None,
+                allow_unsigned: true,
+                release_keys: Keyring::default_release(),
+                now: SystemTime::now(),
+                limits: Limits {
+                    max_total: 8 << 20,
+                    ..Limits::default()
+                },
+                keep_bodies: true,
+            };
+            let _ = read_bundle(data.as_slice(), &opts);
+            n += 1;
+        }
+    }
+    assert!(n >= 1);
+}
