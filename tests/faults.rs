@@ -104,3 +104,81 @@ fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
     let r = verify_release_signature(&ci, &any, &expired, ahead);
     assert!(matches!(r.verdict, Verdict::ExpiredSignature { .. }), "{r:?}");
 }
+
+#[test]
+fn a_file_size_limit_during_emit_is_an_error_and_changes_nothing() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    std::fs::create_dir(env.path("cms")).unwrap();
+    for d in RH_ALL {
+        let f = env.path(&format!("cms/signature-sha256-{}.json", &d[7..23]));
+        std::fs::write(f, b"old").unwrap();
+    }
+    let out = Command::new("prlimit")
+        .args([
+            "--fsize=1000",
+            "--",
+            env!("CARGO_BIN_EXE_unpack"),
+            "emit",
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--to-dir",
+            "cms",
+            "--force",
+        ])
+        .current_dir(env.dir.path())
+        .env("XDG_STATE_HOME", env.path("state"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("File too large"), "{err}");
+    assert!(err.contains("cms/signature-sha256-"), "names the file: {err}");
+    for name in env.ls("cms") {
+        assert!(!name.ends_with(".tmp"), "a temporary file was left: {name}");
+        assert_eq!(
+            std::fs::read(env.path("cms").join(&name)).unwrap(),
+            b"old",
+            "{name} changed"
+        );
+    }
+    assert_eq!(env.ls("cms").len(), 3);
+    // The failure's audit record did not fit either: the log holds no partial record.
+    assert!(err.contains("could not be recorded in the audit log"), "{err}");
+    env.run("unpack", &["audit", "--check"]).code(0).stdout_has("intact");
+}
+
+#[test]
+fn the_binaries_judge_signatures_the_same_with_the_clock_years_off() {
+    if !have("faketime") {
+        panic!("faketime is needed (.ci/run installs it)");
+    }
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    for (when, warned) in [("2035-06-01 00:00:00", false), ("2005-06-01 00:00:00", true)] {
+        let out = Command::new("faketime")
+            .args([
+                when,
+                env!("CARGO_BIN_EXE_unpack"),
+                "verify",
+                "b.tar.zst",
+                "--allow-unsigned",
+            ])
+            .current_dir(env.dir.path())
+            .env("XDG_STATE_HOME", env.path("state"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{when}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout.contains("is the clock wrong"), warned, "{when}: {stdout}");
+    }
+    // The audit record carries the (wrong) time the host believed.
+    let recs = env.audit_records();
+    assert!(recs[0]["time"].as_str().unwrap().starts_with("2035-"));
+    assert!(recs[1]["time"].as_str().unwrap().starts_with("2005-"));
+}

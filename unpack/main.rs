@@ -184,6 +184,7 @@ enum FormatArg {
 }
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = Cli::parse();
     let log = AuditLog::new(cli.audit_log.clone().unwrap_or_else(AuditLog::default_path));
     match run(cli.command, &log) {
@@ -217,6 +218,14 @@ fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
     })
 }
 
+/// Append a record of a failed or refused step; if that fails too, say so on stderr and keep
+/// the original error (which is what the user must see first).
+fn record_failure(log: &AuditLog, rec: sigbundle::audit::NewRecord) {
+    if let Err(e) = log.append(rec) {
+        eprintln!("unpack: warning: the failure could not be recorded in the audit log: {e}");
+    }
+}
+
 /// Verify a bundle; a refusal is recorded in the audit log (and reported as JSON with --json).
 fn open(
     bundle: &Path,
@@ -232,7 +241,7 @@ fn open(
         Ok(b) => Ok(b),
         Err(e) => {
             if cli::is_rejection(&e) {
-                log.append(unpack::record_refused(bundle, &e, action))?;
+                record_failure(log, unpack::record_refused(bundle, &e, action));
             }
             let e = Error::from(e);
             if json {
@@ -300,7 +309,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     let mut rec = unpack::record_ok(&bundle, &b, "emit", None);
                     rec.outcome = "failed";
                     rec.problems = vec![e.to_string()];
-                    log.append(rec)?;
+                    record_failure(log, rec);
                     Err(e)
                 }
             }
@@ -376,7 +385,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     let mut rec = unpack::record_ok(&bundle, &b, "apply", None);
                     rec.outcome = "failed";
                     rec.problems = vec![e.to_string()];
-                    log.append(rec)?;
+                    record_failure(log, rec);
                     Err(e.into())
                 }
             }
@@ -717,4 +726,15 @@ fn print_report(path: &Path, b: &VerifiedBundle) {
         );
     }
     eprintln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
+}
+
+/// With a file-size limit (`ulimit -f`), exceeding it sends SIGXFSZ, which kills the process
+/// without a word. Ignored, the write fails with EFBIG instead, and the error is reported (and
+/// the temporary file removed) like any other full disk.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }

@@ -222,8 +222,13 @@ impl AuditLog {
         rec.hash = Some(rec.compute_hash());
         let mut line = serde_json::to_vec(&rec).expect("a record serializes");
         line.push(b'\n');
-        file.write_all(&line).map_err(|e| self.io(e))?;
-        file.sync_data().map_err(|e| self.io(e))?;
+        let before = file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
+        if let Err(e) = file.write_all(&line).and_then(|_| file.sync_data()) {
+            // Never leave a partial record: cut the log back to where it was (we hold the lock).
+            let _ = file.set_len(before);
+            let _ = file.sync_data();
+            return Err(self.io(e));
+        }
         Ok(rec)
     }
 
