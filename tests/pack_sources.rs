@@ -697,3 +697,113 @@ fn all_stores_collects_everywhere_and_keeps_identical_signatures_once() {
         "567E347AD0044ADE55BA8A5F199E2F91FD431D51"
     );
 }
+
+#[test]
+fn registry_and_update_service_failures_are_named() {
+    let env = Env::new();
+    // A registry that refuses every manifest type: 406, named with a hint.
+    let reg = StoreServer::serve(&env.path("."));
+    reg.faults.always_status.store(406, Ordering::SeqCst);
+    let host = reg.url.trim_start_matches("http://").to_string();
+    let tag = format!("{host}/ocp/release:4.15.0-x86_64");
+    env.run(
+        "pack",
+        &[
+            "--insecure-registry",
+            &host,
+            "--store",
+            "x",
+            "--no-sign",
+            "-o",
+            "b",
+            &tag,
+        ],
+    )
+    .code(2)
+    .stderr_has("HTTP 406")
+    .stderr_has("refused every manifest type");
+    // A token the registry no longer accepts: 401 after the challenge was answered.
+    let root = env.path("reg");
+    std::fs::create_dir_all(root.join("v2/ocp/release/manifests")).unwrap();
+    std::fs::write(root.join("v2/ocp/release/manifests/4.15.0-x86_64"), b"{}").unwrap();
+    let gate = StoreServer::serve(&root);
+    *gate.faults.bearer_token.lock().unwrap() = Some("fresh".into());
+    gate.faults.expired_token.store(true, Ordering::SeqCst);
+    let host = gate.url.trim_start_matches("http://").to_string();
+    let tag = format!("{host}/ocp/release:4.15.0-x86_64");
+    env.run(
+        "pack",
+        &[
+            "--insecure-registry",
+            &host,
+            "--store",
+            "x",
+            "--no-sign",
+            "-o",
+            "b",
+            &tag,
+        ],
+    )
+    .code(2)
+    .stderr_has("HTTP 401")
+    .stderr_has(&tag);
+    // Malformed graph answers, served over HTTP.
+    std::fs::create_dir(env.path("g")).unwrap();
+    std::fs::write(env.path("g/broken"), b"{\"version\":1,\"nodes\":[").unwrap();
+    std::fs::write(
+        env.path("g/nopayload"),
+        br#"{"version":1,"nodes":[{"version":"4.13.1","metadata":{}}],"edges":[]}"#,
+    )
+    .unwrap();
+    let g = StoreServer::serve(&env.path("g"));
+    env.run(
+        "pack",
+        &[
+            "--graph-url",
+            &format!("{}/broken", g.url),
+            "--channel",
+            "stable-4.13",
+            "--store",
+            "x",
+            "--no-sign",
+            "-o",
+            "b",
+        ],
+    )
+    .code(2)
+    .stderr_has("update graph for channel stable-4.13")
+    .stderr_has("not a graph");
+    env.run(
+        "pack",
+        &[
+            "--graph-url",
+            &format!("{}/nopayload", g.url),
+            "--channel",
+            "stable-4.13",
+            "--store",
+            "x",
+            "--no-sign",
+            "-o",
+            "b",
+        ],
+    )
+    .code(2)
+    .stderr_has("node 4.13.1 has no payload");
+    env.run(
+        "pack",
+        &[
+            "--graph-url",
+            &format!("{}/absent", g.url),
+            "--channel",
+            "stable-4.13",
+            "--store",
+            "x",
+            "--no-sign",
+            "-o",
+            "b",
+        ],
+    )
+    .code(2)
+    .stderr_has("HTTP 404");
+    assert!(!env.path("b").exists());
+}

@@ -202,6 +202,8 @@ pub struct Faults {
     pub slow_body_ms: AtomicUsize,
     /// Gate `/v2/` behind an anonymous bearer-token challenge answered at `/token`.
     pub bearer_token: Mutex<Option<String>>,
+    /// `/token` hands out a token the registry no longer accepts (expired).
+    pub expired_token: AtomicBool,
 }
 
 /// A loopback HTTP/1.1 server serving a folder.
@@ -289,13 +291,13 @@ fn handle(stream: TcpStream, root: &Path, f: &Faults, log: &Mutex<Vec<String>>) 
         }
         if let Some(token) = f.bearer_token.lock().unwrap().clone() {
             if path == "/token" {
-                respond(
-                    &mut out,
-                    200,
-                    &[],
-                    format!("{{\"token\":\"{token}\"}}").as_bytes(),
-                    head_only,
-                )?;
+                let given = if f.expired_token.load(Ordering::SeqCst) {
+                    "expired".to_string()
+                } else {
+                    token.clone()
+                };
+                let body = format!("{{\"token\":\"{given}\"}}");
+                respond(&mut out, 200, &[], body.as_bytes(), head_only)?;
                 continue;
             }
             if path.starts_with("/v2/") && authorization != format!("Bearer {token}") {
