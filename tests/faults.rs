@@ -182,3 +182,70 @@ fn the_binaries_judge_signatures_the_same_with_the_clock_years_off() {
     assert!(recs[0]["time"].as_str().unwrap().starts_with("2035-"));
     assert!(recs[1]["time"].as_str().unwrap().starts_with("2005-"));
 }
+
+#[test]
+fn a_file_size_limit_during_pack_keeps_the_old_bundle() {
+    let env = Env::new();
+    std::fs::write(env.path("b.tar.zst"), b"the previous bundle").unwrap();
+    let store = fixture("stores/redhat");
+    let out = Command::new("prlimit")
+        .args(["--fsize=2000", "--", env!("CARGO_BIN_EXE_pack")])
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "--compression",
+            "none",
+            "--force",
+            "-o",
+            "b.tar.zst",
+        ])
+        .args(RH_ALL)
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("b.tar.zst") && err.contains("File too large"), "{err}");
+    assert_eq!(std::fs::read(env.path("b.tar.zst")).unwrap(), b"the previous bundle");
+    assert!(env.ls(".").iter().all(|n| !n.ends_with(".tmp")), "{:?}", env.ls("."));
+}
+
+#[test]
+fn kill_9_at_any_moment_of_emit_leaves_old_or_whole_files() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    std::fs::create_dir(env.path("cms")).unwrap();
+    let names: Vec<String> = RH_ALL
+        .iter()
+        .map(|d| format!("signature-sha256-{}.json", &d[7..23]))
+        .collect();
+    for n in &names {
+        std::fs::write(env.path("cms").join(n), b"old").unwrap();
+    }
+    for delay_ms in 0..25u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_unpack"))
+            .args(["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms", "--force"])
+            .current_dir(env.dir.path())
+            .env("XDG_STATE_HOME", env.path("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        for n in &names {
+            let got = std::fs::read(env.path("cms").join(n)).unwrap();
+            let new = std::fs::read(fixture("golden").join(n)).unwrap();
+            assert!(
+                got == b"old" || got == new,
+                "{n} after a kill at {delay_ms} ms holds neither the old nor the new bytes"
+            );
+        }
+        // Put the old content back for the next round.
+        for n in &names {
+            std::fs::write(env.path("cms").join(n), b"old").unwrap();
+        }
+    }
+}
