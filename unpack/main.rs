@@ -306,10 +306,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    let mut rec = unpack::record_ok(&bundle, &b, "emit", None);
-                    rec.outcome = "failed";
-                    rec.problems = vec![e.to_string()];
-                    record_failure(log, rec);
+                    record_failure(log, unpack::record_failed(&bundle, &b, "emit", &e));
                     Err(e)
                 }
             }
@@ -382,10 +379,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    let mut rec = unpack::record_ok(&bundle, &b, "apply", None);
-                    rec.outcome = "failed";
-                    rec.problems = vec![e.to_string()];
-                    record_failure(log, rec);
+                    record_failure(log, unpack::record_failed(&bundle, &b, "apply", &e));
                     Err(e.into())
                 }
             }

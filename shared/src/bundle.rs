@@ -467,31 +467,37 @@ fn digest_of_path(path: &str) -> Option<Digest> {
     Digest::from_hex(hex).ok()
 }
 
-/// Read and check a whole bundle from `input`; on success every check has passed. Release
-/// signatures are verified on one thread per core while the archive is still being read.
-pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBundle, BundleError> {
-    let tap_state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let mut tap = Tap {
-        inner: input,
-        state: tap_state.clone(),
-    };
+/// Detect the compression from the first bytes (never the file name) and return the
+/// decompressed stream; an unknown magic is a rejection.
+fn open_stream<'a, R: Read + 'a>(mut input: R) -> Result<(Compression, Box<dyn Read + 'a>), BundleError> {
     let mut head = Vec::with_capacity(512);
-    (&mut tap).take(512).read_to_end(&mut head)?;
+    (&mut input).take(512).read_to_end(&mut head)?;
     let Some(compression) = Compression::detect(&head) else {
         let magic = hex::encode(&head[..head.len().min(8)]);
-        let problems = vec![Problem::UnknownCompression { magic }];
         return Err(BundleError::Rejected {
             sha256: None,
             manifest: None,
-            problems,
+            problems: vec![Problem::UnknownCompression { magic }],
         });
     };
-    let joined = Cursor::new(head).chain(tap);
-    let decoded: Box<dyn Read> = match compression {
+    let joined = Cursor::new(head).chain(input);
+    let decoded: Box<dyn Read + 'a> = match compression {
         Compression::None => Box::new(joined),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(joined)),
         Compression::Zstd => Box::new(zstd::Decoder::new(joined)?),
     };
+    Ok((compression, decoded))
+}
+
+/// Read and check a whole bundle from `input`; on success every check has passed. Release
+/// signatures are verified on one thread per core while the archive is still being read.
+pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBundle, BundleError> {
+    let tap_state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
+    let tap = Tap {
+        inner: input,
+        state: tap_state.clone(),
+    };
+    let (compression, decoded) = open_stream(tap)?;
     let capped = Capped {
         inner: decoded,
         left: opts.limits.max_total,
@@ -568,20 +574,7 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
         manifest: None,
         problems: vec![p],
     };
-    let mut input = input;
-    let mut head = Vec::with_capacity(512);
-    (&mut input).take(512).read_to_end(&mut head)?;
-    let compression = Compression::detect(&head).ok_or_else(|| {
-        reject(Problem::UnknownCompression {
-            magic: hex::encode(&head[..head.len().min(8)]),
-        })
-    })?;
-    let joined = Cursor::new(head).chain(input);
-    let decoded: Box<dyn Read> = match compression {
-        Compression::None => Box::new(joined),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(joined)),
-        Compression::Zstd => Box::new(zstd::Decoder::new(joined)?),
-    };
+    let (_, decoded) = open_stream(input)?;
     let mut archive = tar::Archive::new(decoded);
     let mut entries = archive
         .entries()

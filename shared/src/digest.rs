@@ -69,6 +69,11 @@ impl Digest {
     pub fn store_dir(&self) -> String {
         format!("sha256={}", self.hex())
     }
+
+    /// Signature `n` (1-based) of this digest, relative to a store: `sha256=<hex>/signature-<n>`.
+    pub fn signature_file(&self, n: usize) -> String {
+        format!("{}/signature-{n}", self.store_dir())
+    }
 }
 
 impl fmt::Display for Digest {

@@ -81,7 +81,7 @@ pub struct Member {
 
 /// The path of signature `n` (1-based) of `digest` inside a bundle.
 pub fn signature_path(digest: &Digest, n: usize) -> String {
-    format!("signatures/{}/signature-{n}", digest.store_dir())
+    format!("signatures/{}", digest.signature_file(n))
 }
 
 impl Manifest {

@@ -80,12 +80,8 @@ impl Store {
     /// Where signature `n` of `digest` lives in this store.
     pub fn location(&self, digest: &Digest, n: usize) -> String {
         match self {
-            Store::Dir(d) => d
-                .join(digest.store_dir())
-                .join(format!("signature-{n}"))
-                .display()
-                .to_string(),
-            Store::Http(u) => format!("{u}/{}/signature-{n}", digest.store_dir()),
+            Store::Dir(d) => d.join(digest.signature_file(n)).display().to_string(),
+            Store::Http(u) => format!("{u}/{}", digest.signature_file(n)),
         }
     }
 }
@@ -269,7 +265,7 @@ impl Fetcher {
 /// Read signature `n` of `digest` from a folder store; `None` when it does not exist.
 fn read_dir_signature(dir: &Path, digest: &Digest, n: usize) -> Result<Option<Vec<u8>>, StoreError> {
     use std::io::Read;
-    let path = dir.join(digest.store_dir()).join(format!("signature-{n}"));
+    let path = dir.join(digest.signature_file(n));
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

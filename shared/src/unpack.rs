@@ -127,7 +127,7 @@ pub fn emit_store_dir(
     let mut plan = Vec::new();
     for r in &bundle.releases {
         for (i, s) in r.signatures.iter().enumerate() {
-            let path = dir.join(r.digest.store_dir()).join(format!("signature-{}", i + 1));
+            let path = dir.join(r.digest.signature_file(i + 1));
             let action = match std::fs::read(&path) {
                 Ok(old) if old == s.bytes => FileAction::Unchanged,
                 Ok(_) if force => FileAction::Replaced,
@@ -215,6 +215,21 @@ pub fn record_ok(
         releases: record_releases(&bundle.manifest),
         destination,
         problems: Vec::new(),
+    }
+}
+
+/// The audit record of a step that failed after the bundle verified (a conflict, an I/O or a
+/// cluster error): what crossed, and why it did not land.
+pub fn record_failed(
+    path: &Path,
+    bundle: &VerifiedBundle,
+    action: &'static str,
+    err: &dyn std::fmt::Display,
+) -> NewRecord {
+    NewRecord {
+        outcome: "failed",
+        problems: vec![err.to_string()],
+        ..record_ok(path, bundle, action, None)
     }
 }
 
