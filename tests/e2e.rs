@@ -502,18 +502,7 @@ fn signature_filed_under_the_wrong_digest_is_refused_at_unpack() {
     let pa = manifest.releases[a].signatures[0].path.clone();
     let pb = manifest.releases[b].signatures[0].path.clone();
     let bytes_b = members.iter().find(|m| m.0 == pb).unwrap().1.clone();
-    members.iter_mut().find(|m| m.0 == pa).unwrap().1 = bytes_b.clone();
-    let sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&bytes_b))
-    };
-    for m in manifest.members.iter_mut().filter(|m| m.path == pa) {
-        m.size = bytes_b.len() as u64;
-        m.sha256 = sha.clone();
-    }
-    let s = &mut manifest.releases[a].signatures[0];
-    s.size = bytes_b.len() as u64;
-    s.sha256 = sha;
+    replace_member(&mut manifest, &mut members, &pa, bytes_b);
     craft(&env, "x.tar", &manifest, &members, Compression::None);
     verify_unsigned(&env, "x.tar")
         .code(1)
@@ -674,14 +663,9 @@ fn a_manifest_tampered_after_signing_is_refused() {
         ],
     )
     .code(0);
-    let mut members = tar_members(&std::fs::read(env.path("s.tar")).unwrap());
     // Claim another creation time; everything else stays consistent.
-    let text = String::from_utf8(members[0].1.clone())
-        .unwrap()
-        .replace("2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z");
-    members[0].1 = text.into_bytes();
-    let (manifest, sig) = (members.remove(0).1, members.remove(0).1);
-    let bytes = write_bundle(Vec::new(), Compression::None, 0, &manifest, Some(&sig), &members).unwrap();
+    let signed = std::fs::read(env.path("s.tar")).unwrap();
+    let bytes = tamper_signed_manifest(&signed, "2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z");
     std::fs::write(env.path("t.tar"), bytes).unwrap();
     env.run("unpack", &["verify", "t.tar", "--packer-key", public.to_str().unwrap()])
         .code(1)
@@ -779,15 +763,8 @@ fn expired_and_untrusted_release_signatures_inside_a_bundle_are_refused() {
     let mut members = tar_members(&std::fs::read(env.path("b.tar")).unwrap());
     let mut manifest = Manifest::parse(&members.remove(0).1).unwrap();
     let expired = std::fs::read(fixture("malformed/containers-image/expired.signature")).unwrap();
-    let sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&expired))
-    };
-    members[0].1 = expired.clone();
-    manifest.members[0].size = expired.len() as u64;
-    manifest.members[0].sha256 = sha.clone();
-    manifest.releases[0].signatures[0].size = expired.len() as u64;
-    manifest.releases[0].signatures[0].sha256 = sha;
+    let path = members[0].0.clone();
+    replace_member(&mut manifest, &mut members, &path, expired);
     craft(&env, "x.tar", &manifest, &members, Compression::None);
     env.run(
         "unpack",

@@ -77,16 +77,7 @@ fn corpus(env: &Env) -> Vec<(String, Vec<u8>)> {
         wrong.releases[1].signatures[0].path.clone(),
     );
     let bytes_b = wmem.iter().find(|m| m.0 == pb).unwrap().1.clone();
-    let sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&bytes_b))
-    };
-    wmem.iter_mut().find(|m| m.0 == pa).unwrap().1 = bytes_b.clone();
-    for m in wrong.members.iter_mut().filter(|m| m.path == pa) {
-        (m.size, m.sha256) = (bytes_b.len() as u64, sha.clone());
-    }
-    let sig = &mut wrong.releases[0].signatures[0];
-    (sig.size, sig.sha256) = (bytes_b.len() as u64, sha);
+    replace_member(&mut wrong, &mut wmem, &pa, bytes_b);
     out.push(("wrong-digest".into(), craft(&wrong, &wmem)));
     // A signature by a key that is not Red Hat's (packed under the containers-image keyring).
     let hex = "20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55";
@@ -181,13 +172,8 @@ fn packer_corpus(env: &Env) -> Vec<(String, Vec<u8>, Vec<String>)> {
         ],
     )
     .code(0);
-    let mut members = tar_members(&std::fs::read(env.path("s.tar")).unwrap());
-    let text = String::from_utf8(members[0].1.clone())
-        .unwrap()
-        .replace("\"created\": \"2023", "\"created\": \"2024");
-    let (manifest, sig) = (text.into_bytes(), members.remove(1).1);
-    members.remove(0);
-    let tampered = write_bundle(Vec::new(), Compression::None, 0, &manifest, Some(&sig), &members).unwrap();
+    let signed = std::fs::read(env.path("s.tar")).unwrap();
+    let tampered = tamper_signed_manifest(&signed, "\"created\": \"2023", "\"created\": \"2024");
     vec![
         (
             "unsigned-without-allow".into(),

@@ -401,6 +401,42 @@ pub fn tar_members(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Put `bytes` into member `path` and keep the manifest consistent with it (its member entry
+/// and its signature entry), as a tamperer who rewrites the manifest too would.
+pub fn replace_member(
+    manifest: &mut sigbundle::manifest::Manifest,
+    members: &mut [(String, Vec<u8>)],
+    path: &str,
+    bytes: Vec<u8>,
+) {
+    use sha2::Digest;
+    let (size, sha) = (bytes.len() as u64, hex::encode(sha2::Sha256::digest(&bytes)));
+    members.iter_mut().find(|m| m.0 == path).unwrap().1 = bytes;
+    for m in manifest.members.iter_mut().filter(|m| m.path == path) {
+        (m.size, m.sha256) = (size, sha.clone());
+    }
+    for s in manifest
+        .releases
+        .iter_mut()
+        .flat_map(|r| &mut r.signatures)
+        .filter(|s| s.path == path)
+    {
+        (s.size, s.sha256) = (size, sha.clone());
+    }
+}
+
+/// A signed, uncompressed bundle whose manifest text had `from` replaced by `to` after signing,
+/// the packer's signature kept.
+pub fn tamper_signed_manifest(signed_tar: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let mut members = tar_members(signed_tar);
+    let manifest = String::from_utf8(members.remove(0).1).unwrap();
+    assert!(manifest.contains(from), "{from:?} is not in the manifest");
+    let sig = members.remove(0).1;
+    let manifest = manifest.replace(from, to).into_bytes();
+    let c = sigbundle::bundle::Compression::None;
+    sigbundle::bundle::write_bundle(Vec::new(), c, 0, &manifest, Some(&sig), &members).unwrap()
+}
+
 /// Whether a command exists on PATH.
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")
