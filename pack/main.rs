@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "../bin-common/signals.rs"]
+mod signals;
+
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use sigbundle::bundle::Compression;
@@ -188,7 +191,7 @@ enum CompressionArg {
 }
 
 fn main() -> ExitCode {
-    ignore_file_size_signal();
+    signals::ignore_file_size_signal();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Key(KeyCommand::Generate { name, output, force })) => key_generate(&name, &output, force),
@@ -410,15 +413,4 @@ fn print_plan(summary: &pack::PackSummary) {
         summary.rejected_signatures,
         summary.missing.len()
     );
-}
-
-/// With a file-size limit (`ulimit -f`), exceeding it sends SIGXFSZ, which kills the process
-/// without a word. Ignored, the write fails with EFBIG instead, and the error is reported (and
-/// the temporary file removed) like any other full disk.
-fn ignore_file_size_signal() {
-    #[cfg(unix)]
-    // SAFETY: setting a signal's disposition to SIG_IGN at start-up, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
 }

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+#[path = "../bin-common/signals.rs"]
+mod signals;
+
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use sigbundle::audit::{match_receipt, AuditLog, ChainCheck, Destination, Receipt, ReceiptMatch};
@@ -184,7 +187,7 @@ enum FormatArg {
 }
 
 fn main() -> ExitCode {
-    ignore_file_size_signal();
+    signals::ignore_file_size_signal();
     let cli = Cli::parse();
     let log = AuditLog::new(cli.audit_log.clone().unwrap_or_else(AuditLog::default_path));
     match run(cli.command, &log) {
@@ -720,15 +723,4 @@ fn print_report(path: &Path, b: &VerifiedBundle) {
         );
     }
     eprintln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
-}
-
-/// With a file-size limit (`ulimit -f`), exceeding it sends SIGXFSZ, which kills the process
-/// without a word. Ignored, the write fails with EFBIG instead, and the error is reported (and
-/// the temporary file removed) like any other full disk.
-fn ignore_file_size_signal() {
-    #[cfg(unix)]
-    // SAFETY: setting a signal's disposition to SIG_IGN at start-up, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
 }
