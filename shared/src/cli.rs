@@ -49,7 +49,7 @@ pub fn report(program: &str, err: &Error) -> ExitCode {
     } else {
         ("", "")
     };
-    eprintln!("{program}: {red}error{reset}: {}", crate::store::error_chain(err));
+    eprintln!("{program}: {red}error{reset}: {}", crate::error_chain(err));
     if let Some(problems) = rejected_problems(err) {
         if problems.len() > 1 {
             for p in problems {

@@ -87,6 +87,21 @@ impl Error {
     }
 }
 
+/// An error and its sources on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}
+
 /// Escape control characters (and backslashes) so that a name read from untrusted input can be
 /// printed to a terminal without its escape sequences taking effect.
 pub fn escape_name(name: &str) -> String {

@@ -277,7 +277,7 @@ impl Registry {
             let resp = req.send().await.map_err(|e| RegistryError::Network {
                 pullspec: ps.clone(),
                 url: url.clone(),
-                cause: crate::store::error_chain(&e),
+                cause: crate::error_chain(&e),
             })?;
             let status = resp.status();
             if status == reqwest::StatusCode::UNAUTHORIZED && auth.is_none() {
@@ -333,7 +333,7 @@ impl Registry {
             let body = resp.bytes().await.map_err(|e| RegistryError::Network {
                 pullspec: ps.clone(),
                 url: url.clone(),
-                cause: crate::store::error_chain(&e),
+                cause: crate::error_chain(&e),
             })?;
             if body.len() > MAX_MANIFEST_BYTES {
                 return Err(RegistryError::Protocol {
@@ -406,7 +406,7 @@ impl Registry {
                 let resp = req.send().await.map_err(|e| RegistryError::Network {
                     pullspec: ps.to_string(),
                     url: token_url.to_string(),
-                    cause: crate::store::error_chain(&e),
+                    cause: crate::error_chain(&e),
                 })?;
                 if !resp.status().is_success() {
                     return Err(RegistryError::Status {
@@ -419,7 +419,7 @@ impl Registry {
                 let body = resp.bytes().await.map_err(|e| RegistryError::Network {
                     pullspec: ps.to_string(),
                     url: token_url.to_string(),
-                    cause: crate::store::error_chain(&e),
+                    cause: crate::error_chain(&e),
                 })?;
                 let t: TokenResponse =
                     serde_json::from_slice(&body).map_err(|e| refused(format!("bad token answer: {e}")))?;

@@ -338,12 +338,12 @@ async fn fetch_graph(
                 .header(reqwest::header::ACCEPT, "application/json")
                 .send()
                 .await
-                .map_err(|e| err(crate::store::error_chain(&e)))?;
+                .map_err(|e| err(crate::error_chain(&e)))?;
             if !resp.status().is_success() {
                 return Err(err(format!("{url}: HTTP {}", resp.status().as_u16())));
             }
             let mut body = Vec::new();
-            while let Some(c) = resp.chunk().await.map_err(|e| err(crate::store::error_chain(&e)))? {
+            while let Some(c) = resp.chunk().await.map_err(|e| err(crate::error_chain(&e)))? {
                 body.extend_from_slice(&c);
                 if body.len() > MAX_GRAPH_BYTES {
                     return Err(err(format!("answer larger than {MAX_GRAPH_BYTES} bytes")));

@@ -221,7 +221,7 @@ impl Fetcher {
     async fn get_once(&self, url: &str) -> Attempt {
         let net = |e: reqwest::Error| StoreError::Network {
             url: url.to_string(),
-            cause: error_chain(&e),
+            cause: crate::error_chain(&e),
         };
         let mut resp = match self.client.get(url).send().await {
             Ok(r) => r,
@@ -292,21 +292,6 @@ fn jitter(d: Duration) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |t| t.subsec_nanos());
     d.mul_f64(f64::from(nanos % 1000) / 2000.0)
-}
-
-/// An error and its sources on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]
