@@ -456,8 +456,29 @@ struct Scan {
     seen_members: Vec<bool>,
     /// Names seen that the manifest does not list (or all names, before a manifest).
     seen_other: BTreeSet<String>,
-    /// Where matching release signatures go to be verified while the stream is read.
-    jobs: Option<mpsc::Sender<Job>>,
+    /// Where matching release signatures go to be verified while the stream is read, in
+    /// batches (one wake-up of a worker per batch, not per signature).
+    jobs: Option<mpsc::Sender<Vec<Job>>>,
+    /// The batch being filled.
+    batch: Vec<Job>,
+}
+
+/// Signatures handed to a verification worker at once.
+const JOB_BATCH: usize = 32;
+
+impl Scan {
+    fn queue(&mut self, job: Job) {
+        self.batch.push(job);
+        if self.batch.len() >= JOB_BATCH {
+            self.flush_jobs();
+        }
+    }
+
+    fn flush_jobs(&mut self) {
+        if let (Some(jobs), false) = (&self.jobs, self.batch.is_empty()) {
+            let _ = jobs.send(std::mem::take(&mut self.batch));
+        }
+    }
 }
 
 /// The release digest a member path is filed under (`signatures/sha256=<hex>/signature-N`).
@@ -504,24 +525,27 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
         limit: opts.limits.max_total,
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let (job_tx, job_rx) = mpsc::channel::<Vec<Job>>();
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
     std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (rx, tx) = (&job_rx, done_tx.clone());
-            handles.push(s.spawn(move || loop {
-                let job = rx.lock().expect("no worker panics holding the lock").recv();
-                let Ok((i, digest, bytes)) = job else { return };
-                let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
-                let bytes = if opts.keep_bodies { bytes } else { Vec::new() };
-                if tx.send((i, report, bytes)).is_err() {
-                    return;
+            let rx = &job_rx;
+            // Each worker keeps its results and hands them over when joined (a channel back
+            // woke the reader once per signature).
+            handles.push(s.spawn(move || {
+                let mut done: Vec<Done> = Vec::new();
+                loop {
+                    let batch = rx.lock().expect("no worker panics holding the lock").recv();
+                    let Ok(batch) = batch else { return done };
+                    for (i, digest, bytes) in batch {
+                        let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
+                        let bytes = if opts.keep_bodies { bytes } else { Vec::new() };
+                        done.push((i, report, bytes));
+                    }
                 }
             }));
         }
-        drop(done_tx);
         let mut scan = Scan {
             jobs: Some(job_tx),
             ..Scan::default()
@@ -549,12 +573,13 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
             }
         }
         // Close the job queue; the workers finish what is queued and stop.
+        scan.flush_jobs();
         scan.jobs = None;
-        let done: Vec<Done> = done_rx.iter().collect();
         // Join each worker for real: the scope alone returns before a thread's thread-locals
         // (its inflaters) are dropped, which LeakSanitizer reports as a leak.
+        let mut done: Vec<Done> = Vec::new();
         for h in handles {
-            h.join().expect("a verification worker panicked");
+            done.extend(h.join().expect("a verification worker panicked"));
         }
         let (hasher, size) = {
             let st = tap_state.borrow();
@@ -760,10 +785,8 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
             });
             continue;
         }
-        match (digest_of_path(&path), &scan.jobs) {
-            (Some(d), Some(jobs)) => {
-                let _ = jobs.send((i, d, body));
-            }
+        match (digest_of_path(&path), scan.jobs.is_some()) {
+            (Some(d), true) => scan.queue((i, d, body)),
             _ => scan.problems.push(Problem::Manifest {
                 reason: format!("inconsistent: member {path:?} is not a release signature"),
             }),
