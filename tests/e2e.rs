@@ -597,6 +597,46 @@ fn emit_yaml_is_the_same_object() {
     }
 }
 
+/// emit writes releases while the bundle is still being verified; a refusal found after some
+/// were written (here the last release's signature is another release's) must leave nothing:
+/// no folder, no hidden staging folder or temporary file, no parent folder it made.
+#[test]
+fn emit_written_while_verifying_leaves_nothing_when_refused_late() {
+    let env = Env::new();
+    let (mut manifest, mut members) = plain_members(&env);
+    let last = members.last().unwrap().0.clone();
+    let other = members[0].1.clone();
+    replace_member(&mut manifest, &mut members, &last, other);
+    craft(&env, "x.tar", &manifest, &members, Compression::None);
+    std::fs::create_dir(env.path("existing")).unwrap();
+    // The audit log's folder ("state") is made by the first run.
+    let beside = || env.ls(".").into_iter().filter(|n| n != "state").collect::<Vec<_>>();
+    let before = beside();
+    for dest in ["new1/new2/out", "existing", "existing/out"] {
+        env.run("unpack", &["emit", "x.tar", "--allow-unsigned", "--to-dir", dest])
+            .code(1)
+            .stderr_has("bundle rejected")
+            .stderr_has("digest-mismatch");
+        assert_eq!(beside(), before, "{dest}: something was left beside the bundle");
+        assert!(env.ls("existing").is_empty(), "{dest}: something was left in existing/");
+    }
+    // The good bundle: two folders made, the files in place, nothing hidden beside them.
+    env.pack_unsigned("b.tar", "none").code(0);
+    env.run(
+        "unpack",
+        &["emit", "b.tar", "--allow-unsigned", "--to-dir", "new1/new2/out"],
+    )
+    .code(0)
+    .stdout_has("created");
+    assert_eq!(env.ls("new1"), ["new2"]);
+    assert_eq!(env.ls("new1/new2"), ["out"]);
+    assert_eq!(env.ls("new1/new2/out").len(), 3);
+    // Into the existing empty folder: the same three files.
+    env.run("unpack", &["emit", "b.tar", "--allow-unsigned", "--to-dir", "existing"])
+        .code(0);
+    assert_eq!(env.ls("existing"), env.ls("new1/new2/out"));
+}
+
 #[test]
 fn emit_does_not_overwrite_a_different_file_without_force() {
     let env = Env::new();

@@ -12,11 +12,11 @@ mod signals;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use sigbundle::audit::{match_receipt, AuditLog, ChainCheck, Destination, Receipt, ReceiptMatch};
-use sigbundle::bundle::{CheckOptions, Limits, PackerStatus, VerifiedBundle};
+use sigbundle::bundle::{CheckOptions, Limits, PackerStatus, ReleaseSink, VerifiedBundle};
 use sigbundle::configmap::Format;
 use sigbundle::digest::Digest;
 use sigbundle::keyring::Keyring;
-use sigbundle::unpack::{self, FileAction};
+use sigbundle::unpack::{self, DirEmitter, FileAction};
 use sigbundle::verify::rfc3339;
 use sigbundle::{cli, cluster, escape_name, Error};
 
@@ -236,11 +236,13 @@ fn open(
     json: bool,
     log: &AuditLog,
     action: &'static str,
+    sink: Option<&dyn ReleaseSink>,
 ) -> Result<VerifiedBundle, Error> {
     let mut opts = check_options(check)?;
-    // Only emit and apply need the signatures' bytes once they are verified.
-    opts.keep_bodies = action != "verify";
-    match unpack::open_verified(bundle, &opts) {
+    // Only emit and apply keep the signatures' bytes once they are verified, and not when a
+    // sink takes each release as it is verified.
+    opts.keep_bodies = action != "verify" && sink.is_none();
+    match unpack::open_verified(bundle, &opts, sink) {
         Ok(b) => Ok(b),
         Err(e) => {
             if cli::is_rejection(&e) {
@@ -261,7 +263,7 @@ fn open(
 fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
     match cmd {
         Command::Verify { bundle, check, json } => {
-            let b = open(&bundle, &check, json, log, "verify")?;
+            let b = open(&bundle, &check, json, log, "verify", None)?;
             log.append(unpack::record_ok(&bundle, &b, "verify", None))?;
             if json {
                 let out = serde_json::json!({"ok": true, "bundle": bundle, "created": b.manifest.created, "tool": b.manifest.tool, "verified": b, "missing": b.manifest.missing});
@@ -301,8 +303,20 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                 }
                 None => None,
             };
-            let b = open(&bundle, &check, json, log, "emit")?;
-            let result = emit(&b, to_dir, format, store_dir, store_url, wanted, index, force, json);
+            // ConfigMap files are written while the bundle is verified, and renamed into place
+            // only once it has passed.
+            let emitter = to_dir.as_ref().map(|d| DirEmitter::new(d, format_of(format).0, force));
+            let b = open(
+                &bundle,
+                &check,
+                json,
+                log,
+                "emit",
+                emitter.as_ref().map(|e| e as &dyn ReleaseSink),
+            )?;
+            let result = emit(
+                &b, emitter, to_dir, format, store_dir, store_url, wanted, index, force, json,
+            );
             match result {
                 Ok(dest) => {
                     log.append(unpack::record_ok(&bundle, &b, "emit", Some(dest)))?;
@@ -323,7 +337,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
             force_conflicts,
             json,
         } => {
-            let b = open(&bundle, &check, json, log, "apply")?;
+            let b = open(&bundle, &check, json, log, "apply", None)?;
             let target = cluster::Target { kubeconfig, context };
             let opts = cluster::ApplyOptions {
                 dry_run,
@@ -400,6 +414,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
 #[allow(clippy::too_many_arguments)]
 fn emit(
     b: &VerifiedBundle,
+    emitter: Option<DirEmitter>,
     to_dir: Option<PathBuf>,
     format: FormatArg,
     store_dir: Option<PathBuf>,
@@ -439,12 +454,10 @@ fn emit(
             path: dir.display().to_string(),
         });
     }
-    let dir = to_dir.expect("clap requires one target");
-    let (format, name) = match format {
-        FormatArg::OcJson => (Format::OcJson, "oc-json"),
-        FormatArg::Yaml => (Format::Yaml, "yaml"),
+    let (Some(dir), Some(emitter)) = (to_dir, emitter) else {
+        unreachable!("clap requires one target, and --to-dir makes an emitter")
     };
-    let files = unpack::emit_to_dir(b, &dir, format, force)?;
+    let files = emitter.commit()?;
     if json {
         println!(
             "{}",
@@ -462,8 +475,16 @@ fn emit(
     }
     Ok(Destination::ConfigmapDir {
         path: dir.display().to_string(),
-        format: name.to_string(),
+        format: format_of(format).1.to_string(),
     })
+}
+
+/// The ConfigMap format of `--format`, and its name for the audit record.
+fn format_of(format: FormatArg) -> (Format, &'static str) {
+    match format {
+        FormatArg::OcJson => (Format::OcJson, "oc-json"),
+        FormatArg::Yaml => (Format::Yaml, "yaml"),
+    }
 }
 
 fn print_files(files: &[unpack::EmittedFile]) {
@@ -491,7 +512,7 @@ fn inspect(
             keyring,
             allow_unsigned: false,
         };
-        let b = open(bundle, &check, json, log, "verify")?;
+        let b = open(bundle, &check, json, log, "verify", None)?;
         log.append(unpack::record_ok(bundle, &b, "verify", None))?;
         if json {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"verified": true, "manifest": b.manifest, "packer": b.packer, "sha256": b.sha256})).expect("serializes"));

@@ -16,5 +16,5 @@ fuzz_target!(|data: &[u8]| {
         limits: Limits { max_total: 8 << 20, ..Limits::default() },
         keep_bodies: true,
     };
-    let _ = read_bundle(data, &opts);
+    let _ = read_bundle(data, &opts, None);
 });

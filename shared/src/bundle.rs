@@ -439,8 +439,58 @@ fn sha256_hex(b: &[u8]) -> String {
 }
 
 /// A release signature to verify: the member's index in the manifest, the release it is filed
-/// under, its bytes.
-type Job = (usize, Digest, Vec<u8>);
+/// under, its bytes, and (when a sink waits for whole releases) its place in its release.
+type Job = (usize, Digest, Vec<u8>, Option<Slot>);
+
+/// Where a signature belongs: its release's index in the manifest, its position there, and how
+/// many signatures the release has.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    release: usize,
+    position: usize,
+    count: usize,
+}
+
+/// Receives each release the moment all its signatures have been verified valid, on a
+/// verification worker, while the rest of the bundle is still being read. The bundle may still
+/// be rejected afterwards, so what a sink does must stay invisible until its caller knows the
+/// whole bundle passed (`unpack emit` stages hidden temporary files and renames them only then).
+pub trait ReleaseSink: Sync {
+    /// `index` is the release's position in the manifest; `signatures` are in manifest order.
+    fn release(&self, index: usize, digest: &Digest, signatures: &[&[u8]]);
+}
+
+/// Signatures of releases not yet complete, by release index (shared by the workers).
+type Pending = Mutex<std::collections::HashMap<usize, Vec<Option<Vec<u8>>>>>;
+
+/// Verify one job on a worker; hand a release to the sink once its last signature is in.
+fn verify_job(opts: &CheckOptions, sink: Option<&dyn ReleaseSink>, pending: &Pending, job: Job) -> Done {
+    let (i, digest, mut bytes, slot) = job;
+    let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
+    if let (Some(sink), Some(slot), true) = (sink, slot, report.verdict.is_valid()) {
+        let body = if opts.keep_bodies {
+            bytes.clone()
+        } else {
+            std::mem::take(&mut bytes)
+        };
+        let complete = {
+            let mut p = pending.lock().expect("no worker panics holding the lock");
+            let entry = p.entry(slot.release).or_insert_with(|| vec![None; slot.count]);
+            entry[slot.position] = Some(body);
+            if entry.iter().all(Option::is_some) {
+                p.remove(&slot.release)
+            } else {
+                None
+            }
+        };
+        if let Some(bodies) = complete {
+            let refs: Vec<&[u8]> = bodies.iter().map(|b| b.as_deref().unwrap_or_default()).collect();
+            sink.release(slot.release, &digest, &refs);
+        }
+    }
+    let bytes = if opts.keep_bodies { bytes } else { Vec::new() };
+    (i, report, bytes)
+}
 /// A verified signature: the member's index, the report, its bytes back.
 type Done = (usize, SignatureReport, Vec<u8>);
 
@@ -458,9 +508,11 @@ struct Scan {
     seen_other: BTreeSet<String>,
     /// Where matching release signatures go to be verified while the stream is read, in
     /// batches (one wake-up of a worker per batch, not per signature).
-    jobs: Option<mpsc::Sender<Vec<Job>>>,
+    jobs: Option<mpsc::SyncSender<Vec<Job>>>,
     /// The batch being filled.
     batch: Vec<Job>,
+    /// Each member's place in its release (by member index), when a sink is streamed to.
+    slots: Vec<Option<Slot>>,
 }
 
 /// Signatures handed to a verification worker at once.
@@ -511,8 +563,13 @@ fn open_stream<'a, R: Read + 'a>(mut input: R) -> Result<(Compression, Box<dyn R
 }
 
 /// Read and check a whole bundle from `input`; on success every check has passed. Release
-/// signatures are verified on one thread per core while the archive is still being read.
-pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBundle, BundleError> {
+/// signatures are verified on one thread per core while the archive is still being read; with
+/// a `sink`, each release is handed to it as soon as its signatures are verified.
+pub fn read_bundle<R: Read>(
+    input: R,
+    opts: &CheckOptions,
+    sink: Option<&dyn ReleaseSink>,
+) -> Result<VerifiedBundle, BundleError> {
     let tap_state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
     let tap = Tap {
         inner: input,
@@ -525,12 +582,15 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
         limit: opts.limits.max_total,
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (job_tx, job_rx) = mpsc::channel::<Vec<Job>>();
+    // A short queue: when the workers fall behind, the reader waits instead of holding every
+    // signature of the bundle in memory.
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(2 * workers);
     let job_rx = Mutex::new(job_rx);
+    let pending = Pending::default();
     std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let rx = &job_rx;
+            let (rx, pending) = (&job_rx, &pending);
             // Each worker keeps its results and hands them over when joined (a channel back
             // woke the reader once per signature).
             handles.push(s.spawn(move || {
@@ -538,11 +598,7 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
                 loop {
                     let batch = rx.lock().expect("no worker panics holding the lock").recv();
                     let Ok(batch) = batch else { return done };
-                    for (i, digest, bytes) in batch {
-                        let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
-                        let bytes = if opts.keep_bodies { bytes } else { Vec::new() };
-                        done.push((i, report, bytes));
-                    }
+                    done.extend(batch.into_iter().map(|job| verify_job(opts, sink, pending, job)));
                 }
             }));
         }
@@ -551,7 +607,7 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
             ..Scan::default()
         };
         let mut archive = tar::Archive::new(capped);
-        let stream_ok = scan_entries(&mut archive, opts, &mut scan);
+        let stream_ok = scan_entries(&mut archive, opts, sink.is_some(), &mut scan);
         if stream_ok {
             // Whatever follows the end-of-archive block must be zero padding, to the end.
             let mut rest = archive.into_inner();
@@ -577,10 +633,10 @@ pub fn read_bundle<R: Read>(input: R, opts: &CheckOptions) -> Result<VerifiedBun
         scan.jobs = None;
         // Join each worker for real: the scope alone returns before a thread's thread-locals
         // (its inflaters) are dropped, which LeakSanitizer reports as a leak.
-        let mut done: Vec<Done> = Vec::new();
-        for h in handles {
-            done.extend(h.join().expect("a verification worker panicked"));
-        }
+        let done: Vec<Vec<Done>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("a verification worker panicked"))
+            .collect();
         let (hasher, size) = {
             let st = tap_state.borrow();
             (st.0.clone(), st.1)
@@ -631,7 +687,7 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
 }
 
 /// Walk the tar entries; returns false when the stream itself broke.
-fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, scan: &mut Scan) -> bool {
+fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, streaming: bool, scan: &mut Scan) -> bool {
     let limits = &opts.limits;
     let entries = match archive.entries() {
         Ok(e) => e.raw(true),
@@ -686,6 +742,9 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
                 Ok(Ok(bytes)) => match Manifest::parse(&bytes) {
                     Ok(m) => {
                         scan.seen_members = vec![false; m.members.len()];
+                        if streaming {
+                            scan.slots = slots_of(&m);
+                        }
                         scan.manifest = Some(m);
                         scan.manifest_bytes = bytes;
                     }
@@ -786,7 +845,10 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
             continue;
         }
         match (digest_of_path(&path), scan.jobs.is_some()) {
-            (Some(d), true) => scan.queue((i, d, body)),
+            (Some(d), true) => {
+                let slot = scan.slots.get(i).copied().flatten();
+                scan.queue((i, d, body, slot))
+            }
             _ => scan.problems.push(Problem::Manifest {
                 reason: format!("inconsistent: member {path:?} is not a release signature"),
             }),
@@ -798,6 +860,23 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, sca
         check_packer(opts, scan, None);
     }
     true
+}
+
+/// Each member's place in its release, by member index.
+fn slots_of(m: &Manifest) -> Vec<Option<Slot>> {
+    let mut slots = vec![None; m.members.len()];
+    for (release, r) in m.releases.iter().enumerate() {
+        for (position, sig) in r.signatures.iter().enumerate() {
+            if let Ok(i) = m.members.binary_search_by(|x| x.path.as_str().cmp(&sig.path)) {
+                slots[i] = Some(Slot {
+                    release,
+                    position,
+                    count: r.signatures.len(),
+                });
+            }
+        }
+    }
+    slots
 }
 
 fn manifest_problem(e: ManifestError) -> Problem {
@@ -875,7 +954,7 @@ fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
 /// After the stream: missing members, the verification results, the verdict.
 fn finish(
     mut scan: Scan,
-    done: Vec<Done>,
+    done: Vec<Vec<Done>>,
     sha256: String,
     size: u64,
     compression: Compression,
@@ -908,7 +987,8 @@ fn finish(
         }
     }
     let mut by_member: Vec<Option<(SignatureReport, Vec<u8>)>> = (0..manifest.members.len()).map(|_| None).collect();
-    for (i, report, bytes) in done {
+    // Each worker's results as they are (one list of all would copy them at the peak).
+    for (i, report, bytes) in done.into_iter().flatten() {
         by_member[i] = Some((report, bytes));
     }
     let mut releases = Vec::with_capacity(manifest.releases.len());

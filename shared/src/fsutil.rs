@@ -77,17 +77,26 @@ where
 /// file into place and flushes the folders. Dropped without a commit, the temporary files are
 /// removed and no destination was touched; after a crash each destination holds its old
 /// content or its new, never a part.
+///
+/// Staging may happen from several threads at once.
 pub struct Batch {
-    staged: Vec<(PathBuf, tempfile::TempPath)>,
+    staged: std::sync::Mutex<Vec<(PathBuf, tempfile::TempPath)>>,
 }
 
 impl Batch {
     pub fn new() -> Batch {
-        Batch { staged: Vec::new() }
+        Batch {
+            staged: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Remove every staged temporary file now.
+    pub fn discard(&self) {
+        self.staged.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Write `bytes` to a temporary file beside `path`, with Unix permission `mode`.
-    pub fn stage(&mut self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    pub fn stage(&self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
         let io = |source| WriteError::Io {
             path: path.to_path_buf(),
             source,
@@ -109,13 +118,18 @@ impl Batch {
         tmp.as_file_mut().write_all(bytes).map_err(io)?;
         #[cfg(not(unix))]
         set_mode(tmp.as_file(), mode).map_err(io)?;
-        self.staged.push((path.to_path_buf(), tmp.into_temp_path()));
+        let tmp = tmp.into_temp_path();
+        self.staged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((path.to_path_buf(), tmp));
         Ok(())
     }
 
     /// Flush once, rename everything into place, flush the folders.
     pub fn commit(self) -> Result<(), WriteError> {
-        let Some((first, _)) = self.staged.first() else {
+        let staged = self.staged.into_inner().unwrap_or_else(|p| p.into_inner());
+        let Some((first, _)) = staged.first() else {
             return Ok(());
         };
         let folder = |p: &Path| {
@@ -129,7 +143,7 @@ impl Batch {
         let d = std::fs::File::open(&anchor).map_err(io(anchor.clone()))?;
         sync_filesystem(&d).map_err(io(anchor))?;
         let mut folders = std::collections::BTreeSet::new();
-        for (path, tmp) in self.staged {
+        for (path, tmp) in staged {
             folders.insert(folder(&path));
             tmp.persist(&path)
                 .map_err(|e| WriteError::Io { path, source: e.error })?;
@@ -144,6 +158,89 @@ impl Batch {
 impl Default for Batch {
     fn default() -> Self {
         Batch::new()
+    }
+}
+
+/// A new folder written whole: files go with their final names into a hidden folder beside
+/// the destination (`.NAME.XXXXXX.tmp`), and [`StagedDir::commit`] flushes the filesystem once
+/// and renames that folder into place. Cheaper than a [`Batch`] (no temporary name and no
+/// rename per file) when the destination does not exist yet. Dropped without a commit, the
+/// hidden folder is removed. Files may be written from several threads at once.
+pub struct StagedDir {
+    tmp: tempfile::TempDir,
+    dest: PathBuf,
+}
+
+impl StagedDir {
+    /// Stage the folder `dest`, which must not exist (its parent must).
+    pub fn new(dest: &Path) -> Result<StagedDir, WriteError> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let prefix = format!(".{name}.");
+        let mut b = tempfile::Builder::new();
+        b.prefix(&prefix).suffix(".tmp");
+        // As a plain mkdir would make it (the umask applies).
+        #[cfg(unix)]
+        b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
+        let tmp = b.tempdir_in(parent).map_err(|source| WriteError::Io {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        Ok(StagedDir {
+            tmp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// Write the file `name` of the folder, with Unix permission `mode` (errors name the file's
+    /// final path).
+    pub fn write(&self, name: &str, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+        let io = |source| WriteError::Io {
+            path: self.dest.join(name),
+            source,
+        };
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, mode);
+        let mut f = o.open(self.tmp.path().join(name)).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        #[cfg(not(unix))]
+        set_mode(&f, mode).map_err(io)?;
+        Ok(())
+    }
+
+    /// Flush once, rename the folder into place (refused if something took its name
+    /// meanwhile), flush its parent.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| WriteError::Io { path, source }
+        };
+        let d = std::fs::File::open(self.tmp.path()).map_err(io(&self.dest))?;
+        sync_filesystem(&d).map_err(io(&self.dest))?;
+        if self.dest.symlink_metadata().is_ok() {
+            return Err(io(&self.dest)(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "it was created by something else while sigbundle wrote it",
+            )));
+        }
+        std::fs::rename(self.tmp.path(), &self.dest).map_err(io(&self.dest))?;
+        let _ = self.tmp.keep();
+        let parent = self
+            .dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io(parent))
     }
 }
 
@@ -194,7 +291,7 @@ mod tests {
         write_atomic(&p, 0o640, Overwrite::Always, |w| w.write_all(b"two")).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let q = dir.path().join("q.json");
-        let mut batch = Batch::new();
+        let batch = Batch::new();
         batch.stage(&p, b"never", 0o640).unwrap();
         drop(batch);
         assert_eq!(
@@ -207,7 +304,7 @@ mod tests {
             1,
             "and leaves no temporary file"
         );
-        let mut batch = Batch::new();
+        let batch = Batch::new();
         batch.stage(&p, b"three", 0o640).unwrap();
         batch.stage(&q, b"four", 0o640).unwrap();
         batch.commit().unwrap();

@@ -2,14 +2,15 @@
 //! the exact `oc` format, or YAML). Nothing is written unless verification passed.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use crate::audit::{Destination, NewRecord, RecordRelease};
-use crate::bundle::{read_bundle, BundleError, CheckOptions, VerifiedBundle};
+use crate::bundle::{read_bundle, BundleError, CheckOptions, ReleaseSink, VerifiedBundle};
 use crate::configmap::{file_name, ConfigMap, Format};
 use crate::digest::Digest;
-use crate::fsutil::{Batch, WriteError};
+use crate::fsutil::{Batch, StagedDir, WriteError};
 use crate::manifest::Manifest;
 
 /// Why an unpack step failed.
@@ -30,13 +31,17 @@ pub enum UnpackError {
 }
 
 /// Open and verify a bundle file: every check of the format, the packer's signature, and every
-/// release signature again.
-pub fn open_verified(path: &Path, opts: &CheckOptions) -> Result<VerifiedBundle, UnpackError> {
+/// release signature again; releases go to `sink` as soon as they are verified.
+pub fn open_verified(
+    path: &Path,
+    opts: &CheckOptions,
+    sink: Option<&dyn ReleaseSink>,
+) -> Result<VerifiedBundle, UnpackError> {
     let file = std::fs::File::open(path).map_err(|source| UnpackError::Open {
         path: path.to_path_buf(),
         source,
     })?;
-    read_bundle(std::io::BufReader::with_capacity(1 << 16, file), opts).map_err(|source| UnpackError::Bundle {
+    read_bundle(std::io::BufReader::with_capacity(1 << 16, file), opts, sink).map_err(|source| UnpackError::Bundle {
         path: path.to_path_buf(),
         source,
     })
@@ -60,45 +65,170 @@ pub struct EmittedFile {
     pub action: FileAction,
 }
 
-/// Write one ConfigMap file per release into `dir` (created if needed), mode 0640 as `oc`
-/// writes them. Identical files are left alone; a different existing file is a conflict unless
-/// `force`. Each file is rendered and staged in turn (nothing is held for all releases at
-/// once); a conflict drops everything staged, so nothing is written.
-pub fn emit_to_dir(
-    bundle: &VerifiedBundle,
-    dir: &Path,
+/// Writes one ConfigMap file per release into a folder (created if needed), mode 0640 as `oc`
+/// writes them, while the bundle is being verified: as a [`ReleaseSink`] it renders each
+/// release the moment its signatures are verified and stages it — into a hidden folder beside
+/// a folder that does not exist yet ([`StagedDir`]), or as a hidden temporary file beside its
+/// final name in one that does ([`Batch`]). [`DirEmitter::commit`] puts everything in place
+/// once the whole bundle has passed. Dropped without a commit (the bundle was rejected, or a
+/// file could not be written) it removes what it staged and the folders it created: nothing is
+/// left behind. Identical files are left alone; a different existing file is a conflict unless
+/// `force`.
+pub struct DirEmitter {
+    dir: PathBuf,
     format: Format,
     force: bool,
-) -> Result<Vec<EmittedFile>, UnpackError> {
-    std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut batch = Batch::new();
-    let mut out = Vec::with_capacity(bundle.releases.len());
-    for r in bundle.releases.iter().filter(|r| !r.signatures.is_empty()) {
-        let sigs: Vec<&[u8]> = r.signatures.iter().map(|s| s.bytes.as_slice()).collect();
-        let bytes = ConfigMap::for_release(&r.digest, &sigs).render(format);
-        let path = dir.join(file_name(&r.digest, format));
-        let action = match std::fs::read(&path) {
-            Ok(old) if old == bytes => FileAction::Unchanged,
-            Ok(_) if force => FileAction::Replaced,
-            Ok(_) => return Err(UnpackError::Conflict { path }),
-            Err(_) if path.symlink_metadata().is_ok() && !force => return Err(UnpackError::Conflict { path }),
-            Err(_) => FileAction::Created,
-        };
-        if action != FileAction::Unchanged {
-            batch.stage(&path, &bytes, 0o640)?;
+    /// How files are staged, once the first release arrived.
+    made: Mutex<Option<Made>>,
+    batch: Batch,
+    files: Mutex<Vec<(usize, EmittedFile)>>,
+    /// The failure of the release earliest in the manifest (so the error named does not depend
+    /// on which worker came first).
+    failure: Mutex<Option<(usize, UnpackError)>>,
+}
+
+/// What [`DirEmitter`] set up for its folder.
+struct Made {
+    /// Parent folders it created (deepest first), removed again if nothing is committed.
+    parents: Vec<PathBuf>,
+    /// The folder did not exist: it is written whole in a hidden folder beside it and renamed
+    /// into place at the end. `None`: it existed, and each file is staged beside its final name.
+    fresh: Option<Arc<StagedDir>>,
+}
+
+impl DirEmitter {
+    pub fn new(dir: &Path, format: Format, force: bool) -> DirEmitter {
+        DirEmitter {
+            dir: dir.to_path_buf(),
+            format,
+            force,
+            made: Mutex::new(None),
+            batch: Batch::new(),
+            files: Mutex::new(Vec::new()),
+            failure: Mutex::new(None),
         }
-        out.push(EmittedFile {
-            path,
-            digest: r.digest.to_string(),
-            signatures: sigs.len(),
-            action,
-        });
     }
-    batch.commit()?;
-    Ok(out)
+
+    /// Set the folder up (once): a staged new folder, or the existing one. Returns the staged
+    /// folder when there is one.
+    fn make_dir(&self) -> Result<Option<Arc<StagedDir>>, UnpackError> {
+        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = made.as_ref() {
+            return Ok(m.fresh.clone());
+        }
+        if self.dir.symlink_metadata().is_ok() {
+            *made = Some(Made {
+                parents: Vec::new(),
+                fresh: None,
+            });
+            return Ok(None);
+        }
+        let mut parents = Vec::new();
+        let mut at = self.dir.parent();
+        while let Some(p) = at.filter(|p| !p.as_os_str().is_empty() && p.symlink_metadata().is_err()) {
+            parents.push(p.to_path_buf());
+            at = p.parent();
+        }
+        if let Some(parent) = parents.first() {
+            std::fs::create_dir_all(parent).map_err(|source| UnpackError::CreateDir {
+                path: parent.clone(),
+                source,
+            })?;
+        }
+        let m = made.insert(Made { parents, fresh: None });
+        m.fresh = Some(Arc::new(StagedDir::new(&self.dir)?));
+        Ok(m.fresh.clone())
+    }
+
+    fn fail(&self, index: usize, e: UnpackError) {
+        let mut f = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if f.as_ref().is_none_or(|(i, _)| index < *i) {
+            *f = Some((index, e));
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    fn emit_one(&self, digest: &Digest, signatures: &[&[u8]]) -> Result<EmittedFile, UnpackError> {
+        let fresh = self.make_dir()?;
+        let bytes = ConfigMap::for_release(digest, signatures).render(self.format);
+        let name = file_name(digest, self.format);
+        let path = self.dir.join(&name);
+        let action = if let Some(staged) = fresh {
+            // A new folder holds nothing to compare with.
+            if !self.failed() {
+                staged.write(&name, &bytes, 0o640)?;
+            }
+            FileAction::Created
+        } else {
+            let action = match std::fs::read(&path) {
+                Ok(old) if old == bytes => FileAction::Unchanged,
+                Ok(_) if self.force => FileAction::Replaced,
+                Ok(_) => return Err(UnpackError::Conflict { path }),
+                Err(_) if path.symlink_metadata().is_ok() && !self.force => return Err(UnpackError::Conflict { path }),
+                Err(_) => FileAction::Created,
+            };
+            // Once anything failed nothing will be committed: only look for earlier failures.
+            if action != FileAction::Unchanged && !self.failed() {
+                self.batch.stage(&path, &bytes, 0o640)?;
+            }
+            action
+        };
+        Ok(EmittedFile {
+            path,
+            digest: digest.to_string(),
+            signatures: signatures.len(),
+            action,
+        })
+    }
+
+    /// After the bundle passed: put every file in place (one flush to disk for all) and return
+    /// what happened to each, in manifest order.
+    pub fn commit(mut self) -> Result<Vec<EmittedFile>, UnpackError> {
+        if let Some((_, e)) = self.failure.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e);
+        }
+        self.make_dir()?;
+        let made = self.made.get_mut().unwrap_or_else(|p| p.into_inner());
+        match made.as_mut().and_then(|m| m.fresh.take()) {
+            Some(staged) => {
+                // The workers are done: this is the only reference left.
+                let staged = Arc::into_inner(staged).expect("no worker holds the staged folder");
+                staged.commit()?;
+            }
+            None => std::mem::take(&mut self.batch).commit()?,
+        }
+        // Committed: the folders stay.
+        *self.made.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut files = std::mem::take(self.files.get_mut().unwrap_or_else(|p| p.into_inner()));
+        files.sort_by_key(|(i, _)| *i);
+        Ok(files.into_iter().map(|(_, f)| f).collect())
+    }
+}
+
+impl ReleaseSink for DirEmitter {
+    fn release(&self, index: usize, digest: &Digest, signatures: &[&[u8]]) {
+        match self.emit_one(digest, signatures) {
+            Ok(f) => self.files.lock().unwrap_or_else(|p| p.into_inner()).push((index, f)),
+            Err(e) => self.fail(index, e),
+        }
+    }
+}
+
+impl Drop for DirEmitter {
+    fn drop(&mut self) {
+        self.batch.discard();
+        // The staged folder goes first, then the parents this emitter made (only if empty:
+        // never anything else's).
+        if let Some(m) = self.made.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            drop(m.fresh);
+            for d in m.parents {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
 }
 
 /// What emitting into a signature-store folder wrote.
@@ -137,7 +267,7 @@ pub fn emit_store_dir(
             plan.push((path, r.digest.to_string(), &s.bytes, action));
         }
     }
-    let mut batch = Batch::new();
+    let batch = Batch::new();
     let mut files = Vec::with_capacity(plan.len());
     for (path, digest, bytes, action) in plan {
         if action != FileAction::Unchanged {

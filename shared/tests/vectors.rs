@@ -219,7 +219,7 @@ fn fuzz_findings_are_handled() {
                 },
                 keep_bodies: true,
             };
-            let _ = read_bundle(data.as_slice(), &opts);
+            let _ = read_bundle(data.as_slice(), &opts, None);
             n += 1;
         }
     }
