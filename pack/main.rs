@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "../bin-common/signals.rs"]
-mod signals;
+#[path = "../bin-common/startup.rs"]
+mod startup;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
@@ -191,7 +191,8 @@ enum CompressionArg {
 }
 
 fn main() -> ExitCode {
-    signals::ignore_file_size_signal();
+    startup::ignore_file_size_signal();
+    startup::return_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Key(KeyCommand::Generate { name, output, force })) => key_generate(&name, &output, force),

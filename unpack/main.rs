@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-#[path = "../bin-common/signals.rs"]
-mod signals;
+#[path = "../bin-common/startup.rs"]
+mod startup;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
@@ -187,7 +187,8 @@ enum FormatArg {
 }
 
 fn main() -> ExitCode {
-    signals::ignore_file_size_signal();
+    startup::ignore_file_size_signal();
+    startup::return_freed_memory();
     let cli = Cli::parse();
     let log = AuditLog::new(cli.audit_log.clone().unwrap_or_else(AuditLog::default_path));
     match run(cli.command, &log) {
