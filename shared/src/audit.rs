@@ -171,32 +171,41 @@ impl AuditLog {
                 reason: "the log ends in a partial record; run `unpack audit --check` and repair it".into(),
             });
         }
-        // Walk back in chunks to the newline before the last line.
+        // Walk back in chunks over [start, end) to the newline before the last line, looking
+        // in each new chunk only; join the chunks once at the end.
         let end = len - 1;
         let mut start = end;
-        let mut tail: Vec<u8> = Vec::new();
+        let mut chunks: Vec<Vec<u8>> = Vec::new();
         while start > 0 {
             let step = start.min(64 * 1024);
             start -= step;
             let mut chunk = vec![0u8; step as usize];
             file.seek(SeekFrom::Start(start)).map_err(|e| self.io(e))?;
             file.read_exact(&mut chunk).map_err(|e| self.io(e))?;
-            chunk.extend_from_slice(&tail);
-            tail = chunk;
-            let upto = (end - start) as usize;
-            if let Some(nl) = tail[..upto].iter().rposition(|&b| b == b'\n') {
-                return Ok(Some(tail[nl + 1..upto].to_vec()));
+            let found = chunk.iter().rposition(|&b| b == b'\n');
+            if let Some(nl) = found {
+                chunk.drain(..=nl);
+            }
+            chunks.push(chunk);
+            if found.is_some() {
+                break;
             }
         }
-        let upto = end as usize;
-        Ok(Some(tail[..upto].to_vec()))
+        Ok(Some(chunks.into_iter().rev().flatten().collect()))
     }
 
     fn append_locked(&self, file: &mut File, new: NewRecord) -> Result<Record, AuditError> {
         let (seq, prev) = match self.last_line(file)? {
             None => (1, GENESIS.to_string()),
             Some(last) => {
-                let r: Record = serde_json::from_slice(&last).map_err(|e| AuditError::Corrupt {
+                // Only the link is needed: the record's other fields (all its releases) are
+                // skipped, not built.
+                #[derive(Deserialize)]
+                struct Link {
+                    seq: u64,
+                    hash: Option<String>,
+                }
+                let r: Link = serde_json::from_slice(&last).map_err(|e| AuditError::Corrupt {
                     path: self.path.clone(),
                     line: 0,
                     reason: format!("the last record does not parse: {e}"),
