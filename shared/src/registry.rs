@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -186,7 +187,11 @@ pub struct RegistryConfig {
 /// Resolves tags to digests.
 #[derive(Clone)]
 pub struct Registry {
-    client: reqwest::Client,
+    /// Built on first use (shared by clones): loading the system's CA certificates costs
+    /// OpenSSL 3 tens of milliseconds, which a pack of bare digests never needs.
+    client: Arc<OnceLock<reqwest::Client>>,
+    /// Extra roots from `ca_file`, read and checked up front.
+    roots: Vec<reqwest::Certificate>,
     cfg: RegistryConfig,
 }
 
@@ -221,9 +226,7 @@ struct TokenResponse {
 
 impl Registry {
     pub fn new(cfg: RegistryConfig) -> Result<Registry, RegistryError> {
-        let mut b = reqwest::Client::builder()
-            .user_agent(crate::TOOL_VERSION.replace(' ', "/"))
-            .timeout(cfg.timeout.unwrap_or(std::time::Duration::from_secs(30)));
+        let mut roots = Vec::new();
         if let Some(path) = &cfg.ca_file {
             let pem = std::fs::read(path).map_err(|e| RegistryError::Ca {
                 path: path.clone(),
@@ -233,12 +236,28 @@ impl Registry {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
+            roots = certs;
         }
-        let client = b.build().map_err(|e| RegistryError::Client { reason: e.to_string() })?;
-        Ok(Registry { client, cfg })
+        Ok(Registry {
+            client: Arc::default(),
+            roots,
+            cfg,
+        })
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, RegistryError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let mut b = reqwest::Client::builder()
+            .user_agent(crate::TOOL_VERSION.replace(' ', "/"))
+            .timeout(self.cfg.timeout.unwrap_or(std::time::Duration::from_secs(30)));
+        for c in &self.roots {
+            b = b.add_root_certificate(c.clone());
+        }
+        let built = b.build().map_err(|e| RegistryError::Client { reason: e.to_string() })?;
+        // Two tasks may build one each at first; both work, the first stored is kept.
+        Ok(self.client.get_or_init(|| built))
     }
 
     fn scheme(&self, registry: &str) -> &'static str {
@@ -268,7 +287,7 @@ impl Registry {
         let mut method = reqwest::Method::HEAD;
         for _round in 0..4 {
             let mut req = self
-                .client
+                .client()?
                 .request(method.clone(), &url)
                 .header(reqwest::header::ACCEPT, MANIFEST_ACCEPT);
             if let Some(a) = &auth {
@@ -399,7 +418,7 @@ impl Registry {
                         .unwrap_or_else(|| format!("repository:{}:pull", p.repository));
                     q.append_pair("scope", &scope);
                 }
-                let mut req = self.client.get(token_url.clone());
+                let mut req = self.client()?.get(token_url.clone());
                 if let Some(c) = creds {
                     req = req.header(reqwest::header::AUTHORIZATION, basic(c));
                 }
