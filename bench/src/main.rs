@@ -583,7 +583,7 @@ fn run(a: RunArgs) -> Res<()> {
         pack_m.push((n, m, floor, size, raw, requests));
     }
 
-    // unpack verify and emit of each bundle, three times each (the median is reported: this
+    // unpack verify and emit of each bundle, five times each (the median is reported: this
     // machine's timings vary by ±20% from run to run); emit into a new folder each time.
     // The machine's RSA rate, right before and right after the unpack runs: the higher of the
     // two is the reference (this VM's speed drifts by tens of percent within minutes).
@@ -593,12 +593,12 @@ fn run(a: RunArgs) -> Res<()> {
         let bundle = work.join(format!("bundle-{n}.tar.zst"));
         let bundle = bundle.to_str().unwrap();
         let check = ["--packer-key", &packer_pub, "--keyring", &keyring];
-        let verify = median_of(3, |_| {
+        let verify = median_of(5, |_| {
             let mut cmd = vec![unpack.as_str(), "verify", bundle];
             cmd.extend(check);
             measure(&cmd, &work, None)
         })?;
-        let emit = median_of(3, |i| {
+        let emit = median_of(5, |i| {
             let to = work.join(format!("configmaps-{n}-{i}"));
             let mut cmd = vec![unpack.as_str(), "emit", bundle, "--to-dir", to.to_str().unwrap()];
             cmd.extend(check);
@@ -723,7 +723,7 @@ fn run(a: RunArgs) -> Res<()> {
     for (n, v, _) in &unpack_m {
         let rate = (n * a.sigs) as f64 / v.wall;
         rows.push(format!(
-            "| unpack verify ({} signatures, median of 3) | {n} | {} | {:.2} | {:.1} | {:.3} ms | machine RSA-4096 verify: {rsa:.0}/s (best of {rsa_before:.0} before and {rsa_after:.0} after) × {cores} cores = {machine_rate:.0}/s | {rate:.0}/s = {:.0}% |",
+            "| unpack verify ({} signatures, median of 5) | {n} | {} | {:.2} | {:.1} | {:.3} ms | machine RSA-4096 verify: {rsa:.0}/s (best of {rsa_before:.0} before and {rsa_after:.0} after) × {cores} cores = {machine_rate:.0}/s | {rate:.0}/s = {:.0}% |",
             n * a.sigs, range(v), v.cpu, v.rss_kib as f64 / 1024.0, v.wall * 1000.0 / *n as f64, 100.0 * rate / machine_rate
         ));
     }
@@ -742,7 +742,7 @@ fn run(a: RunArgs) -> Res<()> {
             "—"
         };
         rows.push(format!(
-            "| unpack emit --to-dir (median of 3) | {n} | {} | {:.2} | {:.1} | {:.3} ms | {judged} | — |",
+            "| unpack emit --to-dir (median of 5) | {n} | {} | {:.2} | {:.1} | {:.3} ms | {judged} | — |",
             range(e),
             e.cpu,
             e.rss_kib as f64 / 1024.0,
@@ -811,10 +811,10 @@ What it does, in one session:
    headers where Red Hat's signer writes old-format ones; the content is the same.)
 2. A loopback HTTP server for it with a fixed delay per response (default 20 ms), so network
    latency is part of the measurement.
-3. `pack` of each N over HTTP (three times) into a bundle signed by a packer key (as users ship them), then
-   `unpack verify` and `unpack emit --to-dir` (into a new folder) of each bundle, three times
-   each, reporting the median and the range (this VM's timings vary by about ±20% between
-   identical runs); everything under `/usr/bin/time -v` (wall, user+system CPU, peak RSS).
+3. `pack` of each N over HTTP (three times) into a bundle signed by a packer key (as users
+   ship them), then `unpack verify` and `unpack emit --to-dir` (into a new folder) of each
+   bundle, five times each, reporting the median and the range (this VM's timings vary by
+   about ±20% between identical runs); everything under `/usr/bin/time -v` (wall, user+system CPU, peak RSS).
    The per-release column gives wall time per release (and, for pack, peak RSS per release),
    so growth from 100 to 10,000 can be read off.
 4. The manual baseline: a sequential `curl` loop per signature (as the docs do it), `gpg
