@@ -22,6 +22,19 @@ pub enum Overwrite {
     Always,
 }
 
+/// The folder a hidden temporary beside `path` goes in, and its name prefix (`.NAME.`).
+fn beside(path: &Path) -> (&Path, String) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    (parent, format!(".{name}."))
+}
+
 /// Write `path` atomically with the bytes `fill` writes, with Unix permission `mode`.
 pub fn write_atomic<F>(path: &Path, mode: u32, overwrite: Overwrite, fill: F) -> Result<(), WriteError>
 where
@@ -36,16 +49,9 @@ where
             path: path.to_path_buf(),
         });
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (dir, prefix) = beside(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io)?;
@@ -101,15 +107,7 @@ impl Batch {
             path: path.to_path_buf(),
             source,
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let prefix = format!(".{name}.");
+        let (parent, prefix) = beside(path);
         let mut b = tempfile::Builder::new();
         b.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -132,12 +130,7 @@ impl Batch {
         let Some((first, _)) = staged.first() else {
             return Ok(());
         };
-        let folder = |p: &Path| {
-            p.parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf()
-        };
+        let folder = |p: &Path| beside(p).0.to_path_buf();
         let io = |path: PathBuf| move |source| WriteError::Io { path, source };
         let anchor = folder(first);
         let d = std::fs::File::open(&anchor).map_err(io(anchor.clone()))?;
@@ -174,15 +167,7 @@ pub struct StagedDir {
 impl StagedDir {
     /// Stage the folder `dest`, which must not exist (its parent must).
     pub fn new(dest: &Path) -> Result<StagedDir, WriteError> {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parent = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let prefix = format!(".{name}.");
+        let (parent, prefix) = beside(dest);
         let mut b = tempfile::Builder::new();
         b.prefix(&prefix).suffix(".tmp");
         // As a plain mkdir would make it (the umask applies).
@@ -233,11 +218,7 @@ impl StagedDir {
         }
         std::fs::rename(self.tmp.path(), &self.dest).map_err(io(&self.dest))?;
         let _ = self.tmp.keep();
-        let parent = self
-            .dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let (parent, _) = beside(&self.dest);
         std::fs::File::open(parent)
             .and_then(|d| d.sync_all())
             .map_err(io(parent))

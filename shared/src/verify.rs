@@ -836,6 +836,23 @@ mod tests {
         }
     }
 
+    /// Every signature file of the vectors: the stores' and the containers-image ones.
+    fn vector_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for dir in ["stores/redhat", "stores/redhat-v3", "stores/openshift-ci"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                files.push(e.unwrap().path().join("signature-1"));
+            }
+        }
+        for e in std::fs::read_dir(root.join("malformed/containers-image")).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().contains(".signature") {
+                files.push(p);
+            }
+        }
+        files
+    }
+
     /// The general parser's result, without the fast path.
     fn general(bytes: &[u8]) -> Option<(Vec<u8>, Vec<Signature>)> {
         let reframed = reframe_partial_lengths(bytes);
@@ -856,18 +873,7 @@ mod tests {
     #[test]
     fn fast_path_agrees_with_the_general_parser_on_every_vector() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-        let mut files = Vec::new();
-        for dir in ["stores/redhat", "stores/redhat-v3", "stores/openshift-ci"] {
-            for e in std::fs::read_dir(root.join(dir)).unwrap() {
-                files.push(e.unwrap().path().join("signature-1"));
-            }
-        }
-        for e in std::fs::read_dir(root.join("malformed/containers-image")).unwrap() {
-            let p = e.unwrap().path();
-            if p.to_string_lossy().contains(".signature") {
-                files.push(p);
-            }
-        }
+        let files = vector_files(&root);
         let mut fast_hits = 0;
         for f in &files {
             let bytes = std::fs::read(f).unwrap();
@@ -910,18 +916,7 @@ mod tests {
             "pubring.gpg",
         )
         .unwrap();
-        let mut files = Vec::new();
-        for dir in ["stores/redhat", "stores/redhat-v3", "stores/openshift-ci"] {
-            for e in std::fs::read_dir(root.join(dir)).unwrap() {
-                files.push(e.unwrap().path().join("signature-1"));
-            }
-        }
-        for e in std::fs::read_dir(root.join("malformed/containers-image")).unwrap() {
-            let p = e.unwrap().path();
-            if p.to_string_lossy().contains(".signature") {
-                files.push(p);
-            }
-        }
+        let files = vector_files(&root);
         let (mut good, mut checked) = (0, 0);
         for f in &files {
             let Ok((data, sigs)) = parse_signed_message(&std::fs::read(f).unwrap()) else {
