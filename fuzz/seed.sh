@@ -16,6 +16,12 @@ if [ -x ../target/debug/pack ]; then
   ../target/debug/pack --store "$F/stores/redhat" --no-sign -o "$t/b.tar.zst" -q \
     sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bbce7b30609a69775aeca19
   cp "$t/b.tar.zst" corpus/bundle_reader/zstd.tar.zst
+  # Three releases: the reader hands each to its sink when its signatures are verified.
+  ../target/debug/pack --store "$F/stores/redhat" --no-sign --compression none -o "$t/three.tar" -q \
+    sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363 \
+    sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bbce7b30609a69775aeca19 \
+    sha256:ea0429e14dc9ff007f56d5db2b75209c2510d81e6869194e33a53352d2b6a4fa
+  cp "$t/three.tar" corpus/bundle_reader/three.tar
   rm -rf "$t"
 fi
 echo "seeded: $(ls corpus/* | wc -l) files"
