@@ -427,11 +427,7 @@ fn emit(
     json: bool,
 ) -> Result<Destination, Error> {
     if let Some(digest) = signature {
-        let bytes = unpack::signature_bytes(b, &digest, index)?;
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::Usage(format!("cannot write to stdout: {e}")))?;
+        write_stdout(unpack::signature_bytes(b, &digest, index)?)?;
         return Ok(Destination::Stdout {
             digest: digest.to_string(),
             index,
@@ -502,7 +498,8 @@ fn print_files(files: &[unpack::EmittedFile]) -> Result<(), Error> {
     write_stdout(out.as_bytes())
 }
 
-/// Write to stdout in one go (a line-buffered `println!` per release made 10,000 system calls).
+/// Write to stdout in one go (a line-buffered `println!` per release made 10,000 system
+/// calls); also the bare signature bytes of `emit --signature`.
 fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)
