@@ -13,12 +13,12 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use sigbundle::bundle::Compression;
 use sigbundle::fsutil::Overwrite;
-use sigbundle::keyring::Keyring;
 use sigbundle::pack::{self, Output, PackOptions};
 use sigbundle::packer::{self, PackerSigner, PASSPHRASE_ENV};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
 use sigbundle::resolve::{self, Arch, GraphSource, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
+use sigbundle::trust::ReleaseTrust;
 use sigbundle::{cli, Error};
 
 const EXAMPLES: &str = "\
@@ -139,9 +139,15 @@ struct PackArgs {
     /// order [default: Red Hat's two stores]
     #[arg(long = "store", value_name = "DIR|URL")]
     stores: Vec<String>,
-    /// Release keyring file(s), armored or binary; replaces the default (Red Hat's keys)
+    /// Release keyring: key files (armored or binary; together one entry, any key enough) or the
+    /// cluster's release-verification ConfigMap (each verifier-public-key-* entry required);
+    /// replaces the default (Red Hat's keys)
     #[arg(long, value_name = "FILE")]
     keyring: Vec<PathBuf>,
+    /// Also refuse what the cluster accepts but sequoia's standard policy does not (MD5, SHA-1,
+    /// malformed messages, loose JSON): verdict strict-refused
+    #[arg(long)]
+    strict: bool,
     /// Secret packer key to sign the bundle with (passphrase from SIGBUNDLE_KEY_PASSPHRASE)
     #[arg(long, value_name = "FILE")]
     sign_key: Option<PathBuf>,
@@ -262,11 +268,10 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     } else {
         a.stores.iter().map(|s| Store::parse(s)).collect::<Result<_, _>>()?
     };
-    let release_keys = if a.keyring.is_empty() {
-        Keyring::default_release()
-    } else {
-        Keyring::from_files(&a.keyring)?
-    };
+    let release_keys = ReleaseTrust::from_args(&a.keyring)?;
+    for w in &release_keys.warnings {
+        eprintln!("pack: warning: {}", sigbundle::escape_name(w));
+    }
     let signer = match &a.sign_key {
         Some(path) => Some(PackerSigner::from_file(path, passphrase().as_deref())?),
         None => None,
@@ -324,6 +329,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     let opts = PackOptions {
         stores,
         release_keys,
+        strict: a.strict,
         signer,
         compression: match a.compression {
             CompressionArg::Zstd => Compression::Zstd,

@@ -561,7 +561,7 @@ fn decompression_bomb_is_stopped_at_the_cap() {
     assert!(small < 1 << 20, "the bomb is small: {small}");
     verify_unsigned(&env, "bomb.tar.zst")
         .code(1)
-        .stderr_has("signatures/zeros: larger than the 51200-byte limit");
+        .stderr_has("signatures/zeros: larger than the 262144-byte limit");
 }
 
 trait TakeBytes: std::io::Read + Sized {

@@ -73,7 +73,7 @@ fn kill_pack_midway(env: &Env, args: &[&str]) {
 #[test]
 fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
     use sigbundle::digest::Digest;
-    use sigbundle::keyring::Keyring;
+    use sigbundle::trust::ReleaseTrust;
     use sigbundle::verify::{verify_release_signature, Verdict};
     use std::time::UNIX_EPOCH;
     let bytes = std::fs::read(fixture(&format!(
@@ -82,15 +82,15 @@ fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
     )))
     .unwrap();
     let d = Digest::parse(RH_4_15_0).unwrap();
-    let ring = Keyring::default_release();
+    let ring = ReleaseTrust::default_release();
     // Years ahead: still valid (keys are judged as of the signature's creation).
     let ahead = UNIX_EPOCH + Duration::from_secs(4_102_444_800); // 2100
-    let r = verify_release_signature(&ring, &d, &bytes, ahead);
+    let r = verify_release_signature(&ring, &d, &bytes, ahead, false);
     assert_eq!(r.verdict, Verdict::Valid);
     assert!(r.warnings.is_empty());
     // Years behind (before the signature was made): still valid, with a warning about the clock.
     let behind = UNIX_EPOCH + Duration::from_secs(946_684_800); // 2000
-    let r = verify_release_signature(&ring, &d, &bytes, behind);
+    let r = verify_release_signature(&ring, &d, &bytes, behind, false);
     assert_eq!(r.verdict, Verdict::Valid);
     assert!(
         r.warnings.iter().any(|w| w.contains("is the clock wrong")),
@@ -98,10 +98,10 @@ fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
         r.warnings
     );
     // An expired signature stays expired with the clock ahead.
-    let ci = Keyring::from_files(&[fixture("malformed/containers-image/pubring.gpg")]).unwrap();
+    let ci = ReleaseTrust::from_files(&[fixture("malformed/containers-image/pubring.gpg")]).unwrap();
     let expired = std::fs::read(fixture("malformed/containers-image/expired.signature")).unwrap();
     let any = Digest::parse("sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55").unwrap();
-    let r = verify_release_signature(&ci, &any, &expired, ahead);
+    let r = verify_release_signature(&ci, &any, &expired, ahead, false);
     assert!(matches!(r.verdict, Verdict::ExpiredSignature { .. }), "{r:?}");
 }
 

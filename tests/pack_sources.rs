@@ -539,16 +539,16 @@ fn an_oversized_body_is_refused_not_truncated() {
     let hex = &RH_4_15_0[7..];
     let dir = env.path(&format!("big/sha256={hex}"));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("signature-1"), vec![0xa3; 51_201]).unwrap();
+    std::fs::write(dir.join("signature-1"), vec![0xa3; 262_145]).unwrap();
     let server = StoreServer::serve(&env.path("big"));
     http_pack(&env, &server.url, &[])
         .code(2)
-        .stderr_has("larger than 51200 bytes");
+        .stderr_has("larger than 262144 bytes");
     assert_eq!(server.request_count(), 1, "not retried");
     http_pack(&env, "big", &[])
         .code(2)
-        .stderr_has("larger than 51200 bytes");
-    std::fs::write(dir.join("signature-1"), vec![0xa3; 51_200]).unwrap();
+        .stderr_has("larger than 262144 bytes");
+    std::fs::write(dir.join("signature-1"), vec![0xa3; 262_144]).unwrap();
     // Exactly at the limit is read (and then judged: these bytes are no signature).
     http_pack(&env, "big", &[]).code(1).stderr_has("bad-signature");
 }

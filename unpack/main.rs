@@ -17,6 +17,7 @@ use sigbundle::bundle::{CheckOptions, Limits, PackerStatus, ReleaseSink, Verifie
 use sigbundle::configmap::Format;
 use sigbundle::digest::Digest;
 use sigbundle::keyring::Keyring;
+use sigbundle::trust::ReleaseTrust;
 use sigbundle::unpack::{self, DirEmitter, FileAction};
 use sigbundle::verify::rfc3339;
 use sigbundle::{cli, cluster, escape_name, Error};
@@ -171,12 +172,18 @@ struct CheckArgs {
     /// Trusted packer public key(s); repeatable
     #[arg(long, value_name = "FILE")]
     packer_key: Vec<PathBuf>,
-    /// Release keyring file(s); replaces the default (Red Hat's keys)
+    /// Release keyring: key files (armored or binary; together one entry, any key enough) or the
+    /// cluster's release-verification ConfigMap (each verifier-public-key-* entry required);
+    /// replaces the default (Red Hat's keys)
     #[arg(long, value_name = "FILE")]
     keyring: Vec<PathBuf>,
     /// Accept a bundle without a packer signature (or without keys to check it)
     #[arg(long)]
     allow_unsigned: bool,
+    /// Also refuse what the cluster accepts but sequoia's standard policy does not (MD5, SHA-1,
+    /// malformed messages, loose JSON): verdict strict-refused
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -198,6 +205,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The release trust from `--keyring` (default: Red Hat's), its warnings said on stderr.
+fn release_trust(tool: &str, keyring: &[PathBuf]) -> Result<ReleaseTrust, Error> {
+    let trust = ReleaseTrust::from_args(keyring)?;
+    for w in &trust.warnings {
+        eprintln!("{tool}: warning: {}", sigbundle::escape_name(w));
+    }
+    Ok(trust)
+}
+
 fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
     if a.packer_key.is_empty() && !a.allow_unsigned {
         return Err(Error::Usage(
@@ -212,11 +228,8 @@ fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
             Some(Keyring::from_files(&a.packer_key)?)
         },
         allow_unsigned: a.allow_unsigned,
-        release_keys: if a.keyring.is_empty() {
-            Keyring::default_release()
-        } else {
-            Keyring::from_files(&a.keyring)?
-        },
+        release_keys: release_trust("unpack", &a.keyring)?,
+        strict: a.strict,
         now: SystemTime::now(),
         limits: Limits::default(),
         keep_bodies: true,
@@ -520,6 +533,7 @@ fn inspect(
             packer_key,
             keyring,
             allow_unsigned: false,
+            strict: false,
         };
         let b = open(bundle, &check, json, log, "verify", None)?;
         log.append(unpack::record_ok(bundle, &b, "verify", None))?;

@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use libfuzzer_sys::fuzz_target;
 use sigbundle::bundle::{read_bundle, CheckOptions, Limits, ReleaseSink};
 use sigbundle::digest::Digest;
-use sigbundle::keyring::Keyring;
+use sigbundle::trust::ReleaseTrust;
 
-static RING: std::sync::OnceLock<Keyring> = std::sync::OnceLock::new();
+static RING: std::sync::OnceLock<ReleaseTrust> = std::sync::OnceLock::new();
 
 #[derive(Default)]
 struct Seen(Mutex<Vec<(usize, Digest, usize)>>);
@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     let opts = CheckOptions {
         packer_keys: None,
         allow_unsigned: true,
-        release_keys: RING.get_or_init(Keyring::default_release).clone(),
+        release_keys: RING.get_or_init(ReleaseTrust::default_release).clone(),
+        strict: false,
         now: std::time::SystemTime::now(),
         limits: Limits { max_total: 8 << 20, ..Limits::default() },
         keep_bodies: true,

@@ -137,8 +137,10 @@ pub struct CheckOptions {
     /// Accept a bundle without a packer signature (or whose signature cannot be checked for
     /// want of packer keys).
     pub allow_unsigned: bool,
-    /// The release keyring every signature is verified against again.
-    pub release_keys: Keyring,
+    /// The release trust configuration every signature is verified against again.
+    pub release_keys: crate::trust::ReleaseTrust,
+    /// Refuse, beyond the cluster's rules, what `--strict` refuses.
+    pub strict: bool,
     /// The clock for signature expiry.
     pub now: SystemTime,
     pub limits: Limits,
@@ -209,6 +211,11 @@ pub enum Problem {
         digest: String,
         verdict: String,
     },
+    /// The release's valid signatures do not satisfy every entry of the trust configuration.
+    UnsatisfiedTrust {
+        digest: String,
+        entries: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for Problem {
@@ -245,6 +252,11 @@ impl std::fmt::Display for Problem {
                 digest,
                 verdict,
             } => write!(f, "{member}: release signature for {digest} does not verify: {verdict}"),
+            UnsatisfiedTrust { digest, entries } => write!(
+                f,
+                "release {digest} has no valid signature for {} (the cluster requires one for every entry)",
+                entries.join(", ")
+            ),
         }
     }
 }
@@ -466,7 +478,7 @@ type Pending = Mutex<std::collections::HashMap<usize, Vec<Option<Vec<u8>>>>>;
 /// Verify one job on a worker; hand a release to the sink once its last signature is in.
 fn verify_job(opts: &CheckOptions, sink: Option<&dyn ReleaseSink>, pending: &Pending, job: Job) -> Done {
     let (i, digest, mut bytes, slot) = job;
-    let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now);
+    let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now, opts.strict);
     if let (Some(sink), Some(slot), true) = (sink, slot, report.verdict.is_valid()) {
         let body = if opts.keep_bodies {
             bytes.clone()
@@ -642,7 +654,7 @@ pub fn read_bundle<R: Read>(
             (st.0.clone(), st.1)
         };
         let sha256 = hex::encode(hasher.finalize());
-        finish(scan, done, sha256, size, compression)
+        finish(opts, scan, done, sha256, size, compression)
     })
 }
 
@@ -953,6 +965,7 @@ fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
 
 /// After the stream: missing members, the verification results, the verdict.
 fn finish(
+    opts: &CheckOptions,
     mut scan: Scan,
     done: Vec<Vec<Done>>,
     sha256: String,
@@ -1013,6 +1026,13 @@ fn finish(
                 sha256: s.sha256.clone(),
                 report,
                 bytes,
+            });
+        }
+        let entries = opts.release_keys.unsatisfied_by(sigs.iter().map(|s| &s.report));
+        if !entries.is_empty() && !sigs.is_empty() {
+            scan.problems.push(Problem::UnsatisfiedTrust {
+                digest: r.digest.to_string(),
+                entries,
             });
         }
         releases.push(CheckedRelease {

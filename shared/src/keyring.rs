@@ -103,6 +103,20 @@ impl Keyring {
         Ok(())
     }
 
+    /// A keyring of these certificates (secret parts dropped), named `source`.
+    pub fn from_certs(certs: Vec<Cert>, source: &str) -> Keyring {
+        Keyring {
+            certs: certs.into_iter().map(Cert::strip_secret_key_material).collect(),
+            sources: vec![source.to_string()],
+        }
+    }
+
+    /// Add every certificate of `other`.
+    pub fn extend(&mut self, other: Keyring) {
+        self.certs.extend(other.certs);
+        self.sources.extend(other.sources);
+    }
+
     /// The certificates.
     pub fn certs(&self) -> &[Cert] {
         &self.certs

@@ -18,6 +18,7 @@ pub mod packer;
 pub mod registry;
 pub mod resolve;
 pub mod store;
+pub mod trust;
 pub mod unpack;
 pub mod verify;
 
@@ -50,6 +51,8 @@ pub enum Error {
     Digest(#[from] digest::DigestError),
     #[error(transparent)]
     Keyring(#[from] keyring::KeyringError),
+    #[error(transparent)]
+    Trust(#[from] trust::TrustError),
     #[error(transparent)]
     Packer(#[from] packer::PackerError),
     #[error(transparent)]

@@ -14,12 +14,12 @@ use crate::audit::Receipt;
 use crate::bundle::{write_bundle, Compression};
 use crate::digest::Digest;
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
-use crate::keyring::Keyring;
 use crate::manifest::{signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED};
 use crate::packer::{PackerError, PackerSigner};
 use crate::registry::Registry;
 use crate::resolve::{resolve_all, ResolveOptions, Spec};
 use crate::store::{Fetcher, Store, StoreError};
+use crate::trust::ReleaseTrust;
 use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
 
 /// Why a pack run failed.
@@ -87,7 +87,10 @@ pub type Progress = Arc<dyn Fn(&ReleaseOutcome) + Send + Sync>;
 /// Everything a pack run needs.
 pub struct PackOptions {
     pub stores: Vec<Store>,
-    pub release_keys: Keyring,
+    /// The release trust configuration (every entry must be satisfied).
+    pub release_keys: ReleaseTrust,
+    /// Refuse, beyond the cluster's rules, what `--strict` refuses.
+    pub strict: bool,
     /// `None`: an explicitly unsigned bundle.
     pub signer: Option<PackerSigner>,
     pub compression: Compression,
@@ -141,6 +144,11 @@ impl ReleaseOutcome {
     fn valid(&self) -> impl Iterator<Item = &Judged> {
         self.signatures.iter().filter(|j| j.report.verdict.is_valid())
     }
+
+    /// The trust entries no valid signature satisfies yet (empty: the cluster accepts it).
+    fn unsatisfied(&self, trust: &ReleaseTrust) -> Vec<String> {
+        trust.unsatisfied_by(self.valid().map(|j| &j.report))
+    }
 }
 
 /// The result of a pack run.
@@ -184,10 +192,11 @@ pub async fn collect(
         let (digest, names) = (*digest, names.iter().cloned().collect::<Vec<_>>());
         let (sem, keys, stores, fetcher) = (sem.clone(), keys.clone(), stores.clone(), opts.fetcher.clone());
         let all_stores = opts.all_stores;
+        let strict = opts.strict;
         let progress = opts.progress.clone();
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await.expect("semaphore never closes");
-            let out = collect_one(digest, names, &stores, &fetcher, keys, all_stores).await;
+            let out = collect_one(digest, names, &stores, &fetcher, keys, all_stores, strict).await;
             if let (Ok(o), Some(p)) = (&out, &progress) {
                 p(o);
             }
@@ -207,8 +216,9 @@ async fn collect_one(
     requested: Vec<String>,
     stores: &[Store],
     fetcher: &Fetcher,
-    keys: Arc<Keyring>,
+    keys: Arc<ReleaseTrust>,
     all_stores: bool,
+    strict: bool,
 ) -> Result<ReleaseOutcome, PackError> {
     let mut out = ReleaseOutcome {
         digest,
@@ -227,12 +237,12 @@ async fn collect_one(
                 continue;
             }
         };
-        let keys = keys.clone();
+        let ring = keys.clone();
         let judged = tokio::task::spawn_blocking(move || {
             let now = SystemTime::now();
             bodies
                 .into_iter()
-                .map(|b| (verify_release_signature(&keys, &digest, &b, now), b))
+                .map(|b| (verify_release_signature(&ring, &digest, &b, now, strict), b))
                 .collect::<Vec<_>>()
         })
         .await
@@ -250,7 +260,7 @@ async fn collect_one(
                 bytes,
             });
         }
-        if out.valid().next().is_some() {
+        if out.valid().next().is_some() && out.unsatisfied(&keys).is_empty() {
             out.store.get_or_insert_with(|| store.to_string());
             if !all_stores {
                 break;

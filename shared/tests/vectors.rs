@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use sigbundle::digest::Digest;
-use sigbundle::keyring::Keyring;
-use sigbundle::verify::{verify_release_signature, PayloadProblem, SignatureReport, Verdict};
+use sigbundle::trust::ReleaseTrust;
+use sigbundle::verify::{verify_release_signature, PayloadProblem, SignatureReport, Verdict, MAX_SIGNATURE_BYTES};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,9 +14,15 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-fn check(keyring: &Keyring, digest: &str, file: &str) -> SignatureReport {
+fn check(keyring: &ReleaseTrust, digest: &str, file: &str) -> SignatureReport {
     let bytes = std::fs::read(fixture(file)).unwrap();
-    verify_release_signature(keyring, &Digest::parse(digest).unwrap(), &bytes, SystemTime::now())
+    verify_release_signature(
+        keyring,
+        &Digest::parse(digest).unwrap(),
+        &bytes,
+        SystemTime::now(),
+        false,
+    )
 }
 
 fn store_sig(store: &str, hex: &str) -> String {
@@ -33,7 +39,7 @@ const RH_RELEASE_KEY_2: &str = "567E347AD0044ADE55BA8A5F199E2F91FD431D51";
 
 fn red_hat_valid(hex: &str, identity: &str) {
     let r = check(
-        &Keyring::default_release(),
+        &ReleaseTrust::default_release(),
         &format!("sha256:{hex}"),
         &store_sig("redhat", hex),
     );
@@ -62,7 +68,7 @@ fn redhat_4_15_46_valid() {
 #[test]
 fn redhat_v3_signature_packet_valid() {
     let r = check(
-        &Keyring::default_release(),
+        &ReleaseTrust::default_release(),
         &format!("sha256:{RH_V3}"),
         &store_sig("redhat-v3", RH_V3),
     );
@@ -72,7 +78,7 @@ fn redhat_v3_signature_packet_valid() {
 
 #[test]
 fn openshift_ci_2019_expired_key_still_valid() {
-    let ring = Keyring::from_files(&[fixture("keys/openshift-ci-2019.asc")]).unwrap();
+    let ring = ReleaseTrust::from_files(&[fixture("keys/openshift-ci-2019.asc")]).unwrap();
     let r = check(&ring, &format!("sha256:{CI_2019}"), &store_sig("openshift-ci", CI_2019));
     assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
     assert_eq!(
@@ -84,7 +90,7 @@ fn openshift_ci_2019_expired_key_still_valid() {
 #[test]
 fn redhat_signature_for_another_digest_is_digest_mismatch() {
     let r = check(
-        &Keyring::default_release(),
+        &ReleaseTrust::default_release(),
         &format!("sha256:{RH_4_10_18}"),
         &store_sig("redhat", RH_4_15_0),
     );
@@ -99,14 +105,14 @@ fn redhat_signature_for_another_digest_is_digest_mismatch() {
 
 #[test]
 fn redhat_signature_untrusted_under_other_keyring() {
-    let ring = Keyring::from_files(&[fixture("keys/openshift-ci-4.asc")]).unwrap();
+    let ring = ReleaseTrust::from_files(&[fixture("keys/openshift-ci-4.asc")]).unwrap();
     let r = check(&ring, &format!("sha256:{RH_4_15_0}"), &store_sig("redhat", RH_4_15_0));
     assert!(matches!(r.verdict, Verdict::UntrustedSigner { .. }), "{r:?}");
     assert!(r.verdict.to_string().contains("199E2F91FD431D51"), "{}", r.verdict);
 }
 
 fn ci(file: &str) -> SignatureReport {
-    let ring = Keyring::from_files(&[fixture("malformed/containers-image/pubring.gpg")]).unwrap();
+    let ring = ReleaseTrust::from_files(&[fixture("malformed/containers-image/pubring.gpg")]).unwrap();
     check(&ring, CI_DIGEST, &format!("malformed/containers-image/{file}"))
 }
 
@@ -189,11 +195,21 @@ fn ci_subkey_revoked_is_revoked_key() {
 
 #[test]
 fn oversized_and_garbage_are_bad_signatures() {
-    let ring = Keyring::default_release();
+    let ring = ReleaseTrust::default_release();
     let d = Digest::parse(&format!("sha256:{RH_4_15_0}")).unwrap();
-    let r = verify_release_signature(&ring, &d, &vec![0u8; 51_201], SystemTime::now());
-    assert!(r.verdict.to_string().contains("51200"), "{}", r.verdict);
-    let r = verify_release_signature(&ring, &d, b"hello", SystemTime::now());
+    let r = verify_release_signature(
+        &ring,
+        &d,
+        &vec![0u8; MAX_SIGNATURE_BYTES as usize + 1],
+        SystemTime::now(),
+        false,
+    );
+    assert!(
+        r.verdict.to_string().contains(&MAX_SIGNATURE_BYTES.to_string()),
+        "{}",
+        r.verdict
+    );
+    let r = verify_release_signature(&ring, &d, b"hello", SystemTime::now(), false);
     assert!(matches!(r.verdict, Verdict::BadSignature { .. }), "{r:?}");
 }
 
@@ -211,7 +227,8 @@ fn fuzz_findings_are_handled() {
             let opts = CheckOptions {
                 packer_keys: None,
                 allow_unsigned: true,
-                release_keys: Keyring::default_release(),
+                release_keys: ReleaseTrust::default_release(),
+                strict: false,
                 now: SystemTime::now(),
                 limits: Limits {
                     max_total: 8 << 20,
@@ -224,4 +241,32 @@ fn fuzz_findings_are_handled() {
         }
     }
     assert!(n >= 1);
+}
+
+/// The 51 signatures the cluster-version operator's own code judged
+/// (tests/fixtures/cvo-differential/expected.tsv): sigbundle accepts exactly those it accepted.
+#[test]
+fn cvo_differential_cases_agree_with_the_cluster() {
+    let root = fixture("cvo-differential");
+    let tsv = std::fs::read_to_string(root.join("expected.tsv")).unwrap();
+    let digest = Digest::parse("sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363").unwrap();
+    let mut n = 0;
+    let mut wrong = Vec::new();
+    for line in tsv.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (case, keyring, cluster) = (cols[0], cols[1], cols[2]);
+        let trust = ReleaseTrust::from_files(&[root.join("keys").join(keyring)]).unwrap();
+        let sig = root
+            .join("stores")
+            .join(case)
+            .join(format!("sha256={}", digest.hex()))
+            .join("signature-1");
+        let r = verify_release_signature(&trust, &digest, &std::fs::read(&sig).unwrap(), SystemTime::now(), false);
+        if r.verdict.is_valid() != (cluster == "OK") {
+            wrong.push(format!("{case}: cluster {cluster:?}, sigbundle {}", r.verdict));
+        }
+        n += 1;
+    }
+    assert_eq!(n, 51);
+    assert!(wrong.is_empty(), "{} disagreements:\n{}", wrong.len(), wrong.join("\n"));
 }
