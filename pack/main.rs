@@ -317,8 +317,18 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
             None if !quiet => eprintln!("{line}"),
             None => {}
         }
-        for j in o.signatures.iter().filter(|j| !j.report.verdict.is_valid()) {
-            let msg = format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict);
+        let incomplete = o.incomplete.iter().map(|f| {
+            format!(
+                "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
+                sigbundle::escape_name(f)
+            )
+        });
+        let rejected = o
+            .signatures
+            .iter()
+            .filter(|j| !j.report.verdict.is_valid())
+            .map(|j| format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict));
+        for msg in incomplete.chain(rejected) {
             match &progress_bar {
                 Some(b) => b.println(msg),
                 None if !quiet => eprintln!("{msg}"),

@@ -533,6 +533,104 @@ fn a_truncated_body_is_retried_then_reported() {
     assert!(!env.path("b.tar.zst").exists());
 }
 
+/// The cluster stops at the first valid signature and never asks for the rest; a store that
+/// fails for a later one must not fail the release: what verified is kept, the failure is a
+/// warning naming the store and file, and the manifest records it.
+#[test]
+fn a_store_failing_after_a_valid_signature_keeps_what_verified() {
+    const ALBO: &str = "sha256:50b9402635dd4b312a86bed05dcdbda8c00120d3789ec2e9b527045100b3bdb4";
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat-more"));
+    for (suffix, status) in [("signature-3", 503), ("signature-2", 403)] {
+        *server.faults.status_for_suffix.lock().unwrap() = Some((suffix.to_string(), status));
+        let out = format!("{suffix}.tar");
+        env.run(
+            "pack",
+            &[
+                "--store",
+                &server.url,
+                "--no-sign",
+                "--retries",
+                "0",
+                "--compression",
+                "none",
+                "-o",
+                &out,
+                ALBO,
+            ],
+        )
+        .code(0)
+        .stderr_has(&format!("warning: {}/sha256=", server.url))
+        .stderr_has(&format!("{suffix}: HTTP {status}; kept the signatures that verified"));
+        let members = tar_members(&std::fs::read(env.path(&out)).unwrap());
+        let manifest: serde_json::Value = serde_json::from_slice(&members[0].1).unwrap();
+        let release = &manifest["releases"][0];
+        assert_eq!(release["signatures"].as_array().unwrap().len(), 3, "{release}");
+        let incomplete = release["incomplete"].as_array().unwrap();
+        assert_eq!(incomplete.len(), 1, "{release}");
+        assert!(
+            incomplete[0].as_str().unwrap().contains(&format!("{suffix}: ")),
+            "{release}"
+        );
+        assert!(
+            incomplete[0].as_str().unwrap().contains(&status.to_string()),
+            "{release}"
+        );
+    }
+    // Every request failing is still a store failure (exit 2), as before.
+    *server.faults.status_for_suffix.lock().unwrap() = None;
+    server.faults.always_status.store(503, Ordering::SeqCst);
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &server.url,
+            "--no-sign",
+            "--retries",
+            "0",
+            "-o",
+            "x.tar",
+            ALBO,
+        ],
+    )
+    .code(2)
+    .stderr_has("HTTP 503");
+}
+
+/// The cluster reads a store's answer whole: a valid signature behind 60,000 bytes of packets it
+/// skips is valid, and sigbundle carries exactly those bytes.
+#[test]
+fn a_body_over_50_kib_that_the_cluster_accepts_is_carried() {
+    let env = Env::new();
+    let hex = &RH_4_15_0[7..];
+    let sig = std::fs::read(fixture(&format!("stores/redhat/sha256={hex}/signature-1"))).unwrap();
+    let mut body = vec![0xca, 0xff]; // a marker packet (tag 10), 4-byte length: Go skips it
+    body.extend_from_slice(&60_000u32.to_be_bytes());
+    body.extend(std::iter::repeat_n(0u8, 60_000));
+    body.extend_from_slice(&sig);
+    let dir = env.path(&format!("padded/sha256={hex}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("signature-1"), &body).unwrap();
+    let server = StoreServer::serve(&env.path("padded"));
+    env.run(
+        "pack",
+        &[
+            "--store",
+            &server.url,
+            "--no-sign",
+            "--compression",
+            "none",
+            "-o",
+            "p.tar",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    let members = tar_members(&std::fs::read(env.path("p.tar")).unwrap());
+    let carried = members.iter().find(|(n, _)| n.ends_with("signature-1")).unwrap();
+    assert_eq!(carried.1, body);
+}
+
 #[test]
 fn an_oversized_body_is_refused_not_truncated() {
     let env = Env::new();
@@ -544,7 +642,8 @@ fn an_oversized_body_is_refused_not_truncated() {
     http_pack(&env, &server.url, &[])
         .code(2)
         .stderr_has("larger than 262144 bytes");
-    assert_eq!(server.request_count(), 1, "not retried");
+    // Not retried; the search goes on to signature-2 (a 404), as the cluster's does.
+    assert_eq!(server.request_count(), 2, "not retried");
     http_pack(&env, "big", &[])
         .code(2)
         .stderr_has("larger than 262144 bytes");
@@ -584,7 +683,15 @@ fn a_404_on_signature_1_is_a_missing_signature_and_403_is_not_retried() {
     let server = StoreServer::serve(&fixture("stores/redhat"));
     server.faults.always_status.store(403, Ordering::SeqCst);
     http_pack(&env, &server.url, &[]).code(2).stderr_has("HTTP 403");
-    assert_eq!(server.request_count(), 1);
+    // Like the cluster, the search goes on past a failed request (to signature-9), but no
+    // request is repeated.
+    let asked = server.requests.lock().unwrap().clone();
+    assert_eq!(asked.len(), 9, "{asked:?}");
+    assert_eq!(
+        asked.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        9,
+        "{asked:?}"
+    );
 }
 
 #[test]

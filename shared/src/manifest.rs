@@ -46,6 +46,10 @@ pub struct Release {
     pub store: String,
     #[serde(deserialize_with = "shrunk")]
     pub signatures: Vec<SignatureEntry>,
+    /// Requests for more signatures that failed at the store after these made the release
+    /// complete (the cluster would not have asked); each names the store, the file and the error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 /// A list decoded without its slack: the decoder grows lists by doubling (a release's two
@@ -69,6 +73,10 @@ pub struct SignatureEntry {
     pub created: Option<u64>,
     pub identity: Option<String>,
     pub creator: Option<String>,
+    /// The trust entries (`verifier-public-key-*`) this signature satisfies, when the trust
+    /// configuration has more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub satisfies: Vec<String>,
 }
 
 /// A digest that was asked for but had no valid signature (`--allow-missing`).

@@ -138,6 +138,8 @@ pub struct ReleaseOutcome {
     pub signatures: Vec<Judged>,
     /// Store errors met on the way (a later store may still have answered).
     pub errors: Vec<String>,
+    /// Requests that failed at a store whose other signatures made the release complete.
+    pub incomplete: Vec<String>,
 }
 
 impl ReleaseOutcome {
@@ -226,41 +228,52 @@ async fn collect_one(
         store: None,
         signatures: Vec::new(),
         errors: Vec::new(),
+        incomplete: Vec::new(),
     };
     let mut first_err = None;
     for store in stores {
-        let bodies = match fetcher.fetch(store, &digest).await {
-            Ok(b) => b,
+        let fetched = match fetcher.fetch(store, &digest).await {
+            Ok(f) => f,
             Err(e) => {
                 out.errors.push(e.to_string());
                 first_err.get_or_insert((store.to_string(), e));
                 continue;
             }
         };
+        let failed: Vec<String> = fetched.failed.iter().map(|(_, e)| e.to_string()).collect();
         let ring = keys.clone();
         let judged = tokio::task::spawn_blocking(move || {
             let now = SystemTime::now();
-            bodies
+            fetched
+                .bodies
                 .into_iter()
-                .map(|b| (verify_release_signature(&ring, &digest, &b, now, strict), b))
+                .map(|(n, b)| (n, verify_release_signature(&ring, &digest, &b, now, strict), b))
                 .collect::<Vec<_>>()
         })
         .await
         .expect("a verification task panicked");
-        for (i, (report, bytes)) in judged.into_iter().enumerate() {
+        for (n, report, bytes) in judged {
             // With --all-stores, the same signature from two stores is kept once.
             if out.signatures.iter().any(|j| j.bytes == bytes) {
                 continue;
             }
             out.signatures.push(Judged {
                 store: store.to_string(),
-                index: i + 1,
+                index: n,
                 size: bytes.len() as u64,
                 report,
                 bytes,
             });
         }
-        if out.valid().next().is_some() && out.unsatisfied(&keys).is_empty() {
+        let complete = out.valid().next().is_some() && out.unsatisfied(&keys).is_empty();
+        if complete {
+            // The cluster stops at the first valid signature; what a store could not give after
+            // that is worth a warning, not a failure.
+            out.incomplete.extend(failed);
+        } else {
+            out.errors.extend(failed);
+        }
+        if complete {
             out.store.get_or_insert_with(|| store.to_string());
             if !all_stores {
                 break;
@@ -472,6 +485,7 @@ fn build_manifest(
                 created: j.report.created,
                 identity: j.report.identity.clone(),
                 creator: j.report.creator.clone(),
+                satisfies: j.report.satisfies.clone(),
             });
             // The bytes move into the bundle; the outcome keeps the facts.
             members.push((path, std::mem::take(&mut j.bytes)));
@@ -481,6 +495,7 @@ fn build_manifest(
             requested: o.requested.clone(),
             store: o.store.clone().unwrap_or_default(),
             signatures: sigs,
+            incomplete: o.incomplete.clone(),
         });
     }
     // Sort by path as the format requires: signature-10 would sort before signature-2 as a

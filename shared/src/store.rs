@@ -1,6 +1,7 @@
 //! Signature stores: read `<store>/sha256=<hex>/signature-<N>` from a directory or over
-//! HTTP(S), as the cluster does (N = 1, 2, … until the first 404, at most 9, 50 KiB per body),
-//! with timeouts, retries with backoff and jitter, and redirects only to https or the same host.
+//! HTTP(S), as the cluster does (N = 1, 2, … until the first 404, at most 9; an empty body or a
+//! failed request for one N does not end the search, as it does not for the cluster), with
+//! timeouts, retries with backoff and jitter, and redirects only to https or the same host.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -119,6 +120,15 @@ impl Default for FetchConfig {
     }
 }
 
+/// What one store gave for one release: the bodies by their N, and the N it could not read.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub bodies: Vec<(usize, Vec<u8>)>,
+    /// Requests that failed (after retries) while the search went on; the release may still be
+    /// complete without them, but the store did not give everything it holds.
+    pub failed: Vec<(usize, StoreError)>,
+}
+
 /// Fetches signatures; one per run, so HTTP connections are pooled and reused.
 #[derive(Clone)]
 pub struct Fetcher {
@@ -179,19 +189,32 @@ impl Fetcher {
         &self.client
     }
 
-    /// All signatures of `digest` in `store`, in store order (N = 1, 2, … until the first
-    /// missing one, at most [`MAX_SIGNATURES`]).
-    pub async fn fetch(&self, store: &Store, digest: &Digest) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut out = Vec::new();
+    /// All signatures of `digest` in `store`, in store order: N = 1, 2, … until the first
+    /// missing one, at most [`MAX_SIGNATURES`]. Like the cluster, an empty body is skipped and a
+    /// failed request does not end the search, except that a network failure (the store is not
+    /// answering) ends it; a store that gave nothing but failures is an error.
+    pub async fn fetch(&self, store: &Store, digest: &Digest) -> Result<Fetched, StoreError> {
+        let mut out = Fetched::default();
         for n in 1..=MAX_SIGNATURES {
             let got = match store {
-                Store::Dir(dir) => read_dir_signature(dir, digest, n)?,
-                Store::Http(_) => self.get_with_retries(&store.location(digest, n)).await?,
+                Store::Dir(dir) => read_dir_signature(dir, digest, n),
+                Store::Http(_) => self.get_with_retries(&store.location(digest, n)).await,
             };
             match got {
-                Some(body) => out.push(body),
-                None => break,
+                Ok(Some(body)) if body.is_empty() => {}
+                Ok(Some(body)) => out.bodies.push((n, body)),
+                Ok(None) => break,
+                Err(e) => {
+                    let unreachable = matches!(e, StoreError::Network { .. });
+                    out.failed.push((n, e));
+                    if unreachable {
+                        break;
+                    }
+                }
             }
+        }
+        if out.bodies.is_empty() && !out.failed.is_empty() {
+            return Err(out.failed.swap_remove(0).1);
         }
         Ok(out)
     }

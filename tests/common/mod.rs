@@ -194,6 +194,8 @@ pub struct Faults {
     pub reset_first: AtomicUsize,
     /// Answer every request with this status (0: off).
     pub always_status: AtomicUsize,
+    /// Answer requests whose path ends with this suffix with this status.
+    pub status_for_suffix: Mutex<Option<(String, u16)>>,
     /// Redirect requests for `/old<rest>` to this URL prefix + `<rest>`.
     pub redirect_to: Mutex<Option<String>>,
     /// Promise a longer body than sent, then close.
@@ -280,6 +282,12 @@ fn handle(stream: TcpStream, root: &Path, f: &Faults, log: &Mutex<Vec<String>>) 
         if status != 0 {
             respond(&mut out, status as u16, &[], b"", head_only)?;
             continue;
+        }
+        if let Some((suffix, code)) = f.status_for_suffix.lock().unwrap().clone() {
+            if path.ends_with(&suffix) {
+                respond(&mut out, code, &[], b"", head_only)?;
+                continue;
+            }
         }
         if take_one(&f.fail_first) {
             respond(&mut out, 500, &[], b"boom", head_only)?;
