@@ -254,7 +254,7 @@ impl std::fmt::Display for Problem {
             } => write!(f, "{member}: release signature for {digest} does not verify: {verdict}"),
             UnsatisfiedTrust { digest, entries } => write!(
                 f,
-                "release {digest} has no valid signature for {} (the cluster requires one for every entry)",
+                "release {digest}: no valid signature for {} (the cluster requires one for every verifier-public-key-* entry)",
                 entries.join(", ")
             ),
         }

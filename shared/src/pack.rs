@@ -140,6 +140,9 @@ pub struct ReleaseOutcome {
     pub errors: Vec<String>,
     /// Requests that failed at a store whose other signatures made the release complete.
     pub incomplete: Vec<String>,
+    /// Trust entries no valid signature satisfies (the release is missing unless this is empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsatisfied: Vec<String>,
 }
 
 impl ReleaseOutcome {
@@ -148,7 +151,7 @@ impl ReleaseOutcome {
     }
 
     /// The trust entries no valid signature satisfies yet (empty: the cluster accepts it).
-    fn unsatisfied(&self, trust: &ReleaseTrust) -> Vec<String> {
+    fn unsatisfied_entries(&self, trust: &ReleaseTrust) -> Vec<String> {
         trust.unsatisfied_by(self.valid().map(|j| &j.report))
     }
 }
@@ -229,6 +232,7 @@ async fn collect_one(
         signatures: Vec::new(),
         errors: Vec::new(),
         incomplete: Vec::new(),
+        unsatisfied: Vec::new(),
     };
     let mut first_err = None;
     for store in stores {
@@ -265,7 +269,8 @@ async fn collect_one(
                 bytes,
             });
         }
-        let complete = out.valid().next().is_some() && out.unsatisfied(&keys).is_empty();
+        out.unsatisfied = out.unsatisfied_entries(&keys);
+        let complete = out.valid().next().is_some() && out.unsatisfied.is_empty();
         if complete {
             // The cluster stops at the first valid signature; what a store could not give after
             // that is worth a warning, not a failure.
@@ -298,6 +303,11 @@ fn missing_reason(o: &ReleaseOutcome) -> String {
         } else {
             format!("no signature; {}", o.errors.join("; "))
         }
+    } else if o.valid().next().is_some() {
+        format!(
+            "no valid signature for {} (the cluster requires one for every verifier-public-key-* entry)",
+            o.unsatisfied.join(", ")
+        )
     } else {
         let verdicts: Vec<String> = o
             .signatures

@@ -651,17 +651,22 @@ pub struct GpgSigner {
 
 impl GpgSigner {
     pub fn new(env: &Env) -> GpgSigner {
-        let home = env.path("gnupg-signer");
+        GpgSigner::named(env, "signer")
+    }
+
+    /// A signer of its own (`gnupg-<name>/`, public key `release-<name>.asc`).
+    pub fn named(env: &Env, name: &str) -> GpgSigner {
+        let home = env.path(&format!("gnupg-{name}"));
         std::fs::create_dir_all(&home).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
         let g = GpgSigner {
-            public: env.path("release-signer.asc"),
+            public: env.path(&format!("release-{name}.asc")),
             home,
         };
         g.gpg(&[
             "--quick-gen-key",
-            "Test Release Signer <rel@example.org>",
+            &format!("Test Release {name} <{name}@example.org>"),
             "rsa2048",
             "sign",
             "never",
