@@ -12,8 +12,17 @@ use common::*;
 
 const DIGEST: &str = "sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363";
 
-/// (case, keyring file, cluster verdict `OK` or `FAIL: …`, signature bytes) of a verdict table.
-fn cases(dir: &str) -> Vec<(String, std::path::PathBuf, String, Vec<u8>)> {
+/// One row of a verdict table: the case, its keyring file, the digest its store holds, the
+/// cluster's verdict (`OK` or `FAIL: …`) and the signature's bytes.
+struct Case {
+    name: String,
+    key: std::path::PathBuf,
+    digest: String,
+    cluster: String,
+    bytes: Vec<u8>,
+}
+
+fn cases(dir: &str) -> Vec<Case> {
     let root = fixture(dir);
     let tsv = std::fs::read_to_string(root.join("expected.tsv")).unwrap();
     tsv.lines()
@@ -21,17 +30,20 @@ fn cases(dir: &str) -> Vec<(String, std::path::PathBuf, String, Vec<u8>)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let c: Vec<&str> = l.splitn(3, '\t').collect();
-            let sig = root
-                .join("stores")
-                .join(c[0])
-                .join(format!("sha256={}", &DIGEST[7..]))
-                .join("signature-1");
-            (
-                c[0].to_string(),
-                root.join("keys").join(c[1]),
-                c[2].to_string(),
-                std::fs::read(sig).unwrap(),
-            )
+            let store = root.join("stores").join(c[0]);
+            let hex = std::fs::read_dir(&store)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .find_map(|n| n.strip_prefix("sha256=").map(str::to_string))
+                .unwrap();
+            let sig = store.join(format!("sha256={hex}")).join("signature-1");
+            Case {
+                name: c[0].to_string(),
+                key: root.join("keys").join(c[1]),
+                digest: format!("sha256:{hex}"),
+                cluster: c[2].to_string(),
+                bytes: std::fs::read(sig).unwrap(),
+            }
         })
         .collect()
 }
@@ -42,9 +54,16 @@ fn drive(
     env: &Env,
     template: &(sigbundle::manifest::Manifest, Vec<(String, Vec<u8>)>),
     dir: &str,
-    case: &(String, std::path::PathBuf, String, Vec<u8>),
+    case: &Case,
 ) -> Vec<String> {
-    let (name, key, cluster, bytes) = case;
+    let Case {
+        name,
+        key,
+        digest,
+        cluster,
+        bytes,
+    } = case;
+    let digest = digest.as_str();
     let ok = cluster == "OK";
     let key = key.to_str().unwrap();
     let store = fixture(&format!("{dir}/stores/{name}"));
@@ -62,7 +81,7 @@ fn drive(
             store,
             "--keyring",
             key,
-            DIGEST,
+            digest,
         ],
     );
     let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap_or_default();
@@ -91,7 +110,7 @@ fn drive(
                 store,
                 "--keyring",
                 key,
-                DIGEST,
+                digest,
             ],
         );
         if packed.code != 0 {
@@ -135,7 +154,7 @@ fn drive(
         let files = env.ls(&out);
         let cm: serde_json::Value =
             serde_json::from_slice(&std::fs::read(env.path(&format!("{out}/{}", files[0]))).unwrap()).unwrap();
-        let key = format!("sha256-{}-1", &DIGEST[7..]);
+        let key = format!("sha256-{}-1", &digest[7..]);
         let emitted = base64::engine::general_purpose::STANDARD
             .decode(cm["binaryData"][&key].as_str().unwrap())
             .unwrap();
@@ -153,7 +172,7 @@ fn drive_table(dir: &str, at_least: usize) {
     // The bundle every refused case is put into: one good signature of the digest, packed.
     let good = cases("cvo-differential")
         .into_iter()
-        .find(|c| c.0 == "p00-good-zip")
+        .find(|c| c.name == "p00-good-zip")
         .unwrap();
     let store = fixture("cvo-differential/stores/p00-good-zip");
     env.run(
@@ -168,7 +187,7 @@ fn drive_table(dir: &str, at_least: usize) {
             "--store",
             store.to_str().unwrap(),
             "--keyring",
-            good.1.to_str().unwrap(),
+            good.key.to_str().unwrap(),
             DIGEST,
         ],
     )
