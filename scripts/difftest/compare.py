@@ -200,6 +200,13 @@ def summarize(rows, width=3):
             for r in lst:
                 groups[norm_reason(r[side])].append(r)
             picks = [v[len(v) // 2] for _, v in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+            chosen = {id(r) for r in picks[:width]}
+            for r in lst:  # fill up with other descriptions when there are few distinct reasons
+                if len(picks) >= width:
+                    break
+                if id(r) not in chosen and r["description"] not in {p["description"] for p in picks}:
+                    picks.append(r)
+                    chosen.add(id(r))
             shown = 0
             for r in picks:
                 lines.append(f"      {r['case']}  [{r['description']}]  stores/{r['group']}/{r['digest'].replace(':', '=')}")

@@ -39,6 +39,10 @@ IDENTS = [
 ]
 
 
+# a well-formed user attribute packet body: one image subpacket (JPEG header, 4 bytes of "image")
+UAT_BODY = b"\x15\x01" + b"\x10\x00\x01\x01" + b"\0" * 12 + b"\xff\xd8\xff\xe0"
+
+
 def P(tag, body, fr=None):
     return ("pkt", tag, body, fr or {"fmt": "new"})
 
@@ -351,7 +355,7 @@ class Campaign:
                     for algo in ([1, 2] if lvl else [0]):
                         d = self.digest()
                         pl = self.payload(d, fmt=self.rng.choice(["compact", "indent"]))
-                        o, l, s = self.parts(pl, A, "go")
+                        o, l, s = self.parts(pl, A, "goc")
                         ln = {"ops": len(o), "lit": len(l), "sig": len(s)}.get(who, 400)
                         if not ok(fr, ln):
                             continue
@@ -369,7 +373,8 @@ class Campaign:
                         for k in range(lvl):
                             cfr = fr if (who == "comp" and k == 0) else {"fmt": "old-indet" if k % 2 else "new"}
                             nodes = [C(algo, nodes, cfr)]
-                        self.add(cls, g, f"{who} framed {fname} at nesting {lvl} (comp algo {algo})", d, render(nodes))
+                        self.add(cls, g, f"{who} framed {fname} at nesting {lvl} (comp algo {algo}, goc-style)", d,
+                                 render(nodes))
         # 2: random framing of every packet, random nesting
         target = self.n(2600)
         while self.count[cls] < target:
@@ -448,7 +453,8 @@ class Campaign:
         L("uid-between-ops-literal", lambda x: [x.o, x.uidp, x.l, x.s])
         L("uid-between-literal-sig", lambda x: [x.o, x.l, x.uidp, x.s])
         L("trust-between-literal-sig", lambda x: [x.o, x.l, pkt(TAG_TRUST, b"\x00\x00", "old"), x.s])
-        L("userattr-between-ops-literal", lambda x: [x.o, pkt(TAG_UAT, b"\x05\x01\x10\x00\x01\x01" + b"\0" * 12), x.l, x.s])
+        L("userattr-between-ops-literal", lambda x: [x.o, pkt(TAG_UAT, UAT_BODY), x.l, x.s])
+        L("malformed-userattr-between-ops-literal", lambda x: [x.o, pkt(TAG_UAT, b"\x05\x01\x10\x00\x01\x01" + b"\0" * 12), x.l, x.s])
         L("mdc-between-literal-sig", lambda x: [x.o, x.l, pkt(TAG_MDC, b"\0" * 20), x.s])
         L("compressed-then-plain-sig", lambda x: [render([C(1, [R(x.o), R(x.l)], {"fmt": "new"})]), x.s])
         L("ops-after-compressed-literal", lambda x: [render([C(1, [R(x.l)], {"fmt": "new"})]), x.o, x.s])
@@ -1239,11 +1245,17 @@ class Campaign:
         T = "atomic container signature"
         ID = "quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64"
 
+        class J(str):
+            """raw JSON text (not a string value to be quoted)"""
+
+        def q(v):
+            return str(v) if isinstance(v, J) else json.dumps(v)
+
         def doc(dg, crit=None, opt=None, typ=T, ident=ID, extra_top="", extra_crit="", extra_img="", extra_id="",
                 extra_opt=""):
             img = f'{{"docker-manifest-digest":"{dg}"{extra_img}}}'
-            idn = f'{{"docker-reference":{json.dumps(ident) if isinstance(ident, str) else ident}{extra_id}}}'
-            c = crit or f'{{"type":{json.dumps(typ) if isinstance(typ, str) else typ},"image":{img},"identity":{idn}{extra_crit}}}'
+            idn = f'{{"docker-reference":{q(ident)}{extra_id}}}'
+            c = crit or f'{{"type":{q(typ)},"image":{img},"identity":{idn}{extra_crit}}}'
             o = opt if opt is not None else f'{{"creator":"difftest","timestamp":1700000000{extra_opt}}}'
             return f'{{"critical":{c},"optional":{o}{extra_top}}}'.encode()
 
@@ -1298,23 +1310,23 @@ class Campaign:
         v("leading NUL", lambda dg: b"\0" + doc(dg))
         v("null critical", lambda dg: doc(dg, crit="null"))
         v("null optional", lambda dg: doc(dg, opt="null"))
-        v("null type", lambda dg: doc(dg, typ="null"))
+        v("null type", lambda dg: doc(dg, typ=J("null")))
         v("null identity object", lambda dg: doc(dg).replace(b'"identity":{"docker-reference":"' + ID.encode() + b'"}', b'"identity":null'))
-        v("null docker-reference", lambda dg: doc(dg, ident="null"))
+        v("null docker-reference", lambda dg: doc(dg, ident=J("null")))
         v("null creator", lambda dg: doc(dg, opt='{"creator":null}'))
         v("null timestamp", lambda dg: doc(dg, opt='{"timestamp":null}'))
         v("null image", lambda dg: doc(dg).replace(b'"image":{"docker-manifest-digest":"' + dg.encode() + b'"}', b'"image":null'))
         v("whole document null", lambda dg: b"null")
         v("whole document array", lambda dg: b"[" + doc(dg) + b"]")
         v("whole document string", lambda dg: json.dumps(doc(dg).decode()).encode())
-        v("type as array", lambda dg: doc(dg, typ=f'["{T}"]'))
-        v("type as number", lambda dg: doc(dg, typ="1"))
+        v("type as array", lambda dg: doc(dg, typ=J(f'["{T}"]')))
+        v("type as number", lambda dg: doc(dg, typ=J("1")))
         v("critical as array", lambda dg: doc(dg, crit="[]"))
         v("optional as array", lambda dg: doc(dg, opt="[]"))
         v("optional as string", lambda dg: doc(dg, opt='"x"'))
         v("identity as string", lambda dg: doc(dg).replace(b'"identity":{"docker-reference":"' + ID.encode() + b'"}', b'"identity":"' + ID.encode() + b'"'))
-        v("docker-reference as number", lambda dg: doc(dg, ident="42"))
-        v("docker-reference as object", lambda dg: doc(dg, ident="{}"))
+        v("docker-reference as number", lambda dg: doc(dg, ident=J("42")))
+        v("docker-reference as object", lambda dg: doc(dg, ident=J("{}")))
         v("digest as array", lambda dg: doc(dg).replace(f'"{dg}"'.encode(), f'["{dg}"]'.encode()))
         v("unknown field at top", lambda dg: doc(dg, extra_top=',"extra":1'))
         v("unknown field in critical", lambda dg: doc(dg, extra_crit=',"extra":1'))
@@ -1326,7 +1338,7 @@ class Campaign:
         v("deeply nested unknown field (depth 50)", lambda dg: doc(dg, extra_top=',"extra":' + "[" * 50 + "]" * 50))
         v("deeply nested unknown field (depth 10001)", lambda dg: doc(dg, extra_top=',"extra":' + "[" * 10001 + "]" * 10001))
         v("deeply nested unknown object in optional", lambda dg: doc(dg, extra_opt=',"x":' + '{"a":' * 30 + "1" + "}" * 30))
-        v("known field with deep nested value (critical.type as deep array)", lambda dg: doc(dg, typ="[" * 30 + "]" * 30))
+        v("known field with deep nested value (critical.type as deep array)", lambda dg: doc(dg, typ=J("[" * 30 + "]" * 30)))
         for ts in ("1", "-1", "0", "-0", "1.0", "1e3", "1E3", "1.5", "9223372036854775807", "9223372036854775808",
                    "-9223372036854775808", "-9223372036854775809", "18446744073709551616", '"1"', "null", "true", "[]", "{}",
                    "01", "+1", "0x10", "1e-3", "100000000000000000000000"):
@@ -1349,8 +1361,8 @@ class Campaign:
                   " atomic container signature", "atomic  container signature", "atomic container signature\u0000",
                   "cosign container image signature", "atomic\u00a0container signature", ""):
             v(f"type {t!r}", lambda dg, t=t: doc(dg, typ=t))
-        v("type with escapes \\u0061tomic", lambda dg: doc(dg, typ='"\\u0061tomic container signature"'))
-        v("type with escaped slash-free chars \\u0020", lambda dg: doc(dg, typ='"atomic\\u0020container\\u0020signature"'))
+        v("type with escapes \\u0061tomic", lambda dg: doc(dg, typ=J('"\\u0061tomic container signature"')))
+        v("type with escaped slash-free chars \\u0020", lambda dg: doc(dg, typ=J('"atomic\\u0020container\\u0020signature"')))
         v("digest uppercase hex", lambda dg: doc(dg.upper().replace("SHA256", "sha256")))
         v("digest SHA256: prefix", lambda dg: doc("SHA256" + dg[6:]))
         v("digest with escaped characters", lambda dg: doc(dg).replace(dg.encode(), ("".join(f"\\u{ord(c):04x}" if i % 3 == 0 else c for i, c in enumerate(dg))).encode()))
@@ -1372,7 +1384,7 @@ class Campaign:
         v("raw newline in identity", lambda dg: doc(dg).replace(b"quay.io", b"quay\nio"))
         v("raw DEL in identity", lambda dg: doc(dg).replace(b"quay.io", b"quay\x7fio"))
         v("bad escape \\x in identity", lambda dg: doc(dg).replace(b"quay.io", b"quay\\x41io"))
-        v("escaped NUL in type", lambda dg: doc(dg, typ='"atomic container signature\\u0000"'))
+        v("escaped NUL in type", lambda dg: doc(dg, typ=J('"atomic container signature\\u0000"')))
         v("unterminated object", lambda dg: doc(dg)[:-1])
         v("empty payload", lambda dg: b"")
         v("whitespace-only payload", lambda dg: b"   \n")
@@ -1403,7 +1415,7 @@ class Campaign:
                 if data is None:
                     continue
             else:
-                how = "go" if r < 0.55 else "gpg"
+                how = self.style()
                 data = self.msg(d, A, how, payload=pl)
                 how += "-style"
             self.add(cls, g, f"{name} ({how})", d, data)
@@ -1541,7 +1553,7 @@ class Campaign:
         g = kgroup("direct-key-sig-certify-only", armor(pkt(TAG_PUBKEY, P6.body(), "old") + pkt(TAG_SIG, direct_key_sig(P6, 0x01), "old") +
                                                         pkt(TAG_UID, uidA, "old") + pkt(TAG_SIG, self_sig(P6, uidA, flags=None), "old")))
         cases(g, "direct-key signature with certify-only flags", [("primary", P6)])
-        g = kgroup("user-attribute-and-trust", armor(c(P6) + pkt(TAG_UAT, b"\x05\x01\x10\x00\x01\x01" + b"\0" * 12) +
+        g = kgroup("user-attribute-and-trust", armor(c(P6) + pkt(TAG_UAT, UAT_BODY) +
                                                      pkt(TAG_TRUST, b"\x00\x3c", "old") + pkt(TAG_MARKER, b"PGP", "old")))
         cases(g, "keyring with user attribute, trust and marker packets", [("primary", P6)])
         # armored blocks
@@ -1623,10 +1635,11 @@ class Campaign:
             self.add(cls, g, f"two entries: sig-1 P7, sig-2 garbage, sig-3 P8 ({st})", d,
                      [self.msg(d, P7, st), b"garbage", self.msg(d, P8, st)])
             d = self.digest()
+            pl = self.payload(d)
             self.add(cls, g, f"two entries: one message with two signatures (P7, P8) ({st})", d,
                      render([P(TAG_OPS, ops_body(0, 8, 1, P8.keyid, last=0)), P(TAG_OPS, ops_body(0, 8, 1, P7.keyid)),
-                             P(TAG_LIT, lit_body(self.payload(d))),
-                             P(TAG_SIG, sig_v4(P7, self.payload(d)).body), P(TAG_SIG, sig_v4(P8, self.payload(d)).body)]))
+                             P(TAG_LIT, lit_body(pl)),
+                             P(TAG_SIG, sig_v4(P7, pl).body), P(TAG_SIG, sig_v4(P8, pl).body)]))
         cm = self.write_configmap("two-entries-shared-key", [("verifier-public-key-a", e1), ("verifier-public-key-b", e12)])
         g = self.group("kr-two-entries-shared-key", [("verifier-public-key-a", e1), ("verifier-public-key-b", e12)], configmap=cm)
         for i in range(self.n(30)):
@@ -1639,14 +1652,14 @@ class Campaign:
         g = self.group("kr-same-file-twice", [("verifier-public-key-a", e1), ("verifier-public-key-b", e1)], configmap=cm)
         for i in range(self.n(20)):
             d = self.digest()
-            self.add(cls, g, "two entries with the same key: one sig", d, self.msg(d, P7, self.style()))
+            self.add(cls, g, "two entries with the same key: one sig", d, self.msg(d, P7, ("goc", "gpg")[i % 2]))
         # three entries: the real default (Red Hat one entry) + two test entries
         cm = self.write_configmap("three-entries", [("verifier-public-key-a", e1), ("verifier-public-key-b", e2),
                                                     ("verifier-public-key-c", e12)])
         g = self.group("kr-three-entries", [("verifier-public-key-a", e1), ("verifier-public-key-b", e2),
                                             ("verifier-public-key-c", e12)], configmap=cm)
         for i in range(self.n(20)):
-            st = self.style()
+            st = ("goc", "gpg")[i % 2]
             d = self.digest()
             self.add(cls, g, "three entries: sigs by P7 and P8", d, [self.msg(d, P7, st), self.msg(d, P8, st)])
             d = self.digest()
@@ -1830,7 +1843,7 @@ class Campaign:
                 if kind == "flip":
                     return s[:-1] + bytes([s[-1] ^ 1])
                 if kind == "hashtag":
-                    return s[:p - 4] + bytes([s[p - 4] ^ 0xFF]) + s[p - 3:]
+                    return s[:p - 2] + bytes([s[p - 2] ^ 0xFF]) + s[p - 1:]
                 raise ValueError(kind)
             return f
         m("unhashed: add unknown non-critical subpacket", sig_edit(v4_unhashed_add(sp(100, b"hello"))))
