@@ -99,10 +99,15 @@ def run_pack_once(pack, keyrings, store, digests, timeout):
         err = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
         return None, err
     res = {}
+    # A release is accepted when pack would pack it: some signature is valid and, with a trust
+    # configuration of several entries, every entry is satisfied (it is not listed as missing).
+    missing = {m["digest"]: m.get("reason", "missing") for m in j.get("missing", [])}
     for p in j.get("plan", []):
         sigs = p.get("signatures") or []
         valid = [s for s in sigs if s.get("verdict") == "valid"]
-        if valid:
+        if valid and p["digest"] in missing:
+            res[p["digest"]] = (False, missing[p["digest"]])
+        elif valid:
             res[p["digest"]] = (True, "valid (signature-%s)" % ",".join(str(s.get("index")) for s in valid))
         else:
             why = []

@@ -190,6 +190,11 @@ impl ReleaseTrust {
                 source_name: source.to_string(),
             });
         }
+        if ring.has_secret() {
+            self.warnings.push(format!(
+                "keyring {source} holds secret keys; only their public parts are used (keep secret keys off this host)"
+            ));
+        }
         let blocks = keys::armored_blocks(bytes);
         if blocks > 1 {
             self.warnings.push(format!(

@@ -10,8 +10,8 @@ use base64::Engine;
 
 use super::io::{share, Budget, BytesReader, GoErr};
 use super::packet::{
-    self, Packet, PublicKey, Signature, SIG_GENERIC_CERT, SIG_KEY_REVOCATION, SIG_POSITIVE_CERT, SIG_SUBKEY_BINDING,
-    SIG_SUBKEY_REVOCATION,
+    self, Packet, PublicKey, Secret, Signature, SIG_GENERIC_CERT, SIG_KEY_REVOCATION, SIG_POSITIVE_CERT,
+    SIG_SUBKEY_BINDING, SIG_SUBKEY_REVOCATION,
 };
 
 /// A self-signature of a user id.
@@ -26,12 +26,16 @@ pub struct Identity {
 pub struct Subkey {
     pub key: PublicKey,
     pub sig: Signature,
+    /// The keyring held the secret part too (a secret subkey packet).
+    pub secret: Option<Secret>,
 }
 
 /// `openpgp.Entity`.
 #[derive(Debug, Clone)]
 pub struct Entity {
     pub primary: PublicKey,
+    /// The keyring held the primary key's secret part too.
+    pub primary_secret: Option<Secret>,
     /// By name, as Go's map holds them (a later id of the same name replaces the earlier).
     pub identities: Vec<Identity>,
     pub revocations: Vec<Signature>,
@@ -116,6 +120,44 @@ impl KeyRing {
             }
         }
         Ok(keys)
+    }
+
+    /// `DecryptionKeys()`: secret subkeys whose flags allow encryption (or carry none).
+    pub fn decryption_key_count(&self) -> usize {
+        self.entities
+            .iter()
+            .flat_map(|e| &e.subkeys)
+            .filter(|s| {
+                s.secret.is_some()
+                    && (!s.sig.flags_valid || s.sig.flag_encrypt_storage || s.sig.flag_encrypt_communications)
+            })
+            .count()
+    }
+
+    /// Whether a decryption key has its secret part in the clear.
+    pub fn plain_decryption_key(&self) -> bool {
+        self.entities.iter().flat_map(|e| &e.subkeys).any(|s| {
+            s.secret == Some(Secret::Plain)
+                && (!s.sig.flags_valid || s.sig.flag_encrypt_storage || s.sig.flag_encrypt_communications)
+        })
+    }
+
+    /// Whether a key with this id has its secret part in the clear (Go would try to decrypt
+    /// with it).
+    pub fn plain_secret_by_id(&self, id: u64) -> bool {
+        self.entities.iter().any(|e| {
+            (e.primary.key_id == id && e.primary_secret == Some(Secret::Plain))
+                || e.subkeys
+                    .iter()
+                    .any(|s| s.key.key_id == id && s.secret == Some(Secret::Plain))
+        })
+    }
+
+    /// Whether the keyring holds any secret key material.
+    pub fn has_secret(&self) -> bool {
+        self.entities
+            .iter()
+            .any(|e| e.primary_secret.is_some() || e.subkeys.iter().any(|s| s.secret.is_some()))
     }
 
     /// Whether any key with this id exists but is revoked (for a clearer refusal).
@@ -411,13 +453,9 @@ fn read_to_next_public_key(packets: &mut packet::Reader) -> Result<(), GoErr> {
 
 /// `ReadEntity`.
 fn read_entity(packets: &mut packet::Reader) -> Result<Entity, GoErr> {
-    let primary = match packets.next_packet()? {
-        Packet::PublicKey(k) => *k,
-        Packet::PrivateKey(_) => {
-            return Err(GoErr::InvalidArgument(
-                "a release keyring must hold public keys only (secret key found)".into(),
-            ))
-        }
+    let (primary, primary_secret) = match packets.next_packet()? {
+        Packet::PublicKey(k) => (*k, None),
+        Packet::PrivateKey(k, secret) => (*k, Some(secret)),
         other => {
             packets.unread(other);
             return Err(GoErr::Structural("first packet was not a public/private key".into()));
@@ -431,6 +469,7 @@ fn read_entity(packets: &mut packet::Reader) -> Result<Entity, GoErr> {
     }
     let mut e = Entity {
         primary,
+        primary_secret,
         identities: Vec::new(),
         revocations: Vec::new(),
         subkeys: Vec::new(),
@@ -445,17 +484,19 @@ fn read_entity(packets: &mut packet::Reader) -> Result<Entity, GoErr> {
         match p {
             Packet::UserId(id) => add_user_id(&mut e, packets, id)?,
             Packet::Signature(sig) if sig.sig_type == SIG_KEY_REVOCATION => revocations.push(*sig),
-            Packet::PrivateKey(_) => {
-                return Err(GoErr::InvalidArgument(
-                    "a release keyring must hold public keys only (secret key found)".into(),
-                ))
+            Packet::PrivateKey(k, secret) => {
+                if !k.is_subkey {
+                    packets.unread(Packet::PrivateKey(k, secret));
+                    break;
+                }
+                add_subkey(&mut e, packets, *k, Some(secret))?;
             }
             Packet::PublicKey(k) => {
                 if !k.is_subkey {
                     packets.unread(Packet::PublicKey(k));
                     break;
                 }
-                add_subkey(&mut e, packets, *k)?;
+                add_subkey(&mut e, packets, *k, None)?;
             }
             _ => {}
         }
@@ -501,7 +542,12 @@ fn add_user_id(e: &mut Entity, packets: &mut packet::Reader, id: Vec<u8>) -> Res
     }
 }
 
-fn add_subkey(e: &mut Entity, packets: &mut packet::Reader, key: PublicKey) -> Result<(), GoErr> {
+fn add_subkey(
+    e: &mut Entity,
+    packets: &mut packet::Reader,
+    key: PublicKey,
+    secret: Option<Secret>,
+) -> Result<(), GoErr> {
     let mut chosen: Option<Signature> = None;
     loop {
         let p = match packets.next_packet() {
@@ -536,7 +582,7 @@ fn add_subkey(e: &mut Entity, packets: &mut packet::Reader, key: PublicKey) -> R
     let Some(sig) = chosen else {
         return Err(GoErr::Structural("subkey packet not followed by signature".into()));
     };
-    e.subkeys.push(Subkey { key, sig });
+    e.subkeys.push(Subkey { key, sig, secret });
     Ok(())
 }
 

@@ -61,6 +61,7 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
 
     // ReadMessage: the packets before the signed message.
     let mut session_keys = 0usize;
+    let mut plain_secret = false;
     loop {
         let p = packets.next_packet().map_err(Refusal::Read)?;
         match p {
@@ -70,14 +71,27 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
                     algo,
                     packet::ALGO_RSA | packet::ALGO_RSA_ENCRYPT_ONLY | packet::ALGO_ELGAMAL
                 ) {
-                    // Key id 0 asks for decryption keys, which a public keyring does not hold.
-                    if key_id != 0 {
+                    // Key id 0 asks for every decryption key (secret subkeys) of the keyring.
+                    if key_id == 0 {
+                        session_keys += ring.decryption_key_count();
+                        plain_secret |= ring.plain_decryption_key();
+                    } else {
                         session_keys += ring.count_by_id(key_id);
+                        plain_secret |= ring.plain_secret_by_id(key_id);
                     }
                 }
             }
-            // An encrypted message: nothing here can decrypt it.
-            Packet::SymmetricallyEncrypted => return Err(Refusal::Read(GoErr::KeyIncorrect)),
+            // An encrypted message: without a secret key in the clear nothing can decrypt it, and
+            // sigbundle does not decrypt messages even when the trust configuration holds one.
+            Packet::SymmetricallyEncrypted => {
+                return Err(Refusal::Read(if plain_secret {
+                    GoErr::Unsupported(
+                        "an encrypted message to a key whose secret part the trust configuration holds: sigbundle does not decrypt messages".into(),
+                    )
+                } else {
+                    GoErr::KeyIncorrect
+                }))
+            }
             p @ (Packet::Compressed(_) | Packet::Literal(_) | Packet::OnePass(_)) => {
                 if session_keys != 0 {
                     return Err(Refusal::Read(GoErr::Structural(

@@ -704,7 +704,7 @@ pub enum Packet {
     SignatureV3(Box<SignatureV3>),
     SymmetricKeyEncrypted,
     OnePass(OnePass),
-    PrivateKey(Box<PublicKey>),
+    PrivateKey(Box<PublicKey>, Secret),
     PublicKey(Box<PublicKey>),
     PublicKeyV3(PublicKeyV3),
     Compressed(Shared),
@@ -722,7 +722,7 @@ impl Packet {
             Packet::Signature(_) | Packet::SignatureV3(_) => "signature",
             Packet::SymmetricKeyEncrypted => "symmetric-key encrypted session key",
             Packet::OnePass(_) => "one-pass signature",
-            Packet::PrivateKey(_) => "secret key",
+            Packet::PrivateKey(..) => "secret key",
             Packet::PublicKey(_) | Packet::PublicKeyV3(_) => "public key",
             Packet::Compressed(_) => "compressed data",
             Packet::SymmetricallyEncrypted => "encrypted data",
@@ -804,14 +804,7 @@ pub fn read(r: &Shared, budget: &Budget) -> Result<Packet, GoErr> {
         }
         3 => (contents.clone(), parse_symmetric_key_encrypted(&contents)),
         4 => (contents.clone(), OnePass::parse(&contents).map(Packet::OnePass)),
-        5 | 7 => {
-            // Secret keys: the public part as Go reads it; the secret part is not examined.
-            let p = PublicKey::parse(&contents, tag == 7).and_then(|k| {
-                read_all(&contents, MAX_READ_ALL)?;
-                Ok(Packet::PrivateKey(Box::new(k)))
-            });
-            (contents.clone(), p)
-        }
+        5 | 7 => (contents.clone(), parse_private_key(&contents, tag == 7)),
         6 | 14 => {
             let (c, v) = peek_version(contents)?;
             let p = if v < 4 {
@@ -868,6 +861,129 @@ fn parse_encrypted_key(r: &Shared) -> Result<Packet, GoErr> {
     Ok(Packet::EncryptedKey { key_id, algo })
 }
 
+/// `s2k.Parse`: the string-to-key specifier (simple, salted or iterated), whose hash must exist.
+fn s2k_parse(r: &Shared) -> Result<(), GoErr> {
+    let mut s = [0u8; 9];
+    if let (_, Some(e)) = read_full(r, &mut s[..2]) {
+        return Err(e);
+    }
+    let hash = HashAlgo::from_id(s[1]).ok_or_else(|| GoErr::Unsupported(format!("hash for S2K function: {}", s[1])))?;
+    if !hash.available() {
+        return Err(GoErr::Unsupported("hash not available".into()));
+    }
+    let extra = match s[0] {
+        0 => 0,
+        1 => 8,
+        3 => 9,
+        other => return Err(GoErr::Unsupported(format!("S2K function: {other}"))),
+    };
+    if let (_, Some(e)) = read_full(r, &mut s[..extra]) {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// What the cluster holds of a secret key: its key material is locked behind a passphrase, or
+/// it is in the clear (and could decrypt messages encrypted to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    Encrypted,
+    Plain,
+}
+
+/// `PrivateKey.parse`: the public key, then the secret part (checked when in the clear).
+fn parse_private_key(r: &Shared, is_subkey: bool) -> Result<Packet, GoErr> {
+    let key = PublicKey::parse(r, is_subkey)?;
+    let mut b = [0u8; 1];
+    packet_read_full(r, &mut b)?;
+    let cipher = match b[0] {
+        0 => None,
+        254 | 255 => {
+            packet_read_full(r, &mut b)?;
+            s2k_parse(r)?;
+            Some(b[0])
+        }
+        _ => return Err(GoErr::Unsupported("deprecated s2k function in private key".into())),
+    };
+    if let Some(c) = cipher {
+        let block = match c {
+            2 | 3 => 8,
+            7..=9 => 16,
+            other => {
+                return Err(GoErr::Unsupported(format!(
+                    "unsupported cipher in private key: {other}"
+                )))
+            }
+        };
+        let mut iv = vec![0u8; block];
+        packet_read_full(r, &mut iv)?;
+    }
+    let data = read_all(r, MAX_READ_ALL)?;
+    if cipher.is_none() {
+        check_private_material(&key, &data)?;
+    }
+    let secret = if cipher.is_some() {
+        Secret::Encrypted
+    } else {
+        Secret::Plain
+    };
+    Ok(Packet::PrivateKey(Box::new(key), secret))
+}
+
+/// `parsePrivateKey` of a key in the clear: its numbers, and for RSA Go's `Validate`.
+fn check_private_material(key: &PublicKey, data: &[u8]) -> Result<(), GoErr> {
+    use openssl::bn::{BigNum, BigNumContext};
+    let r = share(super::io::BytesReader::new(Rc::from(data)));
+    match &key.material {
+        KeyMaterial::Rsa { n, e } => {
+            let (d, p, q) = (read_mpi(&r)?, read_mpi(&r)?, read_mpi(&r)?);
+            let ok = (|| -> Option<bool> {
+                let bn = |b: &[u8]| BigNum::from_slice(b).ok();
+                let (n, e, d, p, q) = (
+                    bn(&n.bytes)?,
+                    bn(&e.bytes)?,
+                    bn(&d.bytes)?,
+                    bn(&p.bytes)?,
+                    bn(&q.bytes)?,
+                );
+                let mut ctx = BigNumContext::new().ok()?;
+                let one = BigNum::from_u32(1).ok()?;
+                let e_val = e.to_dec_str().ok()?.parse::<u64>().unwrap_or(0);
+                if !n.is_bit_set(0) || e_val < 2 || e_val & 1 == 0 || e_val > (1 << 31) - 1 {
+                    return Some(false);
+                }
+                if p >= n || q >= n || p <= one || q <= one {
+                    return Some(false);
+                }
+                let mut pq = BigNum::new().ok()?;
+                pq.checked_mul(&p, &q, &mut ctx).ok()?;
+                if pq != n {
+                    return Some(false);
+                }
+                for prime in [&p, &q] {
+                    let mut m1 = BigNum::new().ok()?;
+                    m1.checked_sub(prime, &one).ok()?;
+                    let mut de = BigNum::new().ok()?;
+                    de.mod_mul(&d, &e, &m1, &mut ctx).ok()?;
+                    if de != one {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            })();
+            if ok != Some(true) {
+                return Err(GoErr::Other("crypto/rsa: invalid private key".into()));
+            }
+        }
+        KeyMaterial::Dsa { .. } | KeyMaterial::ElGamal { .. } | KeyMaterial::Ecdsa { .. } => {
+            read_mpi(&r)?;
+        }
+        // Go has no case for ECDH secret keys (it panics); no cluster can hold one.
+        KeyMaterial::Ecdh { .. } => return Err(GoErr::Unsupported("ECDH secret key".into())),
+    }
+    Ok(())
+}
+
 fn parse_symmetric_key_encrypted(r: &Shared) -> Result<Packet, GoErr> {
     let mut buf = [0u8; 2];
     if let (_, Some(e)) = read_full(r, &mut buf) {
@@ -879,29 +995,7 @@ fn parse_symmetric_key_encrypted(r: &Shared) -> Result<Packet, GoErr> {
     if !matches!(buf[1], 2 | 3 | 7 | 8 | 9) {
         return Err(GoErr::Unsupported(format!("unknown cipher: {}", buf[1])));
     }
-    // s2k.Parse.
-    let mut s = [0u8; 9];
-    if let (_, Some(e)) = read_full(r, &mut s[..2]) {
-        return Err(e);
-    }
-    let hash = HashAlgo::from_id(s[1]).ok_or_else(|| GoErr::Unsupported(format!("hash for S2K function: {}", s[1])))?;
-    if !hash.available() {
-        return Err(GoErr::Unsupported("hash not available".into()));
-    }
-    match s[0] {
-        0 => {}
-        1 => {
-            if let (_, Some(e)) = read_full(r, &mut s[..8]) {
-                return Err(e);
-            }
-        }
-        3 => {
-            if let (_, Some(e)) = read_full(r, &mut s[..9]) {
-                return Err(e);
-            }
-        }
-        other => return Err(GoErr::Unsupported(format!("S2K function: {other}"))),
-    }
+    s2k_parse(r)?;
     let mut key = [0u8; 64];
     let (n, err) = read_full(r, &mut key);
     match err {
