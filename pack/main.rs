@@ -18,7 +18,7 @@ use sigbundle::packer::{self, PackerSigner, PASSPHRASE_ENV};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
 use sigbundle::resolve::{self, Arch, GraphSource, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
-use sigbundle::trust::ReleaseTrust;
+use sigbundle::verify::trust::ReleaseTrust;
 use sigbundle::{cli, Error};
 
 const EXAMPLES: &str = "\

@@ -73,7 +73,7 @@ fn kill_pack_midway(env: &Env, args: &[&str]) {
 #[test]
 fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
     use sigbundle::digest::Digest;
-    use sigbundle::trust::ReleaseTrust;
+    use sigbundle::verify::trust::ReleaseTrust;
     use sigbundle::verify::{verify_release_signature, Verdict};
     use std::time::UNIX_EPOCH;
     let bytes = std::fs::read(fixture(&format!(

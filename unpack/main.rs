@@ -17,9 +17,9 @@ use sigbundle::bundle::{CheckOptions, Limits, PackerStatus, ReleaseSink, Verifie
 use sigbundle::configmap::Format;
 use sigbundle::digest::Digest;
 use sigbundle::keyring::Keyring;
-use sigbundle::trust::ReleaseTrust;
 use sigbundle::unpack::{self, DirEmitter, FileAction};
 use sigbundle::verify::rfc3339;
+use sigbundle::verify::trust::ReleaseTrust;
 use sigbundle::{cli, cluster, escape_name, Error};
 
 const EXAMPLES: &str = "\

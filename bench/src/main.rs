@@ -271,7 +271,8 @@ fn serve_forever(root: PathBuf, delay_ms: u64, addr: String) -> Res<()> {
 fn micro(dir: &Path, count: usize) -> Res<()> {
     use openpgp::parse::Parse;
     let keyring = sigbundle::keyring::Keyring::from_files(&[dir.join("release-key.asc")]).map_err(err("keyring"))?;
-    let trust = sigbundle::trust::ReleaseTrust::from_files(&[dir.join("release-key.asc")]).map_err(err("keyring"))?;
+    let trust =
+        sigbundle::verify::trust::ReleaseTrust::from_files(&[dir.join("release-key.asc")]).map_err(err("keyring"))?;
     let items: Vec<(sigbundle::digest::Digest, Vec<u8>)> = (0..count)
         .map(|i| {
             let d = digest_of(i);

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use libfuzzer_sys::fuzz_target;
 use sigbundle::bundle::{read_bundle, CheckOptions, Limits, ReleaseSink};
 use sigbundle::digest::Digest;
-use sigbundle::trust::ReleaseTrust;
+use sigbundle::verify::trust::ReleaseTrust;
 
 static RING: std::sync::OnceLock<ReleaseTrust> = std::sync::OnceLock::new();
 

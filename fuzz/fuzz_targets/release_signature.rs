@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sigbundle::digest::Digest;
-use sigbundle::trust::ReleaseTrust;
+use sigbundle::verify::trust::ReleaseTrust;
 
 static RING: std::sync::OnceLock<ReleaseTrust> = std::sync::OnceLock::new();
 

@@ -138,7 +138,7 @@ pub struct CheckOptions {
     /// want of packer keys).
     pub allow_unsigned: bool,
     /// The release trust configuration every signature is verified against again.
-    pub release_keys: crate::trust::ReleaseTrust,
+    pub release_keys: crate::verify::trust::ReleaseTrust,
     /// Refuse, beyond the cluster's rules, what `--strict` refuses.
     pub strict: bool,
     /// The clock for signature expiry.

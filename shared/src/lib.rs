@@ -18,7 +18,6 @@ pub mod packer;
 pub mod registry;
 pub mod resolve;
 pub mod store;
-pub mod trust;
 pub mod unpack;
 pub mod verify;
 
@@ -52,7 +51,7 @@ pub enum Error {
     #[error(transparent)]
     Keyring(#[from] keyring::KeyringError),
     #[error(transparent)]
-    Trust(#[from] trust::TrustError),
+    Trust(#[from] verify::trust::TrustError),
     #[error(transparent)]
     Packer(#[from] packer::PackerError),
     #[error(transparent)]

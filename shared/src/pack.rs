@@ -19,7 +19,7 @@ use crate::packer::{PackerError, PackerSigner};
 use crate::registry::Registry;
 use crate::resolve::{resolve_all, ResolveOptions, Spec};
 use crate::store::{Fetcher, Store, StoreError};
-use crate::trust::ReleaseTrust;
+use crate::verify::trust::ReleaseTrust;
 use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
 
 /// Why a pack run failed.

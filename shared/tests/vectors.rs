@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use sigbundle::digest::Digest;
-use sigbundle::trust::ReleaseTrust;
+use sigbundle::verify::trust::ReleaseTrust;
 use sigbundle::verify::{verify_release_signature, PayloadProblem, SignatureReport, Verdict, MAX_SIGNATURE_BYTES};
 
 fn fixture(rel: &str) -> PathBuf {

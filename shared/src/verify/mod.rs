@@ -18,6 +18,7 @@
 
 pub mod gopgp;
 mod strict;
+pub mod trust;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,7 +34,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::digest::Digest;
 use crate::keyring::Keyring;
-use crate::trust::ReleaseTrust;
+use crate::verify::trust::ReleaseTrust;
 use gopgp::io::GoErr;
 use gopgp::message::{verify_with_keyring, Refusal, Verified};
 

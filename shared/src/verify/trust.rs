@@ -14,11 +14,11 @@ use openpgp::cert::CertParser;
 use openpgp::parse::Parse;
 use sequoia_openpgp as openpgp;
 
+use super::gopgp::keys::{self, KeyRing};
 use crate::keyring::Keyring;
-use crate::verify::gopgp::keys::{self, KeyRing};
 
 /// The ConfigMap OCP payloads ship to the cluster-version operator (openshift/cluster-update-keys).
-const DEFAULT_CONFIGMAP: &str = include_str!("../keys/release-verification-configmap.rhel.yaml");
+const DEFAULT_CONFIGMAP: &str = include_str!("../../keys/release-verification-configmap.rhel.yaml");
 
 /// The prefix of the ConfigMap keys that hold keyrings.
 pub const VERIFIER_PREFIX: &str = "verifier-public-key-";
