@@ -162,11 +162,41 @@ def judge_group(a, base_url, gname, ginfo, cases):
         fo = ex.submit(run_oracle, a.judge, entries, [(d, store) for d in digests])
         fp = ex.submit(run_pack, a.pack, keyrings, store, digests, a.timeout)
         ov, pv = fo.result(), fp.result()
+    # Cases marked [xN] are judged N times: Go picks some keys from a map, so the cluster's
+    # verdict on them may change from run to run (each run is a fresh process).
+    runs = {}
+    rep = [i for i, c in enumerate(cases) if REPEAT.search(c["description"])]
+    if rep:
+        times = max(int(REPEAT.search(cases[i]["description"]).group(1)) for i in rep)
+        seen = {i: [ov[i]] for i in rep}
+        for _ in range(times - 1):
+            more = run_oracle(a.judge, entries, [(digests[i], store) for i in rep])
+            for i, v in zip(rep, more):
+                seen[i].append(v)
+        for i, vs in seen.items():
+            ok = sum(1 for v in vs if v == "OK")
+            runs[i] = f"{ok}/{len(vs)} OK"
+        # Go's iteration over a small map is random but far from uniform (a random start slot in
+        # a group of 8), so one case's N runs may all agree while its twins vary: the cases of one
+        # group share one keyring and one uncertainty.
+        if any(0 < sum(1 for v in vs if v == "OK") < len(vs) for vs in seen.values()):
+            for i in seen:
+                runs[i] += " (group varies)"
     rows = []
-    for c, o in zip(cases, ov):
+    for i, (c, o) in enumerate(zip(cases, ov)):
         acc, why = pv[c["digest"]]
-        rows.append((c, o, acc, why))
+        rows.append((c, o, acc, why, runs.get(i, "")))
     return rows
+
+
+REPEAT = re.compile(r"\[x(\d+)\]")
+
+
+def variable(r) -> bool:
+    """The oracle gave both verdicts over repeated runs."""
+    runs = r.get("oracle_runs", "")
+    m = re.match(r"(\d+)/(\d+) OK", runs)
+    return bool(m) and (0 < int(m.group(1)) < int(m.group(2)) or "group varies" in runs)
 
 
 def norm_reason(s: str) -> str:
@@ -186,15 +216,22 @@ def summarize(rows, width=3):
         by[r["class"]].append(r)
     tot = collections.Counter()
     lines = []
-    lines.append(f"{'class':<12} {'cases':>6} {'agree':>6} {'sb-accepts/cvo-refuses':>23} {'sb-refuses/cvo-accepts':>23}")
+    lines.append(f"{'class':<15} {'cases':>6} {'agree':>6} {'sb-accepts/cvo-refuses':>23} {'sb-refuses/cvo-accepts':>23}")
     for cls in sorted(by):
         rs = by[cls]
-        fa = [r for r in rs if r["sigbundle"] == "accept" and r["oracle"] == "refuse"]
-        fr = [r for r in rs if r["sigbundle"] == "refuse" and r["oracle"] == "accept"]
+        var = [r for r in rs if r.get("agree") == "variable"]
+        fa = [r for r in rs if r["sigbundle"] == "accept" and r["oracle"] == "refuse" and r.get("agree") != "variable"]
+        fr = [r for r in rs if r["sigbundle"] == "refuse" and r["oracle"] == "accept" and r.get("agree") != "variable"]
+        tot["var"] += len(var)
         tot["cases"] += len(rs)
         tot["fa"] += len(fa)
         tot["fr"] += len(fr)
-        lines.append(f"{cls:<12} {len(rs):>6} {len(rs) - len(fa) - len(fr):>6} {len(fa):>23} {len(fr):>23}")
+        lines.append(f"{cls:<15} {len(rs):>6} {len(rs) - len(fa) - len(fr) - len(var):>6} {len(fa):>23} {len(fr):>23}"
+                     + (f"   oracle not deterministic: {len(var)}" if var else ""))
+        if var:
+            for r in var[:width]:
+                lines.append(f"      {r['case']}  [{r['description']}]  oracle {r['oracle_runs']}, sigbundle {r['sigbundle']}: "
+                             f"{one_line(r['sigbundle_reason'], 120)}")
         for label, lst in (("sigbundle ACCEPTS, cluster refuses", fa), ("sigbundle REFUSES, cluster accepts", fr)):
             if not lst:
                 continue
@@ -224,7 +261,7 @@ def summarize(rows, width=3):
     lines.append("disagreements by sigbundle's reason (numbers, hex and paths blanked):")
     for cls in sorted(by):
         for label, want in (("sb accepts / cvo refuses", ("accept", "refuse")), ("sb refuses / cvo accepts", ("refuse", "accept"))):
-            lst = [r for r in by[cls] if (r["sigbundle"], r["oracle"]) == want]
+            lst = [r for r in by[cls] if (r["sigbundle"], r["oracle"]) == want and r.get("agree") != "variable"]
             if not lst:
                 continue
             cnt = collections.Counter(norm_reason(r["sigbundle_reason"] if want[0] == "refuse" else r["oracle_reason"])
@@ -232,8 +269,52 @@ def summarize(rows, width=3):
             lines.append(f"  {cls} — {label} ({len(lst)}), by {'sigbundle' if want[0] == 'refuse' else 'cluster'} reason:")
             for reason, n in cnt.most_common(8):
                 lines.append(f"      {n:>5}  {one_line(reason, 150)}")
-    lines.append(f"{'TOTAL':<12} {tot['cases']:>6} {tot['cases'] - tot['fa'] - tot['fr']:>6} {tot['fa']:>23} {tot['fr']:>23}")
+    lines.append(f"{'TOTAL':<15} {tot['cases']:>6} {tot['cases'] - tot['fa'] - tot['fr'] - tot['var']:>6} {tot['fa']:>23} "
+                 f"{tot['fr']:>23}" + (f"   oracle not deterministic: {tot['var']}" if tot["var"] else ""))
     return "\n".join(lines)
+
+
+def recheck(a):
+    """Judge every disagreeing case of OUT/results.tsv again, alone: the oracle in its one-case
+    form (`-k ... DIGEST STORE`, a fresh process per case) and `pack` on that one digest."""
+    out = os.path.abspath(a.out)
+    res = read_tsv(os.path.join(out, "results.tsv"))
+    groups = {g["group"]: g for g in read_tsv(os.path.join(out, "groups.tsv"))}
+    todo = [r for r in res if r["agree"] == "no" and (not a.classes or r["class"] in a.classes)]
+    srv, url = serve(os.path.join(out, "stores"))
+    same = collections.Counter()
+    lines = []
+    try:
+        for r in todo:
+            g = groups[r["group"]]
+            entries = [tuple(e.split("=", 1)) for e in g["entries"].split(";")]
+            entries = [(n, os.path.join(out, p)) for n, p in entries]
+            store = f"{url}/{r['group']}" if g["transport"] == "http" else os.path.join(out, "stores", r["group"])
+            cmd = [a.judge]
+            for n, p in entries:
+                cmd += ["-k", f"{n}={p}"]
+            cmd += [r["digest"], store]
+            p = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+            o = clean_oracle((p.stdout.strip().splitlines() or [p.stderr.strip()])[-1] if (p.stdout or p.stderr) else "")
+            if a.keyring_mode == "configmap" and g.get("configmap", "-") != "-":
+                keyrings = [os.path.join(out, g["configmap"])]
+            else:
+                keyrings = [p_ for _, p_ in entries]
+            acc, why = run_pack(a.pack, keyrings, store, [r["digest"]], a.timeout)[r["digest"]]
+            ov = "accept" if o == "OK" else "refuse"
+            sv = "accept" if acc else "refuse"
+            ok = ov == r["oracle"] and sv == r["sigbundle"]
+            same["reproduced" if ok else "NOT reproduced"] += 1
+            if not ok:
+                lines.append(f"NOT reproduced: {r['case']}: batch {r['oracle']}/{r['sigbundle']}, alone {ov}/{sv}: "
+                             f"{one_line(o, 120)} | {one_line(why, 120)}")
+    finally:
+        srv.shutdown()
+    for l in lines:
+        print(l)
+    print(f"recheck: {same['reproduced']} of {len(todo)} disagreements reproduced case by case "
+          f"(oracle alone, pack alone); {same['NOT reproduced']} not")
+    return 1 if same["NOT reproduced"] else 0
 
 
 def selftest(a):
@@ -290,9 +371,15 @@ def main():
                     help="multi-entry groups: pass each entry file as --keyring (today), or the ConfigMap YAML")
     ap.add_argument("--examples", type=int, default=3)
     ap.add_argument("--selftest", metavar="DIR", help="check the oracle against VECTORS/cvo-differential and exit")
+    ap.add_argument("--recheck", action="store_true",
+                    help="judge each disagreement of OUT/results.tsv again alone (oracle one-case form, pack one digest)")
     a = ap.parse_args()
     if a.selftest:
         sys.exit(selftest(a))
+    if a.recheck:
+        if not a.out:
+            ap.error("--out is required")
+        sys.exit(recheck(a))
     if not a.out:
         ap.error("--out is required")
     cases = read_tsv(os.path.join(a.out, "cases.tsv"))
@@ -316,20 +403,23 @@ def main():
                 rows = f.result()
                 done += 1
                 dis = 0
-                for c, o, acc, why in rows:
+                for c, o, acc, why, oruns in rows:
                     ov = "accept" if o == "OK" else "refuse"
                     sv = "accept" if acc else "refuse"
-                    dis += ov != sv
-                    results.append({"case": c["case"], "class": c["class"], "group": c["group"], "digest": c["digest"],
-                                    "oracle": ov, "oracle_reason": o, "sigbundle": sv, "sigbundle_reason": why,
-                                    "agree": "yes" if ov == sv else "no", "description": c["description"]})
+                    r = {"case": c["case"], "class": c["class"], "group": c["group"], "digest": c["digest"],
+                         "oracle": ov, "oracle_reason": o, "sigbundle": sv, "sigbundle_reason": why,
+                         "agree": "yes" if ov == sv else "no", "description": c["description"], "oracle_runs": oruns}
+                    if variable(r):
+                        r["agree"] = "variable"
+                    dis += r["agree"] == "no"
+                    results.append(r)
                 print(f"[{time.time() - t0:6.0f}s] {done}/{len(futs)} {g}: {len(rows)} cases, {dis} disagreements",
                       file=sys.stderr)
     finally:
         srv.shutdown()
     results.sort(key=lambda r: r["case"])
     cols = ["case", "class", "group", "oracle", "sigbundle", "agree", "oracle_reason", "sigbundle_reason", "digest",
-            "description"]
+            "description", "oracle_runs"]
     with open(os.path.join(a.out, "results.tsv"), "w", encoding="utf-8") as f:
         f.write("\t".join(cols) + "\n")
         for r in results:

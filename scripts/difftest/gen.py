@@ -28,6 +28,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pgp import *  # noqa: E402,F401,F403
+from deep import DeepClasses  # noqa: E402
 
 NOW_T = 1700000000          # creation time used by default (2023-11-14)
 KEY_T = 1600000000          # key creation time (2020-09-13)
@@ -145,7 +146,7 @@ class GPG:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-class Campaign:
+class Campaign(DeepClasses):
     def __init__(self, out: str, seed: int, vectors: str, scale: float):
         self.out = out
         self.seed = seed
@@ -1877,7 +1878,12 @@ class Campaign:
                  ("compression", self.cls_compression), ("armour", self.cls_armour), ("mpi", self.cls_mpi),
                  ("hash", self.cls_hash), ("keyalgo", self.cls_keyalgo), ("subpackets", self.cls_subpackets),
                  ("sigversion", self.cls_sigversion), ("literal", self.cls_literal), ("payload", self.cls_payload),
-                 ("keyring", self.cls_keyring), ("store", self.cls_store), ("redhat", self.cls_redhat)]
+                 ("keyring", self.cls_keyring), ("store", self.cls_store), ("redhat", self.cls_redhat),
+                 # second campaign (deep.py)
+                 ("random", self.cls_random), ("indeterminate", self.cls_indeterminate),
+                 ("deflate-shapes", self.cls_deflate_shapes), ("bzip2-shapes", self.cls_bzip2_shapes),
+                 ("encrypted", self.cls_encrypted), ("json-deep", self.cls_json_deep),
+                 ("keyring-deep", self.cls_keyring_deep)]
         for name, fn in steps:
             if only and name not in only:
                 continue
