@@ -987,6 +987,21 @@ class DeepClasses:
             if sig_outside:
                 data += S
             self.add(cls, g, f"{name} (C{algo}, {f}, {st}-style{', payload over 32 KiB' if big else ''})", d, data)
+        # megabytes of decompressed data before (skippable packets) or after the message
+        for r in range(self.n(2)):
+            for mib in (1, 3, 5):
+                for where in ("before", "after"):
+                    d = self.digest()
+                    st = rng.choice(["goc", "gpg"])
+                    o, l, s = self.sparts(d, A, st)
+                    msg = b"".join(self.framed(o, l, s, st))
+                    fill = pkt(60, b"\0" * ((mib << 20) - 16)) if where == "before" else b"\0" * (mib << 20)
+                    inner = fill + msg if where == "before" else msg + fill
+                    algo = rng.choice([1, 2])
+                    data = pkt(8, bytes([algo]) + (deflate_raw(inner) if algo == 1 else deflate_raw(inner, wbits=15)),
+                               rng.choice(["new", "old-indet"]))
+                    what = "one unknown packet (tag 60)" if where == "before" else "zeros"
+                    self.add(cls, g, f"{mib} MiB of {what} {where} the message inside C{algo} ({st}-style)", d, data)
 
     # ========================================================================== bzip2-shapes
     def cls_bzip2_shapes(self):
@@ -1279,6 +1294,19 @@ class DeepClasses:
                     continue
                 self.add(cls, g, f"bzip2 {kind} ({st}-style)", d,
                          pkt(8, b"\x03" + stream, rng.choice(["new", "old-indet", "partial"])) + outside)
+        # 10: an indeterminate bzip2 packet inside a ZIP/ZLIB stream that goes on for megabytes after
+        # it (zeros: a few KiB on the wire); Go never reads past the signature
+        for r in range(self.n(2)):
+            for outer in (1, 2):
+                for mib in (1, 3, 5, 9):
+                    for ifmt in ("old-indet", "new"):
+                        d = self.digest()
+                        st, (O, L, S) = msg_parts(d)
+                        c3 = pkt(8, b"\x03" + bz2.compress(O + L + S), ifmt)
+                        data = pkt(8, bytes([outer]) + (deflate_raw if outer == 1 else lambda x: deflate_raw(x, wbits=15))(
+                            c3 + b"\0" * (mib << 20)), "new")
+                        self.add(cls, g, f"C3 ({ifmt}) [ops, lit, sig] inside C{outer}, then {mib} MiB of zeros in the C{outer} "
+                                          f"stream ({st}-style)", d, data)
 
     # ========================================================================== keys of the new classes
     def deep_keys(self):
