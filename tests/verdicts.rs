@@ -451,5 +451,93 @@ fn strict_refuses_what_the_cluster_accepts_with_a_verdict_of_its_own() {
 
 #[test]
 fn the_kinds_of_disagreement_the_campaign_found_agree_through_every_command() {
-    drive_table("cvo-verdicts", 300);
+    drive_table("cvo-verdicts", 340);
+}
+
+/// An OpenPGP packet with a new-format header and a five-octet length.
+fn packet(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = vec![0xc0 | tag, 0xff];
+    p.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    p.extend_from_slice(body);
+    p
+}
+
+/// A ZIP-compressed packet holding `inner`.
+fn zip_packet(inner: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(vec![1u8], flate2::Compression::best());
+    e.write_all(inner).unwrap();
+    packet(8, &e.finish().unwrap())
+}
+
+/// Where the cluster has no bound, sigbundle has one, and a refusal at it says so: 5 MiB of a
+/// packet the cluster skips, compressed in front of a valid message; a nested compression bomb
+/// (a few KiB inflating to 64 MiB, which took gigabytes before); a body over 256 KiB.
+#[test]
+fn resource_limits_are_refusals_that_say_so() {
+    let env = Env::new();
+    let good = cases("cvo-differential")
+        .into_iter()
+        .find(|c| c.name == "p00-good-zip")
+        .unwrap();
+    let key = good.key.to_str().unwrap();
+    let write_store = |name: &str, bytes: &[u8]| {
+        let dir = env.path(&format!("{name}/sha256={}", &DIGEST[7..]));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("signature-1"), bytes).unwrap();
+    };
+    let mut padded = zip_packet(&packet(60, &vec![0u8; 5 << 20]));
+    padded.extend_from_slice(&good.bytes);
+    write_store("padded", &padded);
+    // A one-pass packet (of an unknown key) makes the cluster read the literal to its end.
+    let mut inner = packet(4, &[3, 0, 8, 1, 1, 2, 3, 4, 5, 6, 7, 8, 1]);
+    let mut literal = b"b\0\0\0\0\0".to_vec();
+    literal.resize(64 << 20, 0);
+    inner.extend(packet(11, &literal));
+    let bomb = zip_packet(&zip_packet(&inner));
+    assert!(bomb.len() < 16 << 10, "the bomb is small: {}", bomb.len());
+    write_store("bomb", &bomb);
+    let mut big = good.bytes.clone();
+    big.extend(std::iter::repeat_n(0u8, 300 << 10));
+    write_store("big", &big);
+    for (store, says) in [
+        (
+            "padded",
+            "over sigbundle's resource limit: the message decompresses to more than 4194304 bytes",
+        ),
+        ("bomb", "over sigbundle's resource limit"),
+    ] {
+        env.run(
+            "pack",
+            &[
+                "--dry-run",
+                "--no-sign",
+                "-o",
+                "/dev/null",
+                "--store",
+                store,
+                "--keyring",
+                key,
+                DIGEST,
+            ],
+        )
+        .code(1)
+        .stderr_has(says);
+    }
+    env.run(
+        "pack",
+        &[
+            "--dry-run",
+            "--no-sign",
+            "-o",
+            "/dev/null",
+            "--store",
+            "big",
+            "--keyring",
+            key,
+            DIGEST,
+        ],
+    )
+    .code(2)
+    .stderr_has("larger than 262144 bytes");
 }

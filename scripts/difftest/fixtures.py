@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--dest", required=True)
     ap.add_argument("--per-kind", type=int, default=2)
     ap.add_argument("--max-bytes", type=int, default=200_000, help="skip signature files larger than this")
+    ap.add_argument("--append", action="store_true", help="add to DEST's cases instead of replacing them")
     a = ap.parse_args()
 
     groups = {g["group"]: g for g in csv.DictReader(open(os.path.join(a.out, "groups.tsv")), delimiter="\t")}
@@ -55,16 +56,33 @@ def main():
         files = sorted(os.listdir(store)) if os.path.isdir(store) else []
         if files != ["signature-1"] or os.path.getsize(os.path.join(store, "signature-1")) > a.max_bytes:
             continue
+        if now[r["case"]]["agree"] != "yes":
+            # Still a disagreement (a documented limit): not a fixture of agreement.
+            continue
         k = kind(r)
         if len(taken.setdefault(k, [])) < a.per_kind:
             taken[k].append(r["case"])
 
-    if os.path.exists(a.dest):
-        shutil.rmtree(a.dest)
-    os.makedirs(os.path.join(a.dest, "keys"))
     rows = []
+    if a.append and os.path.exists(os.path.join(a.dest, "expected.tsv")):
+        descs = {}
+        for line in open(os.path.join(a.dest, "README.md")):
+            if line.startswith("| ") and not line.startswith("| case"):
+                parts = line.strip().strip("|").split("|", 1)
+                descs[parts[0].strip()] = parts[1].strip()
+        for line in open(os.path.join(a.dest, "expected.tsv")).read().splitlines()[1:]:
+            name, key, verdict = line.split("\t", 2)
+            rows.append((name, key, verdict, descs.get(name, "")))
+    elif os.path.exists(a.dest):
+        shutil.rmtree(a.dest)
+    os.makedirs(os.path.join(a.dest, "keys"), exist_ok=True)
+    have = {r[0] for r in rows}
+    added = 0
     for k in sorted(taken):
         for name in taken[k]:
+            if name in have:
+                continue
+            added += 1
             c = cases[name]
             g = groups[c["group"]]
             if g["configmap"] != "-":
@@ -98,7 +116,7 @@ def main():
         f.write("and `unpack emit`.\n\n| case | what |\n|---|---|\n")
         for name, _, _, desc in rows:
             f.write(f"| {name} | {desc.replace('|', '/')} |\n")
-    print(f"{len(rows)} cases in {len(taken)} kinds -> {a.dest}", file=sys.stderr)
+    print(f"{added} cases added, {len(rows)} in all, from {len(taken)} kinds -> {a.dest}", file=sys.stderr)
 
 
 if __name__ == "__main__":

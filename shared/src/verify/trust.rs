@@ -192,7 +192,12 @@ impl ReleaseTrust {
         }
         if ring.has_secret() {
             self.warnings.push(format!(
-                "keyring {source} holds secret keys; only their public parts are used (keep secret keys off this host)"
+                "keyring {source} holds secret keys; only their public parts are used (keep secret keys off this host{})",
+                if ring.has_plain_secret() {
+                    "; a message encrypted to one of them, which the cluster would decrypt, is refused"
+                } else {
+                    ""
+                }
             ));
         }
         let blocks = keys::armored_blocks(bytes);

@@ -153,6 +153,13 @@ impl KeyRing {
         })
     }
 
+    /// Whether the keyring holds a secret key in the clear (one the cluster could decrypt with).
+    pub fn has_plain_secret(&self) -> bool {
+        self.entities.iter().any(|e| {
+            e.primary_secret == Some(Secret::Plain) || e.subkeys.iter().any(|s| s.secret == Some(Secret::Plain))
+        })
+    }
+
     /// Whether the keyring holds any secret key material.
     pub fn has_secret(&self) -> bool {
         self.entities
@@ -302,7 +309,12 @@ fn decode_armor(data: &[u8]) -> Result<ArmorBlock, GoErr> {
             }
         }
         // The body: base64 lines up to "-----END ", an optional "=CRC24" line before it.
-        let mut text = Vec::new();
+        // Go's base64 stream decoder takes a line at a time (the armour line reader hands out one
+        // line per read), decodes the whole quanta it has and keeps the rest for the next line:
+        // padding is accepted at the end of what it decodes at once, CR and LF are skipped.
+        let mut body = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut b64_err: Option<GoErr> = None;
         let mut crc: Option<u32> = None;
         let mut end_err = None;
         loop {
@@ -341,18 +353,23 @@ fn decode_armor(data: &[u8]) -> Result<ArmorBlock, GoErr> {
                 end_err = Some(armor_corrupt());
                 break;
             }
-            text.extend_from_slice(line);
-        }
-        let body = match go_base64().decode(&text) {
-            Ok(b) => b,
-            Err(e) => {
-                return Ok((
-                    block_type,
-                    Vec::new(),
-                    Some(GoErr::Other(format!("illegal base64 data: {e}"))),
-                ))
+            pending.extend(line.iter().filter(|&&c| c != b'\r' && c != b'\n'));
+            if pending.len() >= 4 {
+                let whole = pending.len() / 4 * 4;
+                if let Err(e) = go_decode_chunk(&pending[..whole], &mut body) {
+                    b64_err = Some(e);
+                    break;
+                }
+                pending.drain(..whole);
             }
-        };
+        }
+        if let Some(e) = b64_err {
+            return Ok((block_type, body, Some(e)));
+        }
+        if !pending.is_empty() && matches!(end_err, None | Some(GoErr::Eof)) {
+            // A partial quantum at the end of the stream.
+            return Ok((block_type, body, Some(GoErr::UnexpectedEof)));
+        }
         if let (Some(want), None) = (crc, &end_err) {
             if crc24(&body) != want {
                 end_err = Some(armor_corrupt());
@@ -360,6 +377,61 @@ fn decode_armor(data: &[u8]) -> Result<ArmorBlock, GoErr> {
         }
         return Ok((block_type, body, end_err));
     }
+}
+
+/// `Encoding.Decode` of `base64.StdEncoding` over one chunk (a multiple of four characters):
+/// padding ends the chunk (anything after it is an error), non-zero trailing bits are accepted.
+fn go_decode_chunk(src: &[u8], out: &mut Vec<u8>) -> Result<(), GoErr> {
+    let corrupt = |at: usize| GoErr::Other(format!("illegal base64 data at input byte {at}"));
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut si = 0;
+    while si < src.len() {
+        let mut quad = [0u32; 4];
+        let mut len = 4;
+        for j in 0..4 {
+            if si == src.len() {
+                return Err(corrupt(si - j));
+            }
+            let c = src[si];
+            si += 1;
+            if let Some(v) = value(c) {
+                quad[j] = v;
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Err(corrupt(si - 1));
+            }
+            if j == 2 {
+                if si == src.len() {
+                    return Err(corrupt(src.len()));
+                }
+                if src[si] != b'=' {
+                    return Err(corrupt(si - 1));
+                }
+                si += 1;
+            }
+            if si < src.len() {
+                // Data after the padding: what was decoded is handed out, then the error.
+                let v = quad[0] << 18 | quad[1] << 12 | quad[2] << 6 | quad[3];
+                out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8][..j - 1]);
+                return Err(corrupt(si));
+            }
+            len = j;
+            break;
+        }
+        let v = quad[0] << 18 | quad[1] << 12 | quad[2] << 6 | quad[3];
+        out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8][..len - 1]);
+    }
+    Ok(())
 }
 
 /// Go's `base64.StdEncoding`: padding required, non-zero trailing bits accepted.

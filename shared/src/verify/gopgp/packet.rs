@@ -937,6 +937,7 @@ fn check_private_material(key: &PublicKey, data: &[u8]) -> Result<(), GoErr> {
     match &key.material {
         KeyMaterial::Rsa { n, e } => {
             let (d, p, q) = (read_mpi(&r)?, read_mpi(&r)?, read_mpi(&r)?);
+            // Go 1.25's `rsa.PrivateKey.Validate` (precompute, then fips `checkPrivateKey`).
             let ok = (|| -> Option<bool> {
                 let bn = |b: &[u8]| BigNum::from_slice(b).ok();
                 let (n, e, d, p, q) = (
@@ -948,26 +949,59 @@ fn check_private_material(key: &PublicKey, data: &[u8]) -> Result<(), GoErr> {
                 );
                 let mut ctx = BigNumContext::new().ok()?;
                 let one = BigNum::from_u32(1).ok()?;
+                let two = BigNum::from_u32(2).ok()?;
+                // Moduli above 1; d below N; p odd; p - 1 and q - 1 moduli above 1.
+                if n <= one || p <= one || q <= one || d >= n || !p.is_bit_set(0) || q <= two {
+                    return Some(false);
+                }
                 let e_val = e.to_dec_str().ok()?.parse::<u64>().unwrap_or(0);
                 if !n.is_bit_set(0) || e_val < 2 || e_val & 1 == 0 || e_val > (1 << 31) - 1 {
                     return Some(false);
                 }
-                if p >= n || q >= n || p <= one || q <= one {
+                if p >= n || q >= n {
                     return Some(false);
                 }
+                let modp = |x: &BigNum, m: &BigNum, ctx: &mut BigNumContext| -> Option<BigNum> {
+                    let mut r = BigNum::new().ok()?;
+                    r.nnmod(x, m, ctx).ok()?;
+                    Some(r)
+                };
                 let mut pq = BigNum::new().ok()?;
                 pq.checked_mul(&p, &q, &mut ctx).ok()?;
-                if pq != n {
+                if modp(&pq, &n, &mut ctx)?.num_bits() != 0 {
                     return Some(false);
                 }
                 for prime in [&p, &q] {
                     let mut m1 = BigNum::new().ok()?;
                     m1.checked_sub(prime, &one).ok()?;
+                    let dp = modp(&d, &m1, &mut ctx)?;
                     let mut de = BigNum::new().ok()?;
-                    de.mod_mul(&d, &e, &m1, &mut ctx).ok()?;
+                    de.mod_mul(&e, &dp, &m1, &mut ctx).ok()?;
                     if de != one {
                         return Some(false);
                     }
+                }
+                // qInv = q^(p-2) mod p, and qInv * q ≡ 1 mod p.
+                let mut p2 = BigNum::new().ok()?;
+                p2.checked_sub(&p, &two).ok()?;
+                let qp = modp(&q, &p, &mut ctx)?;
+                let mut qinv = BigNum::new().ok()?;
+                qinv.mod_exp(&qp, &p2, &p, &mut ctx).ok()?;
+                let mut check = BigNum::new().ok()?;
+                check.mod_mul(&qp, &qinv, &p, &mut ctx).ok()?;
+                if check != one {
+                    return Some(false);
+                }
+                // |p - q| > 2^(nlen/2 - 100), and d > 2^(nlen/2).
+                if p == q {
+                    return Some(false);
+                }
+                let mut diff = BigNum::new().ok()?;
+                diff.checked_sub(&p, &q).ok()?;
+                diff.set_negative(false);
+                let half = i64::from(n.num_bits()) / 2;
+                if i64::from(diff.num_bits()) <= half - 100 || i64::from(d.num_bits()) <= half {
+                    return Some(false);
                 }
                 Some(true)
             })();
@@ -1014,7 +1048,10 @@ fn parse_compressed(r: &Shared, budget: &Budget) -> Result<Packet, GoErr> {
     match a[0] {
         1 => Ok(Packet::Compressed(inflater(r.clone(), budget.clone()))),
         2 => Ok(Packet::Compressed(share(ZlibReader::new(r.clone(), budget.clone())?))),
-        3 => Ok(Packet::Compressed(bzip2::reader(r.clone(), budget, MAX_READ_ALL))),
+        3 => Ok(Packet::Compressed(share(bzip2::Bzip2Reader::new(
+            r.clone(),
+            budget.clone(),
+        )))),
         other => Err(GoErr::Unsupported(format!("unknown compression algorithm: {other}"))),
     }
 }
