@@ -193,6 +193,7 @@ enum CompressionArg {
 fn main() -> ExitCode {
     startup::ignore_file_size_signal();
     startup::return_freed_memory();
+    startup::escape_panic_messages();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Key(KeyCommand::Generate { name, output, force })) => key_generate(&name, &output, force),

@@ -1,8 +1,15 @@
 //! The hostile-bundle corpus through all three commands that act on a bundle: each case must
-//! exit 1 from `verify`, `emit` and `apply`, write no file, send no request to the cluster, and
-//! leave exactly one `refused` audit record per command.
+//! exit 1 from `verify`, `emit` and `apply` with its named cause, write no file, send no
+//! request to the cluster, and leave exactly one bounded `refused` audit record per command.
+//! Then the second round (issue 11): memory bounded before any key is checked and after (peak
+//! RSS of the process measured), no panics, nothing reaching the terminal unescaped, nothing
+//! smuggled past the one canonical stream and tar dialect, packer keys merged and judged at
+//! signing time, nothing written through links, nothing done that cannot be recorded.
 
 mod common;
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
 
 use common::kubeapi::KubeApi;
 use common::*;
@@ -113,20 +120,14 @@ fn corpus(env: &Env) -> Vec<(String, Vec<u8>)> {
         ("huge-manifest", "manifest.json", (64u64 << 20) + 1),
         ("bomb", "signatures/zeros", (1u64 << 30) + 1),
     ] {
-        let mut z = zstd::Encoder::new(Vec::new(), 3).unwrap();
+        let mut z = zstd_encoder(Vec::new());
         {
             let mut t = tar::Builder::new(&mut z);
             if path != "manifest.json" {
-                let mut h = tar::Header::new_ustar();
-                h.set_path("manifest.json").unwrap();
-                h.set_size(mb.len() as u64);
-                h.set_cksum();
+                let h = pack_header("manifest.json", mb.len() as u64);
                 t.append(&h, mb.as_slice()).unwrap();
             }
-            let mut h = tar::Header::new_ustar();
-            h.set_path(path).unwrap();
-            h.set_size(size);
-            h.set_cksum();
+            let h = pack_header(path, size);
             t.append(&h, std::io::Read::take(std::io::repeat(b' '), size)).unwrap();
             t.finish().unwrap();
         }
@@ -189,19 +190,488 @@ fn packer_corpus(env: &Env) -> Vec<(String, Vec<u8>, Vec<String>)> {
     ]
 }
 
+/// One hostile bundle, how unpack is told to check it, the cause its refusal must name, and
+/// what the refusal must not say.
+struct Case {
+    name: String,
+    bytes: Vec<u8>,
+    check: Vec<String>,
+    cause: String,
+    never: &'static [&'static str],
+}
+
+fn case(name: &str, bytes: Vec<u8>, check: &[String], cause: &str) -> Case {
+    Case {
+        name: name.into(),
+        bytes,
+        check: check.to_vec(),
+        cause: cause.into(),
+        never: &[],
+    }
+}
+
+fn allow_unsigned() -> Vec<String> {
+    vec!["--allow-unsigned".to_string()]
+}
+
+/// The real unsigned bundle of the three fixture releases: its manifest and members.
+fn plain(env: &Env) -> (Manifest, Vec<(String, Vec<u8>)>) {
+    if !env.path("plain.tar").exists() {
+        env.pack_unsigned("plain.tar", "none").code(0);
+    }
+    let mut members = tar_members(&std::fs::read(env.path("plain.tar")).unwrap());
+    let manifest = Manifest::parse(&members.remove(0).1).unwrap();
+    (manifest, members)
+}
+
+fn craft(m: &Manifest, members: &[(String, Vec<u8>)], c: Compression) -> Vec<u8> {
+    write_bundle(Vec::new(), c, 0, &m.to_bytes(), None, members).unwrap()
+}
+
+/// A plain tar of `m` and `members` with the header of the member at `index` (0 = manifest)
+/// changed by `edit`, its checksum made right again.
+fn edit_header(m: &Manifest, members: &[(String, Vec<u8>)], index: usize, edit: impl Fn(&mut [u8; 512])) -> Vec<u8> {
+    let mut tar = craft(m, members, Compression::None);
+    let mut at = 0;
+    for _ in 0..index {
+        let size = tar::Header::from_byte_slice(&tar[at..at + 512]).entry_size().unwrap();
+        at += 512 + (size as usize).div_ceil(512) * 512;
+    }
+    let mut block: [u8; 512] = tar[at..at + 512].try_into().unwrap();
+    edit(&mut block);
+    let mut h = tar::Header::from_byte_slice(&block).clone();
+    h.set_cksum();
+    tar[at..at + 512].copy_from_slice(h.as_bytes());
+    tar
+}
+
+/// Cases of the second round that fail under `--allow-unsigned`: the container, the tar
+/// dialect, the manifest's shape, names.
+fn second_round(env: &Env) -> Vec<Case> {
+    let au = allow_unsigned();
+    let (manifest, members) = plain(env);
+    let mut out = Vec::new();
+    // Item 7: one canonical compressed stream, nothing before or after it.
+    let zst = craft(&manifest, &members, Compression::Zstd);
+    let mut skippable = zst.clone();
+    skippable.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18]);
+    skippable.extend_from_slice(&(1u32 << 20).to_le_bytes());
+    skippable.extend(std::iter::repeat_n(0u8, 1 << 20));
+    out.push(case(
+        "zstd-skippable-frame",
+        skippable,
+        &au,
+        "a zstd skippable frame follows the frame",
+    ));
+    let mut two = zst.clone();
+    two.extend(zstd::encode_all(&[0u8; 1024][..], 3).unwrap());
+    out.push(case(
+        "zstd-second-frame",
+        two,
+        &au,
+        "a second zstd frame follows the first",
+    ));
+    let tar = craft(&manifest, &members, Compression::None);
+    out.push(case(
+        "zstd-without-checksum",
+        zstd::encode_all(tar.as_slice(), 3).unwrap(),
+        &au,
+        "the zstd frame has no content checksum",
+    ));
+    let gz = |b: flate2::GzBuilder| {
+        let mut w = b.write(Vec::new(), flate2::Compression::best());
+        w.write_all(&tar).unwrap();
+        w.finish().unwrap()
+    };
+    out.push(case(
+        "gzip-fextra",
+        gz(flate2::GzBuilder::new().extra(b"hidden payload".to_vec())),
+        &au,
+        "FEXTRA",
+    ));
+    out.push(case(
+        "gzip-fname",
+        gz(flate2::GzBuilder::new().filename("x")),
+        &au,
+        "FNAME",
+    ));
+    out.push(case(
+        "gzip-fcomment",
+        gz(flate2::GzBuilder::new().comment("x")),
+        &au,
+        "FCOMMENT",
+    ));
+    let mut second = craft(&manifest, &members, Compression::Gzip);
+    let mut empty = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    empty.write_all(b"").unwrap();
+    second.extend(empty.finish().unwrap());
+    out.push(case(
+        "gzip-second-member",
+        second,
+        &au,
+        "a second gzip member follows the first",
+    ));
+    // Item 8: the one tar dialect pack writes, so every tar reader sees the same names.
+    let field = |name: &str, index: usize, cause: &str, edit: &dyn Fn(&mut [u8; 512])| {
+        case(name, edit_header(&manifest, &members, index, edit), &au, cause)
+    };
+    out.push(field("ustar-prefix", 1, "\"prefix\"", &|b| {
+        b[345..349].copy_from_slice(b"evil")
+    }));
+    out.push(field("ustar-absolute-prefix-version-not-00", 1, "\"version\"", &|b| {
+        b[263..265].copy_from_slice(b"\0\0");
+        b[345..349].copy_from_slice(b"/tmp");
+    }));
+    out.push(field("gnu-magic", 1, "\"magic\"", &|b| {
+        b[257..265].copy_from_slice(b"ustar  \0")
+    }));
+    out.push(field("v7-header", 1, "\"magic\"", &|b| b[257..265].fill(0)));
+    out.push(field("base-256-size", 1, "\"size\"", &|b| {
+        let size = tar::Header::from_byte_slice(b).size().unwrap();
+        b[124..136].fill(0);
+        b[124] = 0x80;
+        b[128..136].copy_from_slice(&size.to_be_bytes());
+    }));
+    out.push(field("typeflag-nul", 1, "\"typeflag\"", &|b| b[156] = 0));
+    out.push(field("bytes-after-the-name", 1, "\"name\"", &|b| {
+        let end = b[..100].iter().position(|&c| c == 0).unwrap();
+        b[end + 1..end + 5].copy_from_slice(b"junk");
+    }));
+    out.push(field("uid-1000", 1, "\"uid\"", &|b| {
+        b[108..116].copy_from_slice(b"0001750\0")
+    }));
+    out.push(field("linkname-on-a-file", 1, "\"linkname\"", &|b| {
+        b[157..161].copy_from_slice(b"/etc")
+    }));
+    out.push(field("manifest-with-prefix", 0, "\"prefix\"", &|b| {
+        b[345..348].copy_from_slice(b"tmp")
+    }));
+    // Item 9: a release with no signature is an error, not an empty success.
+    let mut none = manifest.clone();
+    let extra = sigbundle::digest::Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap();
+    none.releases.push(sigbundle::manifest::Release {
+        digest: extra,
+        requested: vec![extra.to_string()],
+        store: "x".into(),
+        signatures: vec![],
+    });
+    none.releases.sort_by_key(|r| r.digest.to_string());
+    out.push(case(
+        "release-with-no-signature",
+        craft(&none, &members, Compression::None),
+        &au,
+        "lists no signature",
+    ));
+    // Item 11: ten valid signatures of one release (the same real one ten times).
+    let (mut ten, mut tmem) = (manifest.clone(), members.clone());
+    let r = &mut ten.releases[0];
+    let first = r.signatures[0].clone();
+    let body = tmem.iter().find(|m| m.0 == first.path).unwrap().1.clone();
+    for n in 2..=10 {
+        let path = sigbundle::manifest::signature_path(&r.digest, n);
+        r.signatures.push(sigbundle::manifest::SignatureEntry {
+            path: path.clone(),
+            ..first.clone()
+        });
+        ten.members.push(sigbundle::manifest::Member {
+            path: path.clone(),
+            size: first.size,
+            sha256: first.sha256.clone(),
+        });
+        tmem.push((path, body.clone()));
+    }
+    ten.members.sort_by(|a, b| a.path.cmp(&b.path));
+    tmem.sort_by(|a, b| a.0.cmp(&b.0));
+    out.push(case(
+        "ten-signatures",
+        craft(&ten, &tmem, Compression::None),
+        &au,
+        "lists 10 signatures; the cluster reads at most 9",
+    ));
+    // Item 5: text that cannot be cut byte-wise; item 6: text that acts on a terminal.
+    let mut mb = manifest.clone();
+    mb.releases[0].signatures[0].signer_cert = Some("é".repeat(20));
+    out.push(case(
+        "multibyte-signer-cert",
+        craft(&mb, &members, Compression::None),
+        &au,
+        "which is not a key fingerprint",
+    ));
+    let mut esc = manifest.clone();
+    esc.created = "\x1b]0;owned\x07\x1b[2J".into();
+    out.push(case(
+        "escape-in-created",
+        craft(&esc, &members, Compression::None),
+        &au,
+        "is not an RFC 3339 UTC time",
+    ));
+    let mut v: serde_json::Value = serde_json::from_slice(&manifest.to_bytes()).unwrap();
+    v["\u{1b}[2J\u{202e}"] = serde_json::Value::Bool(true);
+    out.push(case(
+        "escape-in-an-unknown-field-name",
+        write_bundle(
+            Vec::new(),
+            Compression::None,
+            0,
+            v.to_string().as_bytes(),
+            None,
+            &members,
+        )
+        .unwrap(),
+        &au,
+        "unknown field",
+    ));
+    let mb_bytes = manifest.to_bytes();
+    out.push(case(
+        "bidi-override-in-a-name",
+        raw_tar(&[
+            (b"manifest.json", b'0', &mb_bytes),
+            ("signatures/\u{202e}txt.exe".as_bytes(), b'0', b"x"),
+        ]),
+        &au,
+        "bidirectional or invisible character",
+    ));
+    out.push(case(
+        "escape-in-a-tar-error",
+        {
+            let mut t = raw_tar(&[
+                (b"manifest.json", b'0', &mb_bytes),
+                (b"sig\x1b]0;owned\x07", b'0', b"x"),
+            ]);
+            // A size field that is not a number: tar's error names the member.
+            let at = 512 + mb_bytes.len().div_ceil(512) * 512;
+            t[at + 124..at + 130].copy_from_slice(b"zz\x1b[2J");
+            let mut h = tar::Header::from_byte_slice(&t[at..at + 512]).clone();
+            h.set_cksum();
+            t[at..at + 512].copy_from_slice(h.as_bytes());
+            t
+        },
+        &au,
+        "",
+    ));
+    // Item 15: one unsafe first entry is one problem, named as what it is.
+    out.push(Case {
+        never: &["duplicate", "missing"],
+        ..case(
+            "unsafe-first-entry",
+            raw_tar(&[
+                (b"../manifest.json", b'0', &mb_bytes),
+                (b"manifest.json", b'0', &mb_bytes),
+            ]),
+            &au,
+            "../manifest.json: unsafe member name ('..' component)",
+        )
+    });
+    out
+}
+
+/// An OpenPGP packet in the new format: tag, length, body.
+fn packet(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = vec![0xc0 | tag, 0xff];
+    p.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    p.extend_from_slice(body);
+    p
+}
+
+/// A release signature that is a compressed packet inside a compressed packet around a literal
+/// of `literal` zero bytes: a few KiB that inflate to whatever `literal` says.
+fn nested_compression_bomb(literal: u64) -> Vec<u8> {
+    let mut inner = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    inner.write_all(&[0xcb, 0xff]).unwrap();
+    inner.write_all(&((literal + 6) as u32).to_be_bytes()).unwrap();
+    inner.write_all(&[b'b', 0, 0, 0, 0, 0]).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    let mut left = literal;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        inner.write_all(&chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    let mut body = vec![1u8]; // ZIP (raw deflate)
+    body.extend(inner.finish().unwrap());
+    let inner_packet = packet(8, &body);
+    let mut outer = flate2::write::DeflateEncoder::new(vec![1u8], flate2::Compression::best());
+    outer.write_all(&inner_packet).unwrap();
+    packet(8, &outer.finish().unwrap())
+}
+
+/// A one-release unsigned bundle whose release signature is `sig` (its manifest agrees).
+fn one_release_with(env: &Env, sig: Vec<u8>) -> Vec<u8> {
+    let (mut m, mut members) = plain(env);
+    m.releases.truncate(1);
+    let keep = m.releases[0].signatures[0].path.clone();
+    m.members.retain(|x| x.path == keep);
+    members.retain(|x| x.0 == keep);
+    replace_member(&mut m, &mut members, &keep, sig);
+    craft(&m, &members, Compression::None)
+}
+
+/// Packer certificates and signatures with chosen dates, hashes and revocations.
+mod keys {
+    use sequoia_openpgp as openpgp;
+    use std::time::SystemTime;
+
+    use openpgp::cert::{CertBuilder, CipherSuite};
+    use openpgp::packet::signature::SignatureBuilder;
+    use openpgp::serialize::{Serialize as _, SerializeInto as _};
+    use openpgp::types::{HashAlgorithm, ReasonForRevocation, SignatureType};
+    use openpgp::{Cert, Packet};
+
+    pub fn cert(created: SystemTime, validity: Option<std::time::Duration>) -> Cert {
+        CertBuilder::new()
+            .add_userid("Packer <p@example.org>")
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .set_creation_time(created)
+            .set_validity_period(validity)
+            .add_signing_subkey()
+            .generate()
+            .unwrap()
+            .0
+    }
+
+    pub fn fingerprint(c: &Cert) -> String {
+        c.fingerprint().to_hex()
+    }
+
+    pub fn public(c: &Cert) -> Vec<u8> {
+        c.armored().to_vec().unwrap()
+    }
+
+    pub fn revoked(c: &Cert) -> Cert {
+        let mut kp = c
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let rev = c
+            .revoke(&mut kp, ReasonForRevocation::KeyCompromised, b"leaked")
+            .unwrap();
+        c.clone().insert_packets(rev).unwrap().0
+    }
+
+    /// An armored detached signature of `data` by the signing subkey, made at `when`.
+    pub fn sign(c: &Cert, sha1: bool, when: SystemTime, data: &[u8]) -> Vec<u8> {
+        let key = c.keys().subkeys().secret().next().unwrap().key().clone();
+        let mut kp = key.parts_into_secret().unwrap().into_keypair().unwrap();
+        let hash = if sha1 {
+            HashAlgorithm::SHA1
+        } else {
+            HashAlgorithm::SHA512
+        };
+        let sig = SignatureBuilder::new(SignatureType::Binary)
+            .set_signature_creation_time(when)
+            .unwrap()
+            .set_hash_algo(hash)
+            .sign_message(&mut kp, data)
+            .unwrap();
+        let mut out = Vec::new();
+        let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
+        Packet::from(sig).serialize(&mut w).unwrap();
+        w.finalize().unwrap();
+        out
+    }
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A bundle of the three releases signed with `sig(manifest bytes)` by a packer whose
+/// fingerprint the manifest names.
+fn signed_by(env: &Env, fingerprint: &str, sig: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let (mut m, members) = plain(env);
+    m.packer = fingerprint.to_string();
+    let mb = m.to_bytes();
+    write_bundle(Vec::new(), Compression::None, 0, &mb, Some(&sig(&mb)), &members).unwrap()
+}
+
+fn write_key(env: &Env, name: &str, bytes: &[u8]) -> String {
+    std::fs::write(env.path(name), bytes).unwrap();
+    name.to_string()
+}
+
+/// Cases of the second round that fail because of the packer key or its signature.
+fn packer_second_round(env: &Env) -> Vec<Case> {
+    let now = SystemTime::now();
+    let good = keys::cert(now - 30 * DAY, None);
+    let good_pub = write_key(env, "good.pub.asc", &keys::public(&good));
+    let pk = |files: &[&str]| -> Vec<String> {
+        files
+            .iter()
+            .flat_map(|f| ["--packer-key".to_string(), f.to_string()])
+            .collect()
+    };
+    let mut out = Vec::new();
+    // Item 1: no packer signature, so the nested-compression signature inside is never opened.
+    out.push(case(
+        "unsigned-with-a-compression-bomb-inside",
+        one_release_with(env, nested_compression_bomb(64 << 20)),
+        &pk(&[&good_pub]),
+        "manifest.json.asc: missing",
+    ));
+    // Item 12: a key that expired in 2020 cannot sign in 2026.
+    let old = keys::cert(now - 7 * 365 * DAY, Some(365 * DAY));
+    let old_pub = write_key(env, "old.pub.asc", &keys::public(&old));
+    out.push(case(
+        "packer-key-expired-before-signing",
+        signed_by(env, &keys::fingerprint(&old), |m| keys::sign(&old, false, now, m)),
+        &pk(&[&old_pub]),
+        "expired-key: made at",
+    ));
+    // A revoked copy counts, whether it is given first or last.
+    let revoked_pub = write_key(env, "revoked.pub.asc", &keys::public(&keys::revoked(&good)));
+    let by_good = signed_by(env, &keys::fingerprint(&good), |m| keys::sign(&good, false, now, m));
+    out.push(case(
+        "packer-key-revoked-in-the-second-file",
+        by_good.clone(),
+        &pk(&[&good_pub, &revoked_pub]),
+        "revoked-key: packer key",
+    ));
+    out.push(case(
+        "packer-key-revoked-in-the-first-file",
+        by_good,
+        &pk(&[&revoked_pub, &good_pub]),
+        "revoked-key: packer key",
+    ));
+    out.push(case(
+        "sha1-packer-signature",
+        signed_by(env, &keys::fingerprint(&good), |m| keys::sign(&good, true, now, m)),
+        &pk(&[&good_pub]),
+        "weak-hash: made with SHA1",
+    ));
+    out.push(case(
+        "compressed-packet-for-a-packer-signature",
+        signed_by(env, &keys::fingerprint(&good), |_| nested_compression_bomb(1 << 20)),
+        &pk(&[&good_pub]),
+        "a Compressed Data Packet where only signature packets belong",
+    ));
+    out
+}
+
 #[test]
 fn every_hostile_case_is_refused_by_verify_emit_and_apply() {
     let env = Env::new();
     let api = KubeApi::start(env.dir.path());
     api.kubeconfig(&env.path("kubeconfig"));
-    let mut cases: Vec<(String, Vec<u8>, Vec<String>)> = corpus(&env)
+    let mut cases: Vec<Case> = corpus(&env)
         .into_iter()
-        .map(|(n, b)| (n, b, vec!["--allow-unsigned".to_string()]))
+        .map(|(n, b)| case(&n, b, &allow_unsigned(), ""))
         .collect();
-    cases.extend(packer_corpus(&env));
+    cases.extend(packer_corpus(&env).into_iter().map(|(n, b, c)| case(&n, b, &c, "")));
     assert_eq!(cases.len(), 27);
+    cases.extend(second_round(&env));
+    cases.extend(packer_second_round(&env));
+    assert_eq!(cases.len(), 27 + 25 + 6);
     let mut records = env.audit_records().len();
-    for (name, bytes, check) in &cases {
+    for Case {
+        name,
+        bytes,
+        check,
+        cause,
+        never,
+    } in &cases
+    {
         let file = format!("{name}.bundle");
         std::fs::write(env.path(&file), bytes).unwrap();
         let check: Vec<&str> = check.iter().map(String::as_str).collect();
@@ -218,9 +688,15 @@ fn every_hostile_case_is_refused_by_verify_emit_and_apply() {
             r.code(1);
             assert!(r.stderr.contains("bundle rejected"), "{name} {}: {}", cmd[0], r.stderr);
             assert!(
-                !r.stderr.contains('\x1b') && !r.stderr.contains('\x07'),
-                "{name}: a control character reached the terminal"
+                r.stderr.contains(cause.as_str()),
+                "{name} {}: no {cause:?} in {}",
+                cmd[0],
+                r.stderr
             );
+            for n in *never {
+                assert!(!r.stderr.contains(n), "{name} {}: {n:?} in {}", cmd[0], r.stderr);
+            }
+            assert_terminal_safe(name, &r);
             let recs = env.audit_records();
             assert_eq!(recs.len(), records + 1, "{name} {}: one audit record", cmd[0]);
             assert_eq!(recs[records]["outcome"], "refused", "{name} {}", cmd[0]);
@@ -236,4 +712,17 @@ fn every_hostile_case_is_refused_by_verify_emit_and_apply() {
     env.run("unpack", &["audit", "--check"])
         .code(0)
         .stdout_has(&format!("intact: {records} record(s)"));
+    let log = std::fs::read_to_string(env.path("state/sigbundle/audit.log")).unwrap();
+    assert!(log.lines().all(|l| l.len() <= 64 << 10), "an audit record over 64 KiB");
+}
+
+/// Nothing that could act on a terminal: no C0 or C1 control but newline, no DEL, no
+/// bidirectional override, no invisible character.
+#[track_caller]
+fn assert_terminal_safe(what: &str, r: &Run) {
+    for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        if let Some(c) = text.chars().find(|&c| c != '\n' && sigbundle::is_unsafe_char(c)) {
+            panic!("{what}: {c:?} reached the terminal on {stream}:\n{text}");
+        }
+    }
 }

@@ -120,6 +120,50 @@ impl Env {
         Run::from(self.command(bin, args).stdin(Stdio::null()).output().unwrap())
     }
 
+    /// Run a binary and measure the peak resident set size of that one process (KiB), from the
+    /// resource usage `wait4` returns for it (other tests' children do not count).
+    // The child is reaped by `wait4`, which std's `Child` does not know about.
+    #[allow(clippy::zombie_processes)]
+    pub fn run_peak(&self, bin: &str, args: &[&str]) -> (Run, u64) {
+        let mut child = self
+            .command(bin, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let out = thread::spawn(move || {
+            let mut v = Vec::new();
+            out.read_to_end(&mut v).map(|_| v)
+        });
+        let err = thread::spawn(move || {
+            let mut v = Vec::new();
+            err.read_to_end(&mut v).map(|_| v)
+        });
+        let pid = child.id() as libc::pid_t;
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waiting for a child this process spawned and has not waited for.
+        let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(got, pid, "wait4: {}", std::io::Error::last_os_error());
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        };
+        let (stdout, stderr) = (out.join().unwrap().unwrap(), err.join().unwrap().unwrap());
+        let run = Run {
+            code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            raw_stdout: stdout,
+        };
+        // Linux reports ru_maxrss in KiB.
+        (run, usage.ru_maxrss as u64)
+    }
+
     pub fn run_env(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut c = self.command(bin, args);
         for (k, v) in env {
@@ -369,9 +413,14 @@ pub fn raw_tar(members: &[(&[u8], u8, &[u8])]) -> Vec<u8> {
             raw.name = [0; 100];
             raw.name[..name.len()].copy_from_slice(name);
         }
+        // Every other field as pack writes it, so only the name and the type are hostile.
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_mtime(0);
+        h.set_username("").unwrap();
+        h.set_groupname("").unwrap();
         h.set_entry_type(tar::EntryType::new(*kind));
         if *kind == b'2' {
             h.set_link_name("/etc/passwd").unwrap();
@@ -384,6 +433,29 @@ pub fn raw_tar(members: &[(&[u8], u8, &[u8])]) -> Vec<u8> {
     }
     out.extend(std::iter::repeat_n(0u8, 1024));
     out
+}
+
+/// A tar header exactly as pack writes one (ustar, mode 0644, uid/gid 0, no names, mtime 0).
+pub fn pack_header(path: &str, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_username("").unwrap();
+    h.set_groupname("").unwrap();
+    h.set_cksum();
+    h
+}
+
+/// A zstd encoder as pack makes one (level 3, with the frame checksum).
+pub fn zstd_encoder<W: Write>(w: W) -> zstd::Encoder<'static, W> {
+    let mut z = zstd::Encoder::new(w, 3).unwrap();
+    z.include_checksum(true).unwrap();
+    z
 }
 
 /// The members of a plain (uncompressed) tar: (name, data).
