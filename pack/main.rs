@@ -1,5 +1,6 @@
 //! `pack`: the connected side of sigbundle. Parses arguments, calls the library, maps errors to
 //! the documented exit codes (0 ok, 1 verification failed, 2 usage or I/O error).
+#![deny(clippy::string_slice)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

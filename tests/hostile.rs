@@ -726,3 +726,461 @@ fn assert_terminal_safe(what: &str, r: &Run) {
         }
     }
 }
+
+/// Many zero-size members with 100-byte names after a real manifest, as pack writes headers,
+/// zstd-compressed as pack compresses (2 M of them make 1 GiB of tar in a few MB).
+fn many_members(env: &Env, count: usize, name: impl Fn(usize) -> String) -> Vec<u8> {
+    let (m, _) = plain(env);
+    let mb = m.to_bytes();
+    let mut z = zstd_encoder(Vec::new());
+    z.write_all(pack_header("manifest.json", mb.len() as u64).as_bytes())
+        .unwrap();
+    z.write_all(&mb).unwrap();
+    z.write_all(&vec![0u8; mb.len().div_ceil(512) * 512 - mb.len()])
+        .unwrap();
+    // One header, its name and checksum patched per member (tar's own set_cksum per member
+    // would take most of the test's time in a debug build).
+    let template = pack_header("x", 0);
+    let mut block: [u8; 512] = template.as_bytes()[..].try_into().unwrap();
+    block[..100].fill(0);
+    block[148..156].fill(b' ');
+    let base: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    let mut buf = Vec::with_capacity(1 << 20);
+    for i in 0..count {
+        let n = name(i);
+        block[..100].fill(0);
+        block[..n.len()].copy_from_slice(n.as_bytes());
+        let sum = base + n.bytes().map(u32::from).sum::<u32>();
+        block[148..155].copy_from_slice(format!("{sum:07o}").as_bytes());
+        block[155] = 0;
+        buf.extend_from_slice(&block);
+        block[148..156].fill(b' ');
+        if buf.len() >= 1 << 20 {
+            z.write_all(&buf).unwrap();
+            buf.clear();
+        }
+    }
+    buf.extend_from_slice(&[0u8; 1024]);
+    z.write_all(&buf).unwrap();
+    z.finish().unwrap()
+}
+
+/// A manifest whose first release was asked for under `count` empty names.
+fn empty_strings_manifest(env: &Env, count: usize) -> Vec<u8> {
+    let (m, members) = plain(env);
+    let text = String::from_utf8(m.to_bytes()).unwrap();
+    let at = text.find("\"requested\": [").unwrap() + "\"requested\": [".len();
+    let mut json = String::with_capacity(text.len() + 3 * count);
+    json.push_str(&text[..at]);
+    json.push_str(&"\"\",".repeat(count));
+    json.push_str(&text[at..]);
+    let mut z = zstd_encoder(Vec::new());
+    let tar = write_bundle(Vec::new(), Compression::None, 0, json.as_bytes(), None, &members).unwrap();
+    z.write_all(&tar).unwrap();
+    z.finish().unwrap()
+}
+
+const MIB: u64 = 1024;
+
+/// Items 1-4: the bundles of the report, each refused with its named cause in bounded memory
+/// (peak RSS of the unpack process), with a bounded report and a bounded audit record after
+/// which the audit commands stay cheap.
+#[test]
+fn crafted_bundles_are_refused_in_bounded_memory() {
+    let env = Env::new();
+    let (_, public) = env.packer_key("ops");
+    let pk = public.to_str().unwrap();
+    // (name, bytes (empty: the previous ones), command, cause, ceiling in MiB)
+    type Crafted<'a> = (&'a str, Vec<u8>, Vec<&'a str>, &'a str, u64);
+    let bundles: Vec<Crafted> = vec![
+        (
+            "two-million-unlisted-members",
+            many_members(&env, 2_000_000, |i| format!("signatures/unlisted-{i:0>80}")),
+            vec!["verify", "--allow-unsigned"],
+            "more than 100000 members",
+            64,
+        ),
+        (
+            "millions-of-problems",
+            many_members(&env, 2_000_000, |i| format!("../{i:0>97}")),
+            vec!["verify", "--allow-unsigned"],
+            "more than 100000 members",
+            64,
+        ),
+        (
+            "ninety-nine-thousand-problems",
+            many_members(&env, 99_990, |i| format!("../{i:0>97}")),
+            vec!["verify", "--allow-unsigned"],
+            "99993 problems",
+            64,
+        ),
+        (
+            "22-million-empty-strings-unsigned-with-a-key",
+            empty_strings_manifest(&env, 22_000_000),
+            vec!["verify", "--packer-key", pk],
+            "manifest.json.asc: missing",
+            128,
+        ),
+        (
+            "22-million-empty-strings",
+            Vec::new(),
+            vec!["verify", "--allow-unsigned"],
+            "more than 2000000 JSON values",
+            128,
+        ),
+        (
+            "22-million-empty-strings-inspected",
+            Vec::new(),
+            vec!["inspect"],
+            "more than 2000000 JSON values",
+            128,
+        ),
+        (
+            "nested-compression-unsigned-with-a-key",
+            one_release_with(&env, nested_compression_bomb(256 << 20)),
+            vec!["verify", "--packer-key", pk],
+            "manifest.json.asc: missing",
+            48,
+        ),
+    ];
+    let mut last = None;
+    for (name, bytes, args, cause, ceiling_mib) in bundles {
+        let file = format!("{name}.bundle");
+        let bytes = if bytes.is_empty() { last.clone().unwrap() } else { bytes };
+        std::fs::write(env.path(&file), &bytes).unwrap();
+        // To measure other builds on the same bundles by hand (the report's before/after).
+        if let Some(dir) = std::env::var_os("SIGBUNDLE_CRAFTED_DIR") {
+            std::fs::write(std::path::Path::new(&dir).join(&file), &bytes).unwrap();
+        }
+        last = Some(bytes);
+        let mut cmd = vec![args[0], file.as_str()];
+        cmd.extend(&args[1..]);
+        let (r, peak) = env.run_peak("unpack", &cmd);
+        eprintln!(
+            "{name}: {} bytes, peak RSS {} MiB",
+            std::fs::metadata(env.path(&file)).unwrap().len(),
+            peak / MIB
+        );
+        r.code(1).stderr_has(cause);
+        assert!(
+            peak < ceiling_mib * MIB,
+            "{name}: peak RSS {} MiB, over {ceiling_mib} MiB",
+            peak / MIB
+        );
+        assert!(r.stderr.len() < 64 << 10, "{name}: {} bytes on stderr", r.stderr.len());
+        assert_terminal_safe(name, &r);
+    }
+    let log = std::fs::read_to_string(env.path("state/sigbundle/audit.log")).unwrap();
+    assert!(log.lines().all(|l| l.len() <= 64 << 10), "an audit record over 64 KiB");
+    assert!(
+        log.contains("more problem(s)"),
+        "the audit record counts the problems it left out"
+    );
+    let (r, peak) = env.run_peak("unpack", &["audit", "--check"]);
+    r.code(0).stdout_has("intact");
+    let (r2, peak2) = env.run_peak("unpack", &["audit"]);
+    r2.code(0);
+    assert!(
+        peak.max(peak2) < 32 * MIB,
+        "audit after the refusals: {} MiB",
+        peak.max(peak2) / MIB
+    );
+}
+
+/// Item 5: no panic on text that cannot be cut byte-wise, in `inspect` (its renderer is fed a
+/// manifest the reader would refuse) or in `audit` (a record the chain calls intact).
+#[test]
+fn inspect_and_audit_never_panic_on_multibyte_text() {
+    let env = Env::new();
+    let (mut m, members) = plain(&env);
+    m.releases[0].signatures[0].signer_cert = Some("é".repeat(20));
+    std::fs::write(env.path("mb.tar"), craft(&m, &members, Compression::None)).unwrap();
+    let r = env.run("unpack", &["inspect", "mb.tar"]);
+    r.code(1).stderr_has("not a key fingerprint");
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let shown = sigbundle::unpack::render_claims(std::path::Path::new("b\u{1b}.tar"), &m);
+    assert!(shown.contains(&"é".repeat(16)), "{shown}");
+    assert!(!shown.contains('\u{1b}'));
+
+    let log = sigbundle::audit::AuditLog::new(env.path("state/sigbundle/audit.log"));
+    log.append(sigbundle::audit::NewRecord {
+        action: "verify",
+        outcome: "ok",
+        bundle: "x.tar".into(),
+        bundle_sha256: Some("é".repeat(40)),
+        packer: None,
+        releases: vec![],
+        destination: None,
+        problems: vec![],
+    })
+    .unwrap();
+    env.run("unpack", &["audit", "--check"])
+        .code(0)
+        .stdout_has("intact: 1 record(s)");
+    let r = env.run("unpack", &["audit"]);
+    r.code(0).stdout_has(&"é".repeat(16));
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// Item 6: names and texts from bundle files, manifests, audit logs and receipts reach the
+/// terminal escaped on every path, bidirectional and invisible characters included.
+#[test]
+fn nothing_from_a_file_reaches_the_terminal_unescaped() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let evil = "evil\u{1b}]0;owned\u{7}\u{202e}\u{200b}.tar.zst";
+    std::fs::copy(env.path("b.tar.zst"), env.path(evil)).unwrap();
+    let mut runs = vec![
+        env.run("unpack", &["verify", evil, "--allow-unsigned"]),
+        env.run("unpack", &["verify", evil, "--allow-unsigned", "--json"]),
+        env.run("unpack", &["inspect", evil]),
+        env.run("unpack", &["inspect", evil, "--json"]),
+        env.run(
+            "unpack",
+            &["emit", evil, "--allow-unsigned", "--to-dir", "cms\u{1b}[2J"],
+        ),
+        env.run("unpack", &["verify", "missing\u{1b}[2J.tar", "--allow-unsigned"]),
+    ];
+    let mut bad = std::fs::read(env.path("b.tar.zst")).unwrap();
+    let n = bad.len();
+    bad[n / 2] ^= 0x10;
+    std::fs::write(env.path(evil), bad).unwrap();
+    runs.push(env.run("unpack", &["verify", evil, "--allow-unsigned"]));
+    runs.push(env.run("unpack", &["verify", evil, "--allow-unsigned", "--json"]));
+    assert!(
+        runs[0]
+            .stdout
+            .contains("evil\\u{1b}]0;owned\\u{7}\\u{202e}\\u{200b}.tar.zst"),
+        "{}",
+        runs[0].stdout
+    );
+    // Audit records with hostile fields, chained correctly: the log is anyone's who can write it.
+    let log = sigbundle::audit::AuditLog::new(env.path("state/sigbundle/audit.log"));
+    log.append(sigbundle::audit::NewRecord {
+        action: "verify\u{1b}[2J",
+        outcome: "ok\u{202e}",
+        bundle: "x\u{9b}31m".into(),
+        bundle_sha256: Some("\u{1b}]0;t\u{7}".into()),
+        packer: Some("\u{200b}".into()),
+        releases: vec![sigbundle::audit::RecordRelease {
+            digest: "sha256:\u{1b}[1m".into(),
+            signatures: vec![],
+        }],
+        destination: Some(sigbundle::audit::Destination::StoreDir {
+            path: "\u{1b}[2J".into(),
+        }),
+        problems: vec![],
+    })
+    .unwrap();
+    runs.push(env.run("unpack", &["audit"]));
+    runs.push(env.run("unpack", &["audit", "--by-release"]));
+    runs.push(env.run("unpack", &["audit", "--json"]));
+    let receipt = serde_json::json!({
+        "bundle": "r\u{1b}[2J\u{202e}", "bundle_sha256": "\u{1b}]0;x\u{7}", "manifest_sha256": "m",
+        "created": "c", "packer": "p", "releases": ["\u{1b}[1m"]
+    });
+    std::fs::write(env.path("receipt.json"), receipt.to_string()).unwrap();
+    runs.push(env.run("unpack", &["audit", "--receipt", "receipt.json"]));
+    std::fs::write(env.path("state/sigbundle/audit.log"), "{\"seq\":1,\"x\u{1b}[2J\":1}\n").unwrap();
+    runs.push(env.run("unpack", &["audit", "--check"]));
+    runs.push(env.run("unpack", &["audit"]));
+    for (i, r) in runs.iter().enumerate() {
+        assert_terminal_safe(&format!("run {i}"), r);
+    }
+    // JSON stays JSON, and means the same.
+    let v: serde_json::Value = serde_json::from_str(&runs[1].stdout).unwrap();
+    assert_eq!(v["bundle"], evil);
+}
+
+/// Item 10: what the audit log and the cluster are told about the packer is what was verified,
+/// not what the manifest claims.
+#[test]
+fn an_unsigned_bundle_is_recorded_as_unsigned_whatever_it_claims() {
+    let env = Env::new();
+    let api = KubeApi::start(env.dir.path());
+    api.kubeconfig(&env.path("kubeconfig"));
+    let (key, public) = env.packer_key("ops");
+    let fpr = {
+        let store = fixture("stores/redhat");
+        env.run(
+            "pack",
+            &[
+                "--store",
+                store.to_str().unwrap(),
+                "--sign-key",
+                key.to_str().unwrap(),
+                "-o",
+                "s.tar",
+                RH_4_15_0,
+            ],
+        )
+        .code(0);
+        let m = Manifest::parse(
+            &tar_members(&zstd::decode_all(&std::fs::read(env.path("s.tar")).unwrap()[..]).unwrap())[0].1,
+        )
+        .unwrap();
+        m.packer
+    };
+    let (mut m, members) = plain(&env);
+    m.packer = fpr.clone();
+    std::fs::write(env.path("claims.tar"), craft(&m, &members, Compression::None)).unwrap();
+    let pk = public.to_str().unwrap();
+    env.run("unpack", &["verify", "claims.tar", "--allow-unsigned"]).code(0);
+    env.run(
+        "unpack",
+        &["verify", "claims.tar", "--allow-unsigned", "--packer-key", pk],
+    )
+    .code(0);
+    env.run(
+        "unpack",
+        &["apply", "claims.tar", "--allow-unsigned", "--kubeconfig", "kubeconfig"],
+    )
+    .code(0);
+    for r in env.audit_records() {
+        assert_eq!(r["packer"], "unsigned", "{r}");
+    }
+    let objects = api.state.objects.lock().unwrap();
+    assert!(!objects.is_empty());
+    for (name, o) in objects.iter() {
+        assert_eq!(
+            o["metadata"]["annotations"]["sigbundle.io/packer"], "unsigned",
+            "{name}"
+        );
+    }
+    drop(objects);
+    // Signed by the key it names, the same manifest is recorded as that packer's.
+    env.run("unpack", &["verify", "s.tar", "--packer-key", pk]).code(0);
+    assert_eq!(env.audit_records().last().unwrap()["packer"], fpr.as_str());
+}
+
+/// Item 12: a packer signature dated in this host's future verifies, with a warning.
+#[test]
+fn a_packer_signature_from_the_future_is_accepted_with_a_warning() {
+    let env = Env::new();
+    let now = SystemTime::now();
+    let c = keys::cert(now - DAY, None);
+    let public = write_key(&env, "k.pub.asc", &keys::public(&c));
+    let bytes = signed_by(&env, &keys::fingerprint(&c), |m| {
+        keys::sign(&c, false, now + 3 * DAY, m)
+    });
+    std::fs::write(env.path("f.tar"), bytes).unwrap();
+    let r = env.run("unpack", &["verify", "f.tar", "--packer-key", &public]);
+    r.code(0)
+        .stderr_has("in this host's future")
+        .stdout_has("signature verified");
+}
+
+/// Items 13 and 15: nothing is written through a link under a destination, a whole plan is
+/// checked before anything is written, and a link is called a link.
+#[test]
+fn emit_never_writes_through_links_and_checks_the_plan_first() {
+    use std::os::unix::fs::symlink;
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let hex = |d: &str| d.trim_start_matches("sha256:").to_string();
+    let mut digests: Vec<String> = RH_ALL.iter().map(|d| hex(d)).collect();
+    digests.sort();
+    std::fs::create_dir_all(env.path("sigs")).unwrap();
+    std::fs::create_dir_all(env.path("outside")).unwrap();
+    symlink("../outside", env.path(&format!("sigs/sha256={}", digests[1]))).unwrap();
+    let emit = |dir: &str| env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--store-dir", dir]);
+    emit("sigs").code(2).stderr_has("is a symbolic link");
+    assert!(env.ls("outside").is_empty(), "written through the link");
+    assert_eq!(
+        env.ls("sigs"),
+        [format!("sha256={}", digests[1])],
+        "nothing else was written"
+    );
+    std::fs::remove_file(env.path(&format!("sigs/sha256={}", digests[1]))).unwrap();
+    // The last release's signature-1 is a folder: refused before the first is written.
+    std::fs::create_dir_all(env.path(&format!("sigs/sha256={}/signature-1", digests[2]))).unwrap();
+    emit("sigs").code(2).stderr_has("signature-1 is a directory");
+    assert_eq!(
+        env.ls("sigs"),
+        [format!("sha256={}", digests[2])],
+        "no folder left behind"
+    );
+    std::fs::remove_dir_all(env.path("sigs")).unwrap();
+    emit("sigs").code(0);
+    assert_eq!(env.ls("sigs").len(), 3);
+    // A dangling link where a ConfigMap goes is named as a link.
+    std::fs::create_dir_all(env.path("cms")).unwrap();
+    let file = format!("signature-sha256-{}.json", &digests[0][..16]);
+    symlink("/nonexistent/x", env.path(&format!("cms/{file}"))).unwrap();
+    let r = env.run(
+        "unpack",
+        &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms", "--force"],
+    );
+    r.code(2).stderr_has("is a symbolic link");
+    assert!(!r.stderr.contains("different content"), "{}", r.stderr);
+    assert_eq!(env.ls("cms"), [file]);
+    let recs = env.audit_records();
+    assert_eq!(
+        recs.iter().map(|r| r["outcome"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["failed", "failed", "ok", "failed"]
+    );
+}
+
+/// Items 14 and 15: a log that cannot take a record stops the step before it acts, and says
+/// what is wrong with it (not "line 0").
+#[test]
+fn a_log_that_cannot_take_a_record_stops_the_step_before_it_acts() {
+    let env = Env::new();
+    let api = KubeApi::start(env.dir.path());
+    api.kubeconfig(&env.path("kubeconfig"));
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]).code(0);
+    let path = env.path("state/sigbundle/audit.log");
+    let good = std::fs::read_to_string(&path).unwrap();
+    type Breakage<'a> = (&'a str, Box<dyn Fn() + 'a>, &'a str);
+    let cases: Vec<Breakage> = vec![
+        (
+            "partial last line",
+            Box::new(|| std::fs::write(&path, format!("{good}{{\"seq\":2,")).unwrap()),
+            "it ends in a partial record (9 byte(s) after the last newline",
+        ),
+        (
+            "last line not a record",
+            Box::new(|| std::fs::write(&path, format!("{good}not json\n")).unwrap()),
+            "its last record (at byte",
+        ),
+        (
+            "log is a directory",
+            Box::new(|| {
+                std::fs::remove_file(&path).unwrap();
+                std::fs::create_dir(&path).unwrap();
+            }),
+            "it is a directory",
+        ),
+    ];
+    for (what, break_it, cause) in cases {
+        break_it();
+        for args in [
+            vec!["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"],
+            vec!["emit", "b.tar.zst", "--allow-unsigned", "--store-dir", "sigs"],
+            vec!["apply", "b.tar.zst", "--allow-unsigned", "--kubeconfig", "kubeconfig"],
+            vec!["verify", "b.tar.zst", "--allow-unsigned"],
+        ] {
+            let r = env.run("unpack", &args);
+            r.code(2).stderr_has(cause).stderr_has("nothing was done");
+            assert!(!r.stderr.contains("line 0"), "{what}: {}", r.stderr);
+            assert!(
+                !env.path("cms").exists() && !env.path("sigs").exists(),
+                "{what}: {args:?} acted"
+            );
+            assert!(
+                api.state.log.lock().unwrap().is_empty(),
+                "{what}: apply reached the cluster"
+            );
+        }
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        }
+        std::fs::write(&path, &good).unwrap();
+    }
+    env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"])
+        .code(0);
+    env.run("unpack", &["audit", "--check"])
+        .code(0)
+        .stdout_has("intact: 2 record(s)");
+}

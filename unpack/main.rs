@@ -1,5 +1,6 @@
 //! `unpack`: the air-gapped side of sigbundle. Parses arguments, calls the library, maps errors
 //! to the documented exit codes (0 ok, 1 verification failed, 2 usage or I/O error).
+#![deny(clippy::string_slice)]
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -515,7 +516,7 @@ fn print_files(files: &[unpack::EmittedFile]) -> Result<(), Error> {
         };
         let _ = writeln!(out, "{action:9} {} ({})", f.path.display(), f.digest);
     }
-    write_stdout(out.as_bytes())
+    write_stdout(terminal_safe(&out).as_bytes())
 }
 
 /// Write to stdout in one go (a line-buffered `println!` per release made 10,000 system

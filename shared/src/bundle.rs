@@ -458,6 +458,15 @@ impl Problems {
         }
     }
 
+    /// A problem that ends the reading: kept first, whatever was found before it.
+    fn push_first(&mut self, p: Problem) {
+        self.kept.insert(0, p);
+        if self.kept.len() > self.cap {
+            self.kept.pop();
+            self.more += 1;
+        }
+    }
+
     fn any(&self, f: impl Fn(&Problem) -> bool) -> bool {
         self.kept.iter().any(f)
     }
@@ -1083,7 +1092,7 @@ fn scan_entries<R: Read>(
         };
         index += 1;
         if index > max_entries {
-            scan.problems.push(Problem::TooManyMembers {
+            scan.problems.push_first(Problem::TooManyMembers {
                 limit: limits.manifest.max_members,
             });
             return Ended::Stopped;

@@ -3,6 +3,9 @@
 //! The library holds all logic; the `pack` and `unpack` binaries only parse arguments, call
 //! into it and map its errors to exit codes ([`ExitClass`]).
 #![forbid(unsafe_code)]
+// Text from bundles, manifests and logs is cut by character, never by byte index: a byte
+// range inside a multi-byte character panics (issue 11, item 5).
+#![deny(clippy::string_slice)]
 
 pub mod audit;
 pub mod bundle;

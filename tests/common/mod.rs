@@ -120,48 +120,40 @@ impl Env {
         Run::from(self.command(bin, args).stdin(Stdio::null()).output().unwrap())
     }
 
-    /// Run a binary and measure the peak resident set size of that one process (KiB), from the
-    /// resource usage `wait4` returns for it (other tests' children do not count).
-    // The child is reaped by `wait4`, which std's `Child` does not know about.
-    #[allow(clippy::zombie_processes)]
+    /// Run a binary and measure the peak resident set size of that one process (KiB) with
+    /// GNU time (`/usr/bin/time`, Debian's `time`; `.ci/run` installs it). Not `wait4` from
+    /// here: a child spawned from the test process inherits its high-water mark at `exec`,
+    /// while one that `time` forks starts from `time`'s few hundred KiB.
     pub fn run_peak(&self, bin: &str, args: &[&str]) -> (Run, u64) {
-        let mut child = self
-            .command(bin, args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let out = thread::spawn(move || {
-            let mut v = Vec::new();
-            out.read_to_end(&mut v).map(|_| v)
-        });
-        let err = thread::spawn(move || {
-            let mut v = Vec::new();
-            err.read_to_end(&mut v).map(|_| v)
-        });
-        let pid = child.id() as libc::pid_t;
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waiting for a child this process spawned and has not waited for.
-        let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        assert_eq!(got, pid, "wait4: {}", std::io::Error::last_os_error());
-        let code = if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        };
-        let (stdout, stderr) = (out.join().unwrap().unwrap(), err.join().unwrap().unwrap());
-        let run = Run {
-            code,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            raw_stdout: stdout,
-        };
-        // Linux reports ru_maxrss in KiB.
-        (run, usage.ru_maxrss as u64)
+        assert!(
+            Path::new("/usr/bin/time").exists(),
+            "/usr/bin/time is not installed (apt-get install time; .ci/run does)"
+        );
+        let report = tempfile::NamedTempFile::new().unwrap();
+        let exe = self.command(bin, &[]).get_program().to_owned();
+        let c = self.command(bin, args);
+        let mut timed = Command::new("/usr/bin/time");
+        timed
+            .arg("-o")
+            .arg(report.path())
+            .args(["-f", "%M"])
+            .arg(exe)
+            .args(args)
+            .current_dir(self.dir.path());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => timed.env(k, v),
+                None => timed.env_remove(k),
+            };
+        }
+        let run = Run::from(timed.stdin(Stdio::null()).output().unwrap());
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        let kib = text
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or_else(|| panic!("no peak RSS from /usr/bin/time: {text:?}"));
+        (run, kib)
     }
 
     pub fn run_env(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
