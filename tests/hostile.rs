@@ -663,6 +663,25 @@ fn every_hostile_case_is_refused_by_verify_emit_and_apply() {
     cases.extend(second_round(&env));
     cases.extend(packer_second_round(&env));
     assert_eq!(cases.len(), 27 + 25 + 6);
+    // To run other builds on the same cases by hand: each bundle, its arguments, the keys.
+    if let Some(dir) = std::env::var_os("SIGBUNDLE_CRAFTED_DIR") {
+        let dir = std::path::Path::new(&dir);
+        for c in &cases {
+            std::fs::write(dir.join(format!("{}.bundle", c.name)), &c.bytes).unwrap();
+            let args = c.check.iter().map(|a| format!("{a}\n")).collect::<String>();
+            std::fs::write(
+                dir.join(format!("{}.args", c.name)),
+                args + &format!("#cause {}\n", c.cause),
+            )
+            .unwrap();
+        }
+        for e in std::fs::read_dir(env.dir.path()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "asc") {
+                std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
     let mut records = env.audit_records().len();
     for Case {
         name,
