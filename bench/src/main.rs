@@ -970,7 +970,7 @@ fn hostile(dir: &Path, bin_dir: &Path, legit_releases: usize) -> Res<()> {
     if !p.exists() {
         let mut releases = 34_000;
         loop {
-            let (m, members) = junk_bundle_parts(releases, 700);
+            let (m, members) = junk_bundle_parts(releases, 1_700);
             let bytes = m.to_bytes();
             if bytes.len() <= 64 << 20 && sigbundle::manifest::Manifest::parse(&bytes).is_ok() {
                 eprintln!(

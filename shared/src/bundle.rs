@@ -1014,6 +1014,12 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
             member: crate::escape_bytes(&raw),
         }));
     }
+    if let Some(field) = non_canonical_field(first.header(), MANIFEST) {
+        return Err(reject(Problem::NotCanonicalHeader {
+            member: MANIFEST.into(),
+            field: field.into(),
+        }));
+    }
     let size = first.size();
     let bytes = match read_member(&mut first, size, limits.max_manifest) {
         Err(e) => return Err(reject(stream_problem(&e, &limits))),
