@@ -1203,3 +1203,31 @@ fn a_log_that_cannot_take_a_record_stops_the_step_before_it_acts() {
         .code(0)
         .stdout_has("intact: 2 record(s)");
 }
+
+/// What unpack would refuse for its size, pack does not write: one digest asked for under 300
+/// names is over the manifest's bound of 256 names per release.
+#[test]
+fn pack_writes_no_bundle_unpack_would_refuse() {
+    let env = Env::new();
+    let list: String = (0..300)
+        .map(|i| format!("registry{i}.example/ocp/release@{RH_4_15_0}\n"))
+        .collect();
+    std::fs::write(env.path("list.txt"), list).unwrap();
+    let store = fixture("stores/redhat");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--no-sign",
+            "--from-file",
+            "list.txt",
+            "-o",
+            "b.tar.zst",
+        ],
+    )
+    .code(2)
+    .stderr_has("would be refused by unpack")
+    .stderr_has("300 names");
+    assert!(!env.path("b.tar.zst").exists());
+}

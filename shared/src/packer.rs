@@ -1,5 +1,7 @@
 //! Packer keys: the key pair that signs a bundle's manifest on the connected side, so the
-//! air-gapped side knows who packed it. Generate, sign (detached, armored), verify.
+//! air-gapped side knows who packed it. Generate, sign (detached, armored), and verify by
+//! stricter rules than release signatures: copies of a certificate merged first, validity at
+//! the signature's time, no expired or revoked key, no SHA-1, text signatures over CR LF.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
