@@ -21,6 +21,8 @@ use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 pub const MANIFEST: &str = "manifest.json";
 /// The packer signature's member name.
 pub const MANIFEST_SIG: &str = "manifest.json.asc";
+/// How problems of the decompressed stream as a whole name it.
+const ARCHIVE: &str = "(decompressed archive)";
 
 /// Bundle compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -595,7 +597,7 @@ impl std::error::Error for CapExceeded {}
 fn stream_problem(e: &io::Error, limits: &Limits) -> Problem {
     if e.get_ref().is_some_and(|i| i.is::<CapExceeded>()) {
         Problem::TooLarge {
-            member: "(decompressed archive)".into(),
+            member: ARCHIVE.into(),
             limit: limits.max_total,
         }
     } else {
@@ -1188,6 +1190,7 @@ fn scan_entries<R: Read>(
             return Ended::Stopped; // refused already: no manifest to check against
         };
         if entry.size() > limits.max_member {
+            scan.mark_seen(&path);
             scan.problems.push(Problem::TooLarge {
                 member: path,
                 limit: limits.max_member,
@@ -1378,11 +1381,11 @@ fn finish(
             more_problems: scan.problems.more,
         });
     };
-    let stream_broke = scan.problems.any(|p| {
-        matches!(
-            p,
-            Problem::Corrupt { .. } | Problem::TooManyMembers { .. } | Problem::TooLarge { .. }
-        )
+    // Members after a break were never seen: not "missing".
+    let stream_broke = scan.problems.any(|p| match p {
+        Problem::Corrupt { .. } | Problem::TooManyMembers { .. } => true,
+        Problem::TooLarge { member, .. } => member == ARCHIVE,
+        _ => false,
     });
     if !stream_broke {
         for (m, seen) in manifest.members.iter().zip(&scan.seen_members) {

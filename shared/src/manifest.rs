@@ -384,3 +384,40 @@ fn measure(bytes: &[u8], limits: &ManifestLimits) -> Result<(), ManifestError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_values: u64, max_depth: usize, max_memory: u64) -> ManifestLimits {
+        ManifestLimits {
+            max_values,
+            max_depth,
+            max_memory,
+            max_members: 100,
+        }
+    }
+
+    #[test]
+    fn the_shape_is_measured_before_decoding() {
+        let l = ManifestLimits::default();
+        assert!(matches!(
+            measure(&[b'['; 9], &l),
+            Err(ManifestError::TooComplex { reason }) if reason.contains("nested deeper than 8")
+        ));
+        // Field names cost nothing; values do; quotes escaped inside a string are not its end.
+        let json = br#"{"a": "x\"y", "b": [1, true, null, "", {"c": []}]}"#;
+        measure(json, &limits(9, 8, u64::MAX)).unwrap();
+        assert!(measure(json, &limits(8, 8, u64::MAX)).is_err());
+        // Empty strings are the cheapest values there are, and still counted.
+        let many = format!("[{}\"\"]", "\"\",".repeat(1000));
+        let Err(ManifestError::TooComplex { reason }) = measure(many.as_bytes(), &limits(1000, 8, u64::MAX)) else {
+            panic!("1,001 values passed a limit of 1,000")
+        };
+        assert!(reason.contains("more than 1000 JSON values"), "{reason}");
+        let Err(ManifestError::TooComplex { reason }) = measure(many.as_bytes(), &limits(10_000, 8, 1 << 10)) else {
+            panic!("48 KiB passed a limit of 1 KiB")
+        };
+        assert!(reason.contains("MiB"), "{reason}");
+    }
+}
