@@ -24,3 +24,25 @@ pub fn return_freed_memory() {
         libc::mallopt(libc::M_TOP_PAD, 0);
     }
 }
+
+/// A panic is a bug, but its message may quote what it was reading (a name from a bundle, a
+/// line of the audit log): print it with control, bidirectional and invisible characters
+/// escaped, and nothing else, before the process ends with the usual panic exit code.
+pub fn escape_panic_messages() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "internal error (a bug; please report it){at}: {}",
+            sigbundle::terminal_safe(&sigbundle::escape_name(&msg))
+        );
+    }));
+}

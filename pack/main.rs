@@ -1,5 +1,6 @@
 //! `pack`: the connected side of sigbundle. Parses arguments, calls the library, maps errors to
 //! the documented exit codes (0 ok, 1 verification failed, 2 usage or I/O error).
+#![deny(clippy::string_slice)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -199,6 +200,7 @@ enum CompressionArg {
 fn main() -> ExitCode {
     startup::ignore_file_size_signal();
     startup::return_freed_memory();
+    startup::escape_panic_messages();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Key(KeyCommand::Generate { name, output, force })) => key_generate(&name, &output, force),

@@ -540,19 +540,13 @@ fn decompression_bomb_is_stopped_at_the_cap() {
     let env = Env::new();
     let (manifest, _) = plain_members(&env);
     let file = std::fs::File::create(env.path("bomb.tar.zst")).unwrap();
-    let mut z = zstd::Encoder::new(file, 3).unwrap();
+    let mut z = zstd_encoder(file);
     let mut t = tar::Builder::new(&mut z);
     let mb = manifest.to_bytes();
-    let mut h = tar::Header::new_ustar();
-    h.set_path("manifest.json").unwrap();
-    h.set_size(mb.len() as u64);
-    h.set_cksum();
+    let h = pack_header("manifest.json", mb.len() as u64);
     t.append(&h, mb.as_slice()).unwrap();
     let size: u64 = (1 << 30) + (1 << 20);
-    let mut h = tar::Header::new_ustar();
-    h.set_path("signatures/zeros").unwrap();
-    h.set_size(size);
-    h.set_cksum();
+    let h = pack_header("signatures/zeros", size);
     t.append(&h, std::io::repeat(0).take_bytes(size)).unwrap();
     t.finish().unwrap();
     drop(t);
@@ -751,14 +745,11 @@ fn a_huge_manifest_is_refused_at_its_cap() {
     use std::io::Write;
     let env = Env::new();
     let file = std::fs::File::create(env.path("huge.tar.zst")).unwrap();
-    let mut z = zstd::Encoder::new(file, 3).unwrap();
+    let mut z = zstd_encoder(file);
     {
         let mut t = tar::Builder::new(&mut z);
         let size: u64 = (64 << 20) + 1;
-        let mut h = tar::Header::new_ustar();
-        h.set_path("manifest.json").unwrap();
-        h.set_size(size);
-        h.set_cksum();
+        let h = pack_header("manifest.json", size);
         t.append(&h, std::io::Read::take(std::io::repeat(b' '), size)).unwrap();
         t.finish().unwrap();
     }

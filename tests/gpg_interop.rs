@@ -163,3 +163,55 @@ fn passphrase_protected_packer_key_is_read_from_the_environment() {
     env.run("unpack", &["verify", "b.tar.zst", "--packer-key", "locked.pub.asc"])
         .code(0);
 }
+
+/// A packer signature GnuPG makes in text mode (`--textmode`, signature type 0x01) covers the
+/// manifest with CR LF line endings, as OpenPGP specifies; sigbundle judges it the same way.
+#[test]
+fn a_text_mode_packer_signature_from_gpg_verifies() {
+    let env = Env::new();
+    let home = gpg_home(&env);
+    let (key, public) = env.packer_key("ops");
+    let store = fixture("stores/redhat");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--compression",
+            "none",
+            "-o",
+            "b.tar",
+            RH_4_15_0,
+        ],
+    )
+    .code(0);
+    let mut members = tar_members(&std::fs::read(env.path("b.tar")).unwrap());
+    let manifest = members.remove(0).1;
+    members.remove(0);
+    assert!(manifest.contains(&b'\n') && !manifest.contains(&b'\r'));
+    std::fs::write(env.path("manifest.json"), &manifest).unwrap();
+    let o = gpg(&home, &["--import", key.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (m, s) = (env.path("manifest.json"), env.path("manifest.json.asc"));
+    let o = gpg(
+        &home,
+        &[
+            "--textmode",
+            "--detach-sign",
+            "--armor",
+            "--output",
+            s.to_str().unwrap(),
+            m.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sig = std::fs::read(&s).unwrap();
+    let c = sigbundle::bundle::Compression::None;
+    let bundle = sigbundle::bundle::write_bundle(Vec::new(), c, 0, &manifest, Some(&sig), &members).unwrap();
+    std::fs::write(env.path("t.tar"), bundle).unwrap();
+    env.run("unpack", &["verify", "t.tar", "--packer-key", public.to_str().unwrap()])
+        .code(0)
+        .stdout_has("signature verified");
+}

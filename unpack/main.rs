@@ -1,5 +1,6 @@
 //! `unpack`: the air-gapped side of sigbundle. Parses arguments, calls the library, maps errors
 //! to the documented exit codes (0 ok, 1 verification failed, 2 usage or I/O error).
+#![deny(clippy::string_slice)]
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -20,7 +21,26 @@ use sigbundle::keyring::Keyring;
 use sigbundle::unpack::{self, DirEmitter, FileAction};
 use sigbundle::verify::rfc3339;
 use sigbundle::verify::trust::ReleaseTrust;
-use sigbundle::{cli, cluster, escape_name, Error};
+use sigbundle::{cli, cluster, escape_name, tail_chars, terminal_safe, Error};
+
+/// A line on stdout, with every character that could act on a terminal escaped (names and
+/// texts from bundles, manifests, logs and receipts are printed; see `terminal_safe`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        let line = format!($($t)*);
+        println!("{}", terminal_safe(&line));
+    }};
+}
+
+/// A line on stderr, escaped as [`outln`] escapes.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        let line = format!($($t)*);
+        eprintln!("{}", terminal_safe(&line));
+    }};
+}
+
+use cli::print_json;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -197,6 +217,7 @@ enum FormatArg {
 fn main() -> ExitCode {
     startup::ignore_file_size_signal();
     startup::return_freed_memory();
+    startup::escape_panic_messages();
     let cli = Cli::parse();
     let log = AuditLog::new(cli.audit_log.clone().unwrap_or_else(AuditLog::default_path));
     match run(cli.command, &log) {
@@ -240,7 +261,7 @@ fn check_options(a: &CheckArgs) -> Result<CheckOptions, Error> {
 /// the original error (which is what the user must see first).
 fn record_failure(log: &AuditLog, rec: sigbundle::audit::NewRecord) {
     if let Err(e) = log.append(rec) {
-        eprintln!("unpack: warning: the failure could not be recorded in the audit log: {e}");
+        errln!("unpack: warning: the failure could not be recorded in the audit log: {e}");
     }
 }
 
@@ -254,6 +275,9 @@ fn open(
     sink: Option<&dyn ReleaseSink>,
 ) -> Result<VerifiedBundle, Error> {
     let mut opts = check_options(check)?;
+    // A step that could not be recorded is not taken: make sure the log can take a record
+    // before the bundle is even read.
+    log.ready()?;
     // Only emit and apply keep the signatures' bytes once they are verified, and not when a
     // sink takes each release as it is verified.
     opts.keep_bodies = action != "verify" && sink.is_none();
@@ -266,9 +290,8 @@ fn open(
             let e = Error::from(e);
             if json {
                 let problems = cli::rejected_problems(&e).map(|p| p.to_vec()).unwrap_or_default();
-                let out =
-                    serde_json::json!({"ok": false, "bundle": bundle, "error": e.to_string(), "problems": problems});
-                println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+                let out = serde_json::json!({"ok": false, "bundle": bundle, "error": e.to_string(), "problems": problems, "more_problems": cli::more_problems(&e)});
+                print_json(&out);
             }
             Err(e)
         }
@@ -282,7 +305,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
             log.append(unpack::record_ok(&bundle, &b, "verify", None))?;
             if json {
                 let out = serde_json::json!({"ok": true, "bundle": bundle, "created": b.manifest.created, "tool": b.manifest.tool, "verified": b, "missing": b.manifest.missing});
-                println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+                print_json(&out);
             } else {
                 print_report(&bundle, &b)?;
             }
@@ -380,13 +403,13 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     }
                     log.append(rec)?;
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
+                        print_json(&report);
                     } else {
                         for item in &report.items {
-                            println!("{}", cluster::describe(item, dry_run));
+                            outln!("{}", cluster::describe(item, dry_run));
                         }
                         let ctx = report.context.as_deref().unwrap_or("-");
-                        eprintln!(
+                        errln!(
                             "{} {} release(s) to {} (context {ctx}), namespace {}{}",
                             if dry_run { "planned (server dry run)" } else { "applied" },
                             report.items.len(),
@@ -398,14 +421,14 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                                 "; every written byte read back and checked"
                             }
                         );
-                        eprintln!(
+                        errln!(
                             "check: oc get configmap -n {} -l {}",
                             report.namespace,
                             sigbundle::configmap::LABEL
                         );
                     }
                     if conflicts > 0 {
-                        eprintln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other bytes under the same keys (--force-conflicts to overwrite)");
+                        errln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other bytes under the same keys (--force-conflicts to overwrite)");
                         return Ok(cli::exit(sigbundle::ExitClass::Verification));
                     }
                     Ok(ExitCode::SUCCESS)
@@ -450,16 +473,18 @@ fn emit(
         let url = store_url.unwrap_or_else(|| "https://<where this folder is served>/".to_string());
         let s = unpack::emit_store_dir(b, &dir, &url, force)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": s.files, "patch": s.patch_command})).expect("serializes"));
+            print_json(
+                &serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": s.files, "patch": s.patch_command}),
+            );
         } else {
             print_files(&s.files)?;
-            eprintln!(
+            errln!(
                 "wrote {} signature(s) to {} in the mirror layout; serve it over HTTPS and point the cluster at it:",
                 s.files.len(),
                 dir.display()
             );
-            println!("{}", s.patch_command);
-            eprintln!("(setting spec.signatureStores replaces the default Red Hat stores)");
+            outln!("{}", s.patch_command);
+            errln!("(setting spec.signatureStores replaces the default Red Hat stores)");
         }
         return Ok(Destination::StoreDir {
             path: dir.display().to_string(),
@@ -470,14 +495,10 @@ fn emit(
     };
     let files = emitter.commit()?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": files}))
-                .expect("serializes")
-        );
+        print_json(&serde_json::json!({"ok": true, "bundle_sha256": b.sha256, "files": files}));
     } else {
         print_files(&files)?;
-        eprintln!(
+        errln!(
             "wrote {} ConfigMap file(s) to {}; load them with: oc apply -f {}",
             files.len(),
             dir.display(),
@@ -508,7 +529,7 @@ fn print_files(files: &[unpack::EmittedFile]) -> Result<(), Error> {
         };
         let _ = writeln!(out, "{action:9} {} ({})", f.path.display(), f.digest);
     }
-    write_stdout(out.as_bytes())
+    write_stdout(terminal_safe(&out).as_bytes())
 }
 
 /// Write to stdout in one go (a line-buffered `println!` per release made 10,000 system
@@ -538,7 +559,9 @@ fn inspect(
         let b = open(bundle, &check, json, log, "verify", None)?;
         log.append(unpack::record_ok(bundle, &b, "verify", None))?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"verified": true, "manifest": b.manifest, "packer": b.packer, "sha256": b.sha256})).expect("serializes"));
+            print_json(
+                &serde_json::json!({"verified": true, "manifest": b.manifest, "packer": b.packer, "sha256": b.sha256}),
+            );
         } else {
             print_report(bundle, &b)?;
         }
@@ -546,54 +569,10 @@ fn inspect(
     }
     let m = unpack::read_manifest_unverified(bundle)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"verified": false, "manifest": m})).expect("serializes")
-        );
+        print_json(&serde_json::json!({"verified": false, "manifest": m}));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "NOT VERIFIED: what {} claims to hold (give --packer-key to verify)",
-        bundle.display()
-    );
-    println!("format     {}", escape_name(&m.format));
-    println!("created    {} by {}", escape_name(&m.created), escape_name(&m.tool));
-    println!("packer     {} (claimed)", escape_name(&m.packer));
-    println!();
-    println!("{:<71}  {:<4}  {:<16}  IDENTITY / NAMES", "RELEASE", "SIGS", "SIGNER");
-    for r in &m.releases {
-        for (i, s) in r.signatures.iter().enumerate() {
-            let signer = s
-                .signer_cert
-                .as_deref()
-                .map_or("?", |f| &f[f.len().saturating_sub(16)..]);
-            let (d, n) = if i == 0 {
-                (r.digest.to_string(), r.signatures.len().to_string())
-            } else {
-                (String::new(), String::new())
-            };
-            println!(
-                "{d:<71}  {n:<4}  {:<16}  {}",
-                escape_name(signer),
-                escape_name(s.identity.as_deref().unwrap_or(""))
-            );
-        }
-        println!(
-            "{:<71}  {:<4}  {:<16}  asked as: {}",
-            "",
-            "",
-            "",
-            escape_name(&r.requested.join(", "))
-        );
-    }
-    for x in &m.missing {
-        println!(
-            "{:<71}  {:<4}  missing: {}",
-            x.digest.to_string(),
-            0,
-            escape_name(&x.reason)
-        );
-    }
+    write_stdout(terminal_safe(&unpack::render_claims(bundle, &m)).as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -608,21 +587,22 @@ fn audit(
     if check || head {
         let c = log.check()?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&c).expect("serializes"));
+            print_json(&c);
         }
         return Ok(match c {
             ChainCheck::Intact { records, head: h } => {
                 if head && !json {
-                    println!("{h}");
+                    outln!("{h}");
                 } else if !json {
-                    println!("intact: {records} record(s) in {}, head {h}", log.path.display());
+                    outln!("intact: {records} record(s) in {}, head {h}", log.path.display());
                 }
                 ExitCode::SUCCESS
             }
             ChainCheck::Broken { line, reason } => {
-                eprintln!(
-                    "unpack: audit log {} is broken at line {line}: {reason}",
-                    log.path.display()
+                errln!(
+                    "unpack: audit log {} is broken at line {line}: {}",
+                    log.path.display(),
+                    escape_name(&reason)
                 );
                 cli::exit(sigbundle::ExitClass::Verification)
             }
@@ -633,33 +613,36 @@ fn audit(
         let r = Receipt::read(&path)?;
         let m = match_receipt(&r, &records);
         if json {
-            println!("{}", serde_json::to_string_pretty(&m).expect("serializes"));
+            print_json(&m);
         }
         return Ok(match m {
             ReceiptMatch::ImportedAsPacked { seq, time, action } => {
                 if !json {
-                    println!(
-                        "imported as packed: {} ({} release(s)) by {action} at {time}, audit record {seq}",
-                        r.bundle,
-                        r.releases.len()
+                    outln!(
+                        "imported as packed: {} ({} release(s)) by {} at {}, audit record {seq}",
+                        escape_name(&r.bundle),
+                        r.releases.len(),
+                        escape_name(&action),
+                        escape_name(&time)
                     );
                 }
                 ExitCode::SUCCESS
             }
             ReceiptMatch::Differs { details } => {
                 if !json {
-                    println!("NOT imported as packed: {}", r.bundle);
+                    outln!("NOT imported as packed: {}", escape_name(&r.bundle));
                     for d in details {
-                        println!("  {}", escape_name(&d));
+                        outln!("  {}", escape_name(&d));
                     }
                 }
                 cli::exit(sigbundle::ExitClass::Verification)
             }
             ReceiptMatch::NotImported => {
                 if !json {
-                    println!(
+                    outln!(
                         "not imported: no audit record of bundle {} (sha256 {})",
-                        r.bundle, r.bundle_sha256
+                        escape_name(&r.bundle),
+                        escape_name(&r.bundle_sha256)
                     );
                 }
                 cli::exit(sigbundle::ExitClass::Verification)
@@ -667,72 +650,35 @@ fn audit(
         });
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&records).expect("serializes"));
+        print_json(&records);
         return Ok(ExitCode::SUCCESS);
     }
-    let dest = |d: &Option<Destination>| match d {
-        None => "-".to_string(),
-        Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
-        Some(Destination::StoreDir { path }) => format!("store:{path}"),
-        Some(Destination::Stdout { digest, index }) => format!("stdout:{digest}#{index}"),
-        Some(Destination::Cluster { server, context, .. }) => {
-            format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
-        }
-    };
-    if by_release {
-        println!(
-            "{:<71}  {:<20}  {:<7}  {:<8}  DESTINATION",
-            "RELEASE", "TIME", "ACTION", "OUTCOME"
-        );
-        for r in &records {
-            for rel in &r.releases {
-                println!(
-                    "{:<71}  {:<20}  {:<7}  {:<8}  {}",
-                    escape_name(&rel.digest),
-                    r.time,
-                    r.action,
-                    r.outcome,
-                    escape_name(&dest(&r.destination))
-                );
-            }
-        }
-    } else {
-        println!(
-            "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  DESTINATION",
-            "SEQ", "TIME", "ACTION", "OUTCOME", "BUNDLE SHA256", "RELS"
-        );
-        for r in &records {
-            let sha = r.bundle_sha256.as_deref().map_or("-", |s| &s[..16.min(s.len())]);
-            println!(
-                "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  {}",
-                r.seq,
-                r.time,
-                r.action,
-                r.outcome,
-                sha,
-                r.releases.len(),
-                escape_name(&dest(&r.destination))
-            );
-        }
-    }
-    eprintln!("{} record(s) in {}", records.len(), log.path.display());
+    write_stdout(terminal_safe(&sigbundle::audit::render_records(&records, by_release)).as_bytes())?;
+    errln!("{} record(s) in {}", records.len(), log.path.display());
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
     let mut out = String::with_capacity(b.releases.len() * 120 + 1024);
-    let _ = writeln!(out, "bundle     {}", path.display());
+    let _ = writeln!(out, "bundle     {}", escape_name(&path.display().to_string()));
     let _ = writeln!(out, "sha256     {}", b.sha256);
     let _ = writeln!(
         out,
         "created    {} by {}",
-        b.manifest.created,
+        escape_name(&b.manifest.created),
         escape_name(&b.manifest.tool)
     );
     match &b.packer {
-        PackerStatus::Verified { fingerprint, signed_at } => {
+        PackerStatus::Verified {
+            fingerprint,
+            signed_at,
+            warnings,
+        } => {
             let at = signed_at.map(rfc3339).unwrap_or_default();
             let _ = writeln!(out, "packer     {fingerprint} (signature verified, signed {at})");
+            for w in warnings {
+                let _ = writeln!(out, "           warning: {}", escape_name(w));
+            }
         }
         PackerStatus::NotChecked { claimed } => {
             let _ = writeln!(
@@ -750,11 +696,7 @@ fn print_report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
     let mut sigs = 0;
     for r in &b.releases {
         for (i, s) in r.signatures.iter().enumerate() {
-            let signer = s
-                .report
-                .signer_cert
-                .as_deref()
-                .map_or("?", |f| &f[f.len().saturating_sub(16)..]);
+            let signer = escape_name(s.report.signer_cert.as_deref().map_or("?", |f| tail_chars(f, 16)));
             let identity = escape_name(s.report.identity.as_deref().unwrap_or(""));
             let (d, n) = if i == 0 {
                 (r.digest.to_string(), r.signatures.len().to_string())
@@ -777,7 +719,12 @@ fn print_report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
             escape_name(&m.reason)
         );
     }
-    write_stdout(out.as_bytes())?;
-    eprintln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
+    write_stdout(terminal_safe(&out).as_bytes())?;
+    if let PackerStatus::Verified { warnings, .. } = &b.packer {
+        for w in warnings {
+            errln!("unpack: warning: {}", escape_name(w));
+        }
+    }
+    errln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! signature store of N releases × K signatures in Red Hat's shape; `serve` serves a store on
 //! loopback with a delay per response; `run` measures pack, unpack verify and unpack emit
 //! against the manual baseline (curl, gpg, base64 loops) and the machine's limits, and writes
-//! the table.
+//! the table; `hostile` measures the peak memory of `unpack verify` on bundles of up to 100 MB
+//! built to cost as much as the reader's bounds allow (docs/security.md, resource bounds).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,17 @@ enum Cmd {
     },
     /// Run every measurement and write the table
     Run(RunArgs),
+    /// Peak RSS of `unpack verify` on hostile bundles of up to 100 MB (and a real one)
+    Hostile {
+        #[arg(long, default_value = "target/bench-hostile")]
+        dir: PathBuf,
+        /// Where the release binaries are
+        #[arg(long, default_value = "target/release")]
+        bin_dir: PathBuf,
+        /// Releases (× 2 signatures) of the real bundle verified for comparison (0: none)
+        #[arg(long, default_value_t = 10_000)]
+        legit_releases: usize,
+    },
 }
 
 fn main() {
@@ -66,6 +78,11 @@ fn main() {
         Cmd::Serve { root, delay_ms, addr } => serve_forever(root, delay_ms, addr),
         Cmd::Micro { dir, count } => micro(&dir, count),
         Cmd::Run(args) => run(args),
+        Cmd::Hostile {
+            dir,
+            bin_dir,
+            legit_releases,
+        } => hostile(&dir, &bin_dir, legit_releases),
     };
     if let Err(e) = r {
         eprintln!("sigbundle-bench: error: {e}");
@@ -313,7 +330,7 @@ fn micro(dir: &Path, count: usize) -> Res<()> {
         sig.verify_message(&key, body).map_err(err("verify"))?;
     }
     let bare = t.elapsed().as_secs_f64() / count as f64;
-    let policy = sigbundle::verify::policy();
+    let policy = openpgp::policy::StandardPolicy::new();
     let t = Instant::now();
     for (_, sig) in &parsed {
         let vc = cert
@@ -427,6 +444,15 @@ fn median_of(n: usize, mut run: impl FnMut(usize) -> Res<Measure>) -> Res<Measur
 }
 
 fn measure(cmd: &[&str], cwd: &Path, stdout_to: Option<&Path>) -> Res<Measure> {
+    let (m, ok, text) = measure_status(cmd, cwd, stdout_to)?;
+    if !ok {
+        return Err(format!("{cmd:?} failed:\n{text}"));
+    }
+    Ok(m)
+}
+
+/// [`measure`], whatever the command's exit status: (measure, success, its stderr).
+fn measure_status(cmd: &[&str], cwd: &Path, stdout_to: Option<&Path>) -> Res<(Measure, bool, String)> {
     let mut c = Command::new("/usr/bin/time");
     c.arg("-v")
         .args(cmd)
@@ -439,10 +465,7 @@ fn measure(cmd: &[&str], cwd: &Path, stdout_to: Option<&Path>) -> Res<Measure> {
         None => c.stdout(Stdio::null()),
     };
     let out = c.output().map_err(err("spawn /usr/bin/time (apt-get install time)"))?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("{cmd:?} failed:\n{text}"));
-    }
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
@@ -454,7 +477,7 @@ fn measure(cmd: &[&str], cwd: &Path, stdout_to: Option<&Path>) -> Res<Measure> {
                 .fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap_or(0.0))
         })
         .unwrap_or(0.0);
-    Ok(Measure {
+    let m = Measure {
         wall,
         wall_min: wall,
         wall_max: wall,
@@ -462,7 +485,8 @@ fn measure(cmd: &[&str], cwd: &Path, stdout_to: Option<&Path>) -> Res<Measure> {
         rss_kib: field("Maximum resident set size (kbytes):")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-    })
+    };
+    Ok((m, out.status.success(), text))
 }
 
 fn sh(script: &str, cwd: &Path) -> Res<Measure> {
@@ -837,3 +861,222 @@ emit several times slower (4–5 s of kernel time) — a cost of the benchmark, 
 each measurement, with before and after figures, is in
 [benchmarks-history.md](benchmarks-history.md).
 ";
+
+/// Pseudo-random bytes (SHA-256 in counter mode): incompressible, reproducible.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut n = 0u64;
+    while out.len() < len {
+        out.extend_from_slice(&sha2::Sha256::digest([seed.to_le_bytes(), n.to_le_bytes()].concat()));
+        n += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// A manifest of `releases` releases × 2 signatures in Red Hat's shape, every field filled,
+/// whose members are `noise` of `size` bytes: (manifest, members).
+fn junk_bundle_parts(releases: usize, size: usize) -> (sigbundle::manifest::Manifest, Vec<(String, Vec<u8>)>) {
+    use sigbundle::manifest::{signature_path, Manifest, Member, Release, SignatureEntry};
+    let mut rels = Vec::with_capacity(releases);
+    let mut members = Vec::with_capacity(releases * 2);
+    for i in 0..releases {
+        let d = sigbundle::digest::Digest::parse(&digest_of(i)).expect("a digest");
+        let mut sigs = Vec::new();
+        for k in 1..=2 {
+            let path = signature_path(&d, k);
+            let body = noise((i * 2 + k) as u64, size);
+            let sha256 = hex::encode(sha2::Sha256::digest(&body));
+            sigs.push(SignatureEntry {
+                path: path.clone(),
+                size: size as u64,
+                sha256,
+                verdict: "valid".into(),
+                signer: Some("199E2F91FD431D51199E2F91FD431D51199E2F91".into()),
+                signer_cert: Some("567E347AD0044ADE55BA8A5F199E2F91FD431D51".into()),
+                created: Some(1_700_000_000),
+                identity: Some(format!(
+                    "quay.io/openshift-release-dev/ocp-release:4.{}.{}-x86_64",
+                    i / 100,
+                    i % 100
+                )),
+                creator: Some("Red Hat OpenShift Signing Authority 0.0.1".into()),
+                satisfies: Vec::new(),
+            });
+            members.push((path, body));
+        }
+        rels.push(Release {
+            digest: d,
+            requested: vec![d.to_string()],
+            store: "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release".into(),
+            signatures: sigs,
+            incomplete: Vec::new(),
+        });
+    }
+    rels.sort_by_key(|r| r.digest.to_string());
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    let manifest = Manifest {
+        format: sigbundle::manifest::FORMAT_V1.into(),
+        tool: sigbundle::TOOL_VERSION.into(),
+        created: "2024-02-26T00:00:00Z".into(),
+        packer: sigbundle::manifest::UNSIGNED.into(),
+        members: members
+            .iter()
+            .map(|(p, b)| Member {
+                path: p.clone(),
+                size: b.len() as u64,
+                sha256: hex::encode(sha2::Sha256::digest(b)),
+            })
+            .collect(),
+        releases: rels,
+        missing: vec![],
+    };
+    (manifest, members)
+}
+
+fn write_zstd_bundle(path: &Path, manifest: &[u8], members: &[(String, Vec<u8>)]) -> Res<()> {
+    let f = std::io::BufWriter::new(std::fs::File::create(path).map_err(err("create"))?);
+    sigbundle::bundle::write_bundle(f, sigbundle::bundle::Compression::Zstd, 0, manifest, None, members)
+        .map_err(err("write bundle"))?
+        .flush()
+        .map_err(err("flush"))
+}
+
+/// Bundles built to cost the reader as much as its bounds allow, up to about 100 MB each, and
+/// the peak RSS and time of `unpack verify` on each.
+fn hostile(dir: &Path, bin_dir: &Path, legit_releases: usize) -> Res<()> {
+    std::fs::create_dir_all(dir).map_err(err("mkdir"))?;
+    let dir = dir.canonicalize().map_err(err("dir"))?;
+    let unpack = bin_dir
+        .join("unpack")
+        .canonicalize()
+        .map_err(|e| format!("{}/unpack: {e} (cargo build --release first)", bin_dir.display()))?;
+    let unpack = unpack.display().to_string();
+    let mut cases: Vec<(String, PathBuf, Vec<String>)> = Vec::new();
+    let au = vec!["--allow-unsigned".to_string()];
+
+    // 100,000 unlisted members of 1,000 random bytes after an empty manifest.
+    let p = dir.join("unlisted-100k.tar.zst");
+    if !p.exists() {
+        eprintln!("writing {}…", p.display());
+        let (mut m, _) = junk_bundle_parts(0, 0);
+        m.members.clear();
+        let members: Vec<(String, Vec<u8>)> = (0..100_000)
+            .map(|i| (format!("signatures/unlisted-{i:08}"), noise(i as u64, 1000)))
+            .collect();
+        write_zstd_bundle(&p, &m.to_bytes(), &members)?;
+    }
+    cases.push(("100,000 unlisted 1 KB members".into(), p, au.clone()));
+
+    // The largest manifest the bounds decode, every signature listed (random bytes that pass
+    // size and sha256, so each is parsed and refused by the verifier).
+    let p = dir.join("max-manifest.tar.zst");
+    if !p.exists() {
+        let mut releases = 34_000;
+        loop {
+            let (m, members) = junk_bundle_parts(releases, 1_700);
+            let bytes = m.to_bytes();
+            if bytes.len() <= 64 << 20 && sigbundle::manifest::Manifest::parse(&bytes).is_ok() {
+                eprintln!(
+                    "writing {} ({releases} releases, manifest {} MB)…",
+                    p.display(),
+                    bytes.len() / 1_000_000
+                );
+                write_zstd_bundle(&p, &bytes, &members)?;
+                break;
+            }
+            releases = releases * 19 / 20;
+        }
+    }
+    cases.push((
+        "largest decodable manifest, every signature listed".into(),
+        p.clone(),
+        au.clone(),
+    ));
+    // The same, when a packer key is required: refused before the manifest is decoded.
+    let packer = dir.join("packer");
+    if !dir.join("packer.pub.asc").exists() {
+        let pack = bin_dir.join("pack");
+        let out = Command::new(&pack)
+            .args(["key", "generate", "--force", "--name", "sigbundle-bench", "-o"])
+            .arg(&packer)
+            .env_remove("SIGBUNDLE_KEY_PASSPHRASE")
+            .output()
+            .map_err(err("pack key generate"))?;
+        if !out.status.success() {
+            return Err(format!("pack key generate: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    let pk = vec![
+        "--packer-key".to_string(),
+        dir.join("packer.pub.asc").display().to_string(),
+    ];
+    cases.push(("the same, unsigned, with --packer-key".into(), p, pk));
+
+    // One 100 MB member of random bytes (over the member cap: read through, not kept).
+    let p = dir.join("one-100mb-member.tar.zst");
+    if !p.exists() {
+        eprintln!("writing {}…", p.display());
+        let (m, _) = junk_bundle_parts(0, 0);
+        write_zstd_bundle(&p, &m.to_bytes(), &[("signatures/big".into(), noise(7, 100_000_000))])?;
+    }
+    cases.push(("one 100 MB member".into(), p, au.clone()));
+
+    // A real bundle: synthetic Red-Hat-shaped signatures that verify (made by `gen`).
+    if legit_releases > 0 {
+        let data = dir.join("legit");
+        let digests = gen(&data, legit_releases, 2)?;
+        let p = dir.join(format!("legit-{legit_releases}.tar.zst"));
+        if !p.exists() {
+            let list = dir.join("legit-list.txt");
+            std::fs::write(&list, digests.iter().map(|d| format!("{d}\n")).collect::<String>()).map_err(err("list"))?;
+            let pack = bin_dir.join("pack");
+            let out = Command::new(&pack)
+                .arg("--store")
+                .arg(data.join("store"))
+                .arg("--keyring")
+                .arg(data.join("release-key.asc"))
+                .args(["--no-sign", "-q", "--force", "-o"])
+                .arg(&p)
+                .arg("--from-file")
+                .arg(&list)
+                .output()
+                .map_err(err("pack"))?;
+            if !out.status.success() {
+                return Err(format!("pack: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+        }
+        let keyring = data.join("release-key.asc").display().to_string();
+        cases.push((
+            format!("real: {legit_releases} releases × 2 signatures (verifies)"),
+            p,
+            vec!["--allow-unsigned".into(), "--keyring".into(), keyring],
+        ));
+    }
+
+    println!("| bundle | size | exit | peak RSS | wall |");
+    println!("|---|---:|---:|---:|---:|");
+    for (what, path, extra) in &cases {
+        let path_s = path.display().to_string();
+        let mut cmd = vec![unpack.as_str(), "verify", path_s.as_str()];
+        cmd.extend(extra.iter().map(String::as_str));
+        let (m, ok, text) = measure_status(&cmd, &dir, None)?;
+        let size = std::fs::metadata(path).map_err(err("size"))?.len();
+        let first = text
+            .lines()
+            .find(|l| l.starts_with("unpack: error") || l.starts_with("OK:"))
+            .unwrap_or("")
+            .chars()
+            .take(110)
+            .collect::<String>();
+        println!(
+            "| {what} | {:.1} MB | {} | {:.0} MiB | {:.2} s |",
+            size as f64 / 1e6,
+            if ok { 0 } else { 1 },
+            m.rss_kib as f64 / 1024.0,
+            m.wall
+        );
+        eprintln!("  {first}");
+    }
+    Ok(())
+}

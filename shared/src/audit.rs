@@ -3,7 +3,7 @@
 //! under an exclusive file lock; and the pack receipts it is matched against.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,18 @@ use sha2::{Digest as _, Sha256};
 /// The `prev` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Problems one record keeps (the rest are counted in one more line).
+pub const MAX_RECORD_PROBLEMS: usize = 20;
+/// Characters one recorded problem keeps.
+pub const MAX_PROBLEM_CHARS: usize = 500;
+/// Characters a recorded path or name keeps.
+pub const MAX_FIELD_CHARS: usize = 4096;
+/// The most a record of a refused or failed step may take (its releases are dropped first).
+/// A successful record lists every release it verified, whatever its size.
+pub const MAX_REFUSED_RECORD_BYTES: usize = 64 << 10;
+/// The longest line the log readers accept.
+pub const MAX_LINE_BYTES: u64 = 64 << 20;
+
 /// Why the audit log could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -19,6 +31,10 @@ pub enum AuditError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("audit log {path}: line {line}: {reason}")]
     Corrupt { path: PathBuf, line: usize, reason: String },
+    #[error(
+        "audit log {path}: {reason}; nothing was done (check it with `unpack audit --check`, then repair or move it)"
+    )]
+    Tail { path: PathBuf, reason: String },
     #[error("receipt {path}: {reason}")]
     Receipt { path: PathBuf, reason: String },
 }
@@ -96,6 +112,52 @@ pub struct NewRecord {
     pub problems: Vec<String>,
 }
 
+impl NewRecord {
+    /// The record cut to its bounds: at most [`MAX_RECORD_PROBLEMS`] problems of
+    /// [`MAX_PROBLEM_CHARS`] characters each (and a count of the rest), paths of
+    /// [`MAX_FIELD_CHARS`]; a record of a step that did not succeed also loses its releases
+    /// when it would pass [`MAX_REFUSED_RECORD_BYTES`].
+    pub fn bounded(mut self) -> NewRecord {
+        use crate::truncate_chars;
+        if self.problems.len() > MAX_RECORD_PROBLEMS {
+            let more = self.problems.len() - MAX_RECORD_PROBLEMS;
+            self.problems.truncate(MAX_RECORD_PROBLEMS);
+            self.problems.push(format!("… and {more} more problem(s) not recorded"));
+        }
+        for p in &mut self.problems {
+            if let std::borrow::Cow::Owned(cut) = truncate_chars(p, MAX_PROBLEM_CHARS) {
+                *p = cut;
+            }
+        }
+        let cut = |s: &mut String| {
+            if let std::borrow::Cow::Owned(c) = truncate_chars(s, MAX_FIELD_CHARS) {
+                *s = c;
+            }
+        };
+        cut(&mut self.bundle);
+        match &mut self.destination {
+            Some(Destination::ConfigmapDir { path, .. }) | Some(Destination::StoreDir { path }) => cut(path),
+            _ => {}
+        }
+        if self.outcome != "ok" {
+            let size: usize = self
+                .releases
+                .iter()
+                .map(|r| r.digest.len() + 70 * r.signatures.len() + 40)
+                .sum::<usize>()
+                + self.problems.iter().map(|p| p.len() + 4).sum::<usize>()
+                + self.bundle.len();
+            if size > MAX_REFUSED_RECORD_BYTES - 1024 && !self.releases.is_empty() {
+                let n = self.releases.len();
+                self.releases.clear();
+                self.problems
+                    .push(format!("{n} release(s) not recorded: the record would pass 64 KiB"));
+            }
+        }
+        self
+    }
+}
+
 /// The result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
@@ -132,9 +194,8 @@ impl AuditLog {
         }
     }
 
-    /// Append one record: under an exclusive lock, read the last record for its hash and seq,
-    /// write one line, flush it to disk. The file is created 0600 (its folder 0700).
-    pub fn append(&self, new: NewRecord) -> Result<Record, AuditError> {
+    /// Open the log for appending (creating it 0600, its folder 0700), locked.
+    fn open_locked(&self) -> Result<File, AuditError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
                 let mut b = std::fs::DirBuilder::new();
@@ -144,19 +205,43 @@ impl AuditLog {
                 b.create(dir).map_err(|e| self.io(e))?;
             }
         }
+        if self.path.is_dir() {
+            return Err(AuditError::Tail {
+                path: self.path.clone(),
+                reason: "it is a directory, not a file".into(),
+            });
+        }
         let mut opts = OpenOptions::new();
         opts.read(true).append(true).create(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut file = opts.open(&self.path).map_err(|e| self.io(e))?;
+        let file = opts.open(&self.path).map_err(|e| self.io(e))?;
         file.lock().map_err(|e| self.io(e))?;
-        let result = self.append_locked(&mut file, new);
+        Ok(file)
+    }
+
+    /// Check, before acting, that the log can take a record: it can be opened for appending
+    /// and its last record is whole and readable. A step that could not be recorded is not
+    /// taken.
+    pub fn ready(&self) -> Result<(), AuditError> {
+        let mut file = self.open_locked()?;
+        let result = self.link(&mut file).map(drop);
         let _ = file.unlock();
         result
     }
 
-    /// The last line of the log (without its newline), read from the end backwards: appends cost the same however long the log is.
-    fn last_line(&self, file: &mut File) -> Result<Option<Vec<u8>>, AuditError> {
+    /// Append one record (cut to its bounds, [`NewRecord::bounded`]): under an exclusive lock,
+    /// read the last record for its hash and seq, write one line, flush it to disk.
+    pub fn append(&self, new: NewRecord) -> Result<Record, AuditError> {
+        let mut file = self.open_locked()?;
+        let result = self.append_locked(&mut file, new.bounded());
+        let _ = file.unlock();
+        result
+    }
+
+    /// The last line of the log (without its newline) and where it starts, read from the end
+    /// backwards: appends cost the same however long the log is.
+    fn last_line(&self, file: &mut File) -> Result<Option<(u64, Vec<u8>)>, AuditError> {
         let len = file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
         if len == 0 {
             return Ok(None);
@@ -164,40 +249,52 @@ impl AuditLog {
         let mut last = [0u8; 1];
         file.seek(SeekFrom::Start(len - 1)).map_err(|e| self.io(e))?;
         file.read_exact(&mut last).map_err(|e| self.io(e))?;
-        if last[0] != b'\n' {
-            return Err(AuditError::Corrupt {
-                path: self.path.clone(),
-                line: 0,
-                reason: "the log ends in a partial record; run `unpack audit --check` and repair it".into(),
-            });
-        }
         // Walk back in chunks over [start, end) to the newline before the last line, looking
         // in each new chunk only; join the chunks once at the end.
-        let end = len - 1;
+        let end = if last[0] == b'\n' { len - 1 } else { len };
         let mut start = end;
         let mut chunks: Vec<Vec<u8>> = Vec::new();
+        let mut taken = 0u64;
         while start > 0 {
+            if taken > MAX_LINE_BYTES {
+                return Err(AuditError::Tail {
+                    path: self.path.clone(),
+                    reason: format!("its last line is longer than {} MiB", MAX_LINE_BYTES >> 20),
+                });
+            }
             let step = start.min(64 * 1024);
             start -= step;
+            taken += step;
             let mut chunk = vec![0u8; step as usize];
             file.seek(SeekFrom::Start(start)).map_err(|e| self.io(e))?;
             file.read_exact(&mut chunk).map_err(|e| self.io(e))?;
             let found = chunk.iter().rposition(|&b| b == b'\n');
             if let Some(nl) = found {
                 chunk.drain(..=nl);
+                start += nl as u64 + 1;
             }
             chunks.push(chunk);
             if found.is_some() {
                 break;
             }
         }
-        Ok(Some(chunks.into_iter().rev().flatten().collect()))
+        if last[0] != b'\n' {
+            return Err(AuditError::Tail {
+                path: self.path.clone(),
+                reason: format!(
+                    "it ends in a partial record ({} byte(s) after the last newline, at byte {start})",
+                    len - start
+                ),
+            });
+        }
+        Ok(Some((start, chunks.into_iter().rev().flatten().collect())))
     }
 
-    fn append_locked(&self, file: &mut File, new: NewRecord) -> Result<Record, AuditError> {
-        let (seq, prev) = match self.last_line(file)? {
+    /// The seq and hash the next record links to.
+    fn link(&self, file: &mut File) -> Result<(u64, String), AuditError> {
+        Ok(match self.last_line(file)? {
             None => (1, GENESIS.to_string()),
-            Some(last) => {
+            Some((at, last)) => {
                 // Only the link is needed: the record's other fields (all its releases) are
                 // skipped, not built.
                 #[derive(Deserialize)]
@@ -205,14 +302,20 @@ impl AuditLog {
                     seq: u64,
                     hash: Option<String>,
                 }
-                let r: Link = serde_json::from_slice(&last).map_err(|e| AuditError::Corrupt {
+                let r: Link = serde_json::from_slice(&last).map_err(|e| AuditError::Tail {
                     path: self.path.clone(),
-                    line: 0,
-                    reason: format!("the last record does not parse: {e}"),
+                    reason: format!(
+                        "its last record (at byte {at}) is not a record: {}",
+                        crate::escape_name(&e.to_string())
+                    ),
                 })?;
                 (r.seq + 1, r.hash.unwrap_or_default())
             }
-        };
+        })
+    }
+
+    fn append_locked(&self, file: &mut File, new: NewRecord) -> Result<Record, AuditError> {
+        let (seq, prev) = self.link(file)?;
         let mut rec = Record {
             seq,
             time: crate::verify::rfc3339(crate::verify::unix(std::time::SystemTime::now())),
@@ -243,70 +346,173 @@ impl AuditLog {
 
     /// Every record, in order (an absent log has none).
     pub fn read_all(&self) -> Result<Vec<Record>, AuditError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(self.io(e)),
         };
-        text.lines()
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| AuditError::Corrupt {
-                    path: self.path.clone(),
-                    line: i + 1,
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
+        parse_records(BufReader::new(file), &self.path)
     }
 
     /// Check every link of the chain; report the first broken one.
     pub fn check(&self) -> Result<ChainCheck, AuditError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(self.io(e)),
-        };
-        let mut prev = GENESIS.to_string();
-        let mut n = 0;
-        for (i, line) in text.lines().enumerate() {
-            let line_no = i + 1;
-            let broken = |reason: String| Ok(ChainCheck::Broken { line: line_no, reason });
-            let r: Record = match serde_json::from_str(line) {
-                Ok(r) => r,
-                Err(e) => return broken(format!("not a record: {e}")),
-            };
-            let want = r.compute_hash();
-            if r.hash.as_deref() != Some(want.as_str()) {
-                return broken(format!(
-                    "record {} was edited: its hash does not match its content",
-                    r.seq
-                ));
-            }
-            if r.prev != prev {
-                return broken(format!(
-                    "record {} does not follow the record before it (a record was deleted, inserted or reordered)",
-                    r.seq
-                ));
-            }
-            if r.seq != n as u64 + 1 {
-                return broken(format!(
-                    "record {} is numbered out of order (expected {})",
-                    r.seq,
-                    n + 1
-                ));
-            }
-            prev = want;
-            n += 1;
+        match File::open(&self.path) {
+            Ok(f) => check_chain(BufReader::new(f)).map_err(|e| self.io(e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ChainCheck::Intact {
+                records: 0,
+                head: GENESIS.to_string(),
+            }),
+            Err(e) => Err(self.io(e)),
         }
-        if !text.is_empty() && !text.ends_with('\n') {
-            return Ok(ChainCheck::Broken {
-                line: n + 1,
-                reason: "the log ends in a partial record".into(),
-            });
-        }
-        Ok(ChainCheck::Intact { records: n, head: prev })
     }
+}
+
+/// One line of a log (without its newline), at most [`MAX_LINE_BYTES`]: `None` at the end,
+/// `Some(Err(()))` for a line too long, and whether it ended in a newline.
+fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<(Result<(), ()>, bool)>> {
+    buf.clear();
+    let n = r.by_ref().take(MAX_LINE_BYTES + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let newline = buf.last() == Some(&b'\n');
+    if newline {
+        buf.pop();
+    } else if buf.len() as u64 > MAX_LINE_BYTES {
+        return Ok(Some((Err(()), false)));
+    }
+    Ok(Some((Ok(()), newline)))
+}
+
+/// The records of a log read from `r` (`path` names it in errors).
+pub fn parse_records<R: BufRead>(mut r: R, path: &Path) -> Result<Vec<Record>, AuditError> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut line = 0;
+    let corrupt = |line: usize, reason: String| AuditError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    while let Some((ok, _)) = next_line(&mut r, &mut buf).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    })? {
+        line += 1;
+        if ok.is_err() {
+            return Err(corrupt(line, format!("longer than {} MiB", MAX_LINE_BYTES >> 20)));
+        }
+        let rec = serde_json::from_slice(&buf).map_err(|e| corrupt(line, crate::escape_name(&e.to_string())))?;
+        out.push(rec);
+    }
+    Ok(out)
+}
+
+/// Check the hash chain of a log read from `r`.
+pub fn check_chain<R: BufRead>(mut r: R) -> std::io::Result<ChainCheck> {
+    let mut prev = GENESIS.to_string();
+    let mut n = 0usize;
+    let mut buf = Vec::new();
+    while let Some((ok, newline)) = next_line(&mut r, &mut buf)? {
+        let line_no = n + 1;
+        let broken = |reason: String| Ok(ChainCheck::Broken { line: line_no, reason });
+        if ok.is_err() {
+            return broken(format!("the line is longer than {} MiB", MAX_LINE_BYTES >> 20));
+        }
+        if !newline {
+            return broken("the log ends in a partial record".into());
+        }
+        let r: Record = match serde_json::from_slice(&buf) {
+            Ok(r) => r,
+            Err(e) => return broken(format!("not a record: {}", crate::escape_name(&e.to_string()))),
+        };
+        let want = r.compute_hash();
+        if r.hash.as_deref() != Some(want.as_str()) {
+            return broken(format!(
+                "record {} was edited: its hash does not match its content",
+                r.seq
+            ));
+        }
+        if r.prev != prev {
+            return broken(format!(
+                "record {} does not follow the record before it (a record was deleted, inserted or reordered)",
+                r.seq
+            ));
+        }
+        if r.seq != n as u64 + 1 {
+            return broken(format!(
+                "record {} is numbered out of order (expected {})",
+                r.seq,
+                n + 1
+            ));
+        }
+        prev = want;
+        n += 1;
+    }
+    Ok(ChainCheck::Intact { records: n, head: prev })
+}
+
+/// Where a record's content went, in one short cell of the listing.
+fn destination_cell(d: &Option<Destination>) -> String {
+    match d {
+        None => "-".to_string(),
+        Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
+        Some(Destination::StoreDir { path }) => format!("store:{path}"),
+        Some(Destination::Stdout { digest, index }) => format!("stdout:{digest}#{index}"),
+        Some(Destination::Cluster { server, context, .. }) => {
+            format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
+        }
+    }
+}
+
+/// `unpack audit`'s listing, per record or per release. Every field comes from a file anyone
+/// with write access to the log could edit: each is escaped and cut at character boundaries.
+pub fn render_records(records: &[Record], by_release: bool) -> String {
+    use crate::{escape_name as e, head_chars, truncate_chars};
+    use std::fmt::Write as _;
+    let cell = |s: &str, n: usize| e(&truncate_chars(s, n));
+    let mut out = String::with_capacity(records.len() * 160 + 128);
+    if by_release {
+        let _ = writeln!(
+            out,
+            "{:<71}  {:<20}  {:<7}  {:<8}  DESTINATION",
+            "RELEASE", "TIME", "ACTION", "OUTCOME"
+        );
+        for r in records {
+            for rel in &r.releases {
+                let _ = writeln!(
+                    out,
+                    "{:<71}  {:<20}  {:<7}  {:<8}  {}",
+                    cell(&rel.digest, 80),
+                    cell(&r.time, 40),
+                    cell(&r.action, 20),
+                    cell(&r.outcome, 20),
+                    e(&destination_cell(&r.destination))
+                );
+            }
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  DESTINATION",
+            "SEQ", "TIME", "ACTION", "OUTCOME", "BUNDLE SHA256", "RELS"
+        );
+        for r in records {
+            let sha = r.bundle_sha256.as_deref().map_or("-", |s| head_chars(s, 16));
+            let _ = writeln!(
+                out,
+                "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  {}",
+                r.seq,
+                cell(&r.time, 40),
+                cell(&r.action, 20),
+                cell(&r.outcome, 20),
+                e(sha),
+                r.releases.len(),
+                e(&destination_cell(&r.destination))
+            );
+        }
+    }
+    out
 }
 
 /// What `pack` writes beside a bundle (`FILE.receipt.json`), to match against the audit log on

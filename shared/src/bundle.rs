@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
 use std::rc::Rc;
 use std::sync::{mpsc, Mutex};
 use std::time::SystemTime;
@@ -13,13 +13,16 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::Digest;
 use crate::keyring::Keyring;
-use crate::manifest::{Manifest, ManifestError};
-use crate::verify::{self, SignatureReport, Verdict, MAX_SIGNATURE_BYTES};
+use crate::manifest::{Manifest, ManifestError, ManifestLimits};
+use crate::packer::verify_packer_signature;
+use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 
 /// The manifest's member name.
 pub const MANIFEST: &str = "manifest.json";
 /// The packer signature's member name.
 pub const MANIFEST_SIG: &str = "manifest.json.asc";
+/// How problems of the decompressed stream as a whole name it.
+const ARCHIVE: &str = "(decompressed archive)";
 
 /// Bundle compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +51,81 @@ impl Compression {
 /// The zstd level bundles are written with.
 const ZSTD_LEVEL: i32 = 3;
 
+/// The largest zstd window a bundle may need (2^23 bytes): pack's level uses 2 MiB, and the
+/// decoder allocates what a frame asks for.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
+/// The one tar header `pack` writes for a member: ustar (`ustar\0` + `00`), the name in the
+/// name field alone, octal numbers, regular file `0`, mode 0644, uid/gid 0, no user or group
+/// names, no link name, no prefix.
+fn canonical_header(path: &str, size: u64, mtime: u64) -> io::Result<tar::Header> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path)?;
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(mtime);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_username("")?;
+    h.set_groupname("")?;
+    h.set_cksum();
+    Ok(h)
+}
+
+/// The ustar header's fields, by byte range, for naming the one that differs.
+const HEADER_FIELDS: &[(&str, usize, usize)] = &[
+    ("name", 0, 100),
+    ("mode", 100, 108),
+    ("uid", 108, 116),
+    ("gid", 116, 124),
+    ("size", 124, 136),
+    ("mtime", 136, 148),
+    ("checksum", 148, 156),
+    ("typeflag", 156, 157),
+    ("linkname", 157, 257),
+    ("magic", 257, 263),
+    ("version", 263, 265),
+    ("uname", 265, 297),
+    ("gname", 297, 329),
+    ("devmajor", 329, 337),
+    ("devminor", 337, 345),
+    ("prefix", 345, 500),
+    ("padding", 500, 512),
+];
+
+/// Check that a header is exactly the one `pack` writes for its name, size and mtime, so every
+/// tar reader (GNU tar, bsdtar, Python's tarfile) reads the same name, type and size from it as
+/// sigbundle does: no prefix field (applied by some readers, not by others), no GNU or v7
+/// magic, no base-256 numbers, no typeflag `\0`. Returns the first field that differs.
+fn non_canonical_field(header: &tar::Header, name: &str) -> Option<&'static str> {
+    let raw = header.as_bytes();
+    if &raw[257..265] != b"ustar\x0000" {
+        return Some(if &raw[257..263] == b"ustar\0" {
+            "version"
+        } else {
+            "magic"
+        });
+    }
+    let (Ok(size), Ok(mtime)) = (header.size(), header.mtime()) else {
+        return Some("size");
+    };
+    let Ok(want) = canonical_header(name, size, mtime) else {
+        return Some("name");
+    };
+    let want = want.as_bytes();
+    // The checksum differs whenever another field does: name that field.
+    let differs = |(_, a, b): &&(&str, usize, usize)| raw[*a..*b] != want[*a..*b];
+    let (fields, checksum) = HEADER_FIELDS
+        .iter()
+        .partition::<Vec<_>, _>(|(f, _, _)| *f != "checksum");
+    fields
+        .iter()
+        .find(differs)
+        .or_else(|| checksum.iter().find(differs))
+        .map(|(f, _, _)| *f)
+}
+
 /// Write a bundle: `manifest.json`, then `manifest.json.asc` when signed, then `members`
 /// (which must be sorted by path), each with fixed metadata and mtime `mtime`.
 pub fn write_bundle<W: Write>(
@@ -67,18 +145,7 @@ pub fn write_bundle<W: Write>(
     ) -> io::Result<T> {
         let mut b = tar::Builder::new(w);
         let mut add = |path: &str, data: &[u8]| -> io::Result<()> {
-            let mut h = tar::Header::new_ustar();
-            h.set_path(path)?;
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_mtime(mtime);
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_username("")?;
-            h.set_groupname("")?;
-            h.set_cksum();
-            b.append(&h, data)
+            b.append(&canonical_header(path, data.len() as u64, mtime)?, data)
         };
         add(MANIFEST, manifest)?;
         if let Some(s) = sig {
@@ -116,6 +183,11 @@ pub struct Limits {
     pub max_manifest_sig: u64,
     /// Size of one signature member.
     pub max_member: u64,
+    /// What the manifest may make the reader build (its `max_members` also bounds the members
+    /// of the archive: at most that many, plus the manifest and its signature).
+    pub manifest: ManifestLimits,
+    /// Problems kept for the report; the rest are counted.
+    pub max_problems: usize,
 }
 
 impl Default for Limits {
@@ -125,6 +197,8 @@ impl Default for Limits {
             max_manifest: 64 << 20,
             max_manifest_sig: 64 << 10,
             max_member: MAX_SIGNATURE_BYTES,
+            manifest: ManifestLimits::default(),
+            max_problems: 100,
         }
     }
 }
@@ -158,6 +232,18 @@ pub enum Problem {
     },
     Corrupt {
         reason: String,
+    },
+    /// The compressed container is not the one stream `pack` writes.
+    NotCanonicalStream {
+        reason: String,
+    },
+    /// A tar header differs from the one `pack` writes for that member.
+    NotCanonicalHeader {
+        member: String,
+        field: String,
+    },
+    TooManyMembers {
+        limit: usize,
     },
     TrailingData,
     TooLarge {
@@ -227,6 +313,12 @@ impl std::fmt::Display for Problem {
                 "not a bundle: unknown compression (first bytes {magic}); expected zstd, gzip or tar"
             ),
             Corrupt { reason } => write!(f, "corrupt or truncated archive: {reason}"),
+            NotCanonicalStream { reason } => write!(f, "not the one compressed stream pack writes: {reason}"),
+            NotCanonicalHeader { member, field } => write!(
+                f,
+                "{member}: tar header field {field:?} differs from what pack writes (another tar reader could read another name, type or size)"
+            ),
+            TooManyMembers { limit } => write!(f, "more than {limit} members; the rest was not read"),
             TrailingData => write!(f, "non-zero data after the end of the archive"),
             TooLarge { member, limit } => write!(f, "{member}: larger than the {limit}-byte limit"),
             NotRegularFile { member, kind } => write!(f, "{member}: is a {kind}, only regular files are allowed"),
@@ -269,11 +361,26 @@ pub enum PackerStatus {
     Verified {
         fingerprint: String,
         signed_at: Option<u64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     /// Signed, but no packer keys were given to check it (`--allow-unsigned`).
     NotChecked { claimed: String },
     /// Not signed (`--allow-unsigned`).
     Unsigned,
+}
+
+impl PackerStatus {
+    /// Who packed the bundle, as verified: the fingerprint when the packer's signature was
+    /// checked, `unsigned` for a bundle accepted without one, `None` when a signature was there
+    /// but not checked. What the manifest claims is never taken as fact.
+    pub fn verified_packer(&self) -> Option<String> {
+        match self {
+            PackerStatus::Verified { fingerprint, .. } => Some(fingerprint.clone()),
+            PackerStatus::Unsigned => Some(crate::manifest::UNSIGNED.to_string()),
+            PackerStatus::NotChecked { .. } => None,
+        }
+    }
 }
 
 /// A signature that was checked again at unpack time.
@@ -312,20 +419,74 @@ pub struct VerifiedBundle {
 pub enum BundleError {
     #[error("cannot read bundle: {0}")]
     Io(#[from] io::Error),
-    #[error("bundle rejected: {}", summarize(.problems))]
+    #[error("bundle rejected: {}", summarize(.problems, *.more_problems))]
     Rejected {
-        /// sha256 of the bytes read, when the whole file was read.
+        /// sha256 of the whole file, when it could be read to its end.
         sha256: Option<String>,
         /// The manifest, when it could be read, for the audit record.
         manifest: Option<Box<Manifest>>,
+        /// How the packer's signature was judged, when it was.
+        packer: Option<Box<PackerStatus>>,
+        /// The first problems found ([`Limits::max_problems`]).
         problems: Vec<Problem>,
+        /// How many more were found and not kept.
+        more_problems: u64,
     },
 }
 
-fn summarize(problems: &[Problem]) -> String {
+fn summarize(problems: &[Problem], more: u64) -> String {
     match problems {
-        [one] => one.to_string(),
-        _ => format!("{} problems (first: {})", problems.len(), problems[0]),
+        [] => "no problem named".into(),
+        [one] if more == 0 => one.to_string(),
+        _ => format!("{} problems (first: {})", problems.len() as u64 + more, problems[0]),
+    }
+}
+
+impl BundleError {
+    /// A refusal for one problem found before anything else could be read.
+    fn refused(problem: Problem) -> BundleError {
+        BundleError::Rejected {
+            sha256: None,
+            manifest: None,
+            packer: None,
+            problems: vec![problem],
+            more_problems: 0,
+        }
+    }
+}
+
+/// The problems found, the first `cap` kept and the rest counted.
+#[derive(Debug, Default)]
+struct Problems {
+    kept: Vec<Problem>,
+    more: u64,
+    cap: usize,
+}
+
+impl Problems {
+    fn push(&mut self, p: Problem) {
+        if self.kept.len() < self.cap {
+            self.kept.push(p);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// A problem that ends the reading: kept first, whatever was found before it.
+    fn push_first(&mut self, p: Problem) {
+        self.kept.insert(0, p);
+        if self.kept.len() > self.cap {
+            self.kept.pop();
+            self.more += 1;
+        }
+    }
+
+    fn any(&self, f: impl Fn(&Problem) -> bool) -> bool {
+        self.kept.iter().any(f)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.kept.is_empty() && self.more == 0
     }
 }
 
@@ -343,6 +504,75 @@ impl<R: Read> Read for Tap<R> {
         s.0.update(&buf[..n]);
         s.1 += n as u64;
         Ok(n)
+    }
+}
+
+/// The decompressed stream of a bundle. Only one stream, as `pack` writes it, is read: one
+/// gzip member (no header fields), or one zstd frame (with its checksum, no dictionary);
+/// [`Decoded::finish`] then says what, if anything, follows it in the file.
+enum Decoded<R: Read> {
+    Plain(R),
+    Gzip(Box<flate2::bufread::GzDecoder<BufReader<R>>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<R>>>),
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoded::Plain(r) => r.read(buf),
+            Decoded::Gzip(d) => d.read(buf),
+            Decoded::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+impl<R: Read> Decoded<R> {
+    /// Once the decompressed stream has ended: why the file goes on after the compressed
+    /// stream (`None` when it does not), and the raw input, to read to its end.
+    fn finish(self) -> io::Result<(Option<String>, Raw<R>)> {
+        let mut rest = match self {
+            Decoded::Plain(r) => return Ok((None, Raw::Plain(r))),
+            Decoded::Gzip(d) => d.into_inner(),
+            Decoded::Zstd(d) => d.finish(),
+        };
+        let head = rest.fill_buf()?;
+        let why = match head {
+            [] => None,
+            [0x1f, 0x8b, ..] => Some("a second gzip member follows the first".to_string()),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("a second zstd frame follows the first".to_string()),
+            [m, 0x2a, 0x4d, 0x18, ..] if m & 0xf0 == 0x50 => {
+                Some("a zstd skippable frame follows the frame".to_string())
+            }
+            _ => Some("data follows the compressed stream".to_string()),
+        };
+        Ok((why, Raw::Buffered(rest)))
+    }
+
+    /// The raw input, when reading stops early.
+    fn into_raw(self) -> Raw<R> {
+        match self {
+            Decoded::Plain(r) => Raw::Plain(r),
+            Decoded::Gzip(d) => Raw::Buffered(d.into_inner()),
+            Decoded::Zstd(d) => Raw::Buffered(d.finish()),
+        }
+    }
+}
+
+/// The raw input under the decoders, read to its end (through the [`Tap`]) so the bundle's
+/// sha256 covers the whole file even when reading stopped early.
+enum Raw<R: Read> {
+    Plain(R),
+    Buffered(BufReader<R>),
+}
+
+impl<R: Read> Raw<R> {
+    fn drain(self) -> io::Result<()> {
+        let sink = &mut io::sink();
+        match self {
+            Raw::Plain(mut r) => io::copy(&mut r, sink).map(drop),
+            // What the buffer holds was hashed when it was read.
+            Raw::Buffered(b) => io::copy(&mut b.into_inner(), sink).map(drop),
+        }
     }
 }
 
@@ -379,11 +609,14 @@ impl std::error::Error for CapExceeded {}
 fn stream_problem(e: &io::Error, limits: &Limits) -> Problem {
     if e.get_ref().is_some_and(|i| i.is::<CapExceeded>()) {
         Problem::TooLarge {
-            member: "(decompressed archive)".into(),
+            member: ARCHIVE.into(),
             limit: limits.max_total,
         }
     } else {
-        Problem::Corrupt { reason: e.to_string() }
+        // The tar crate's errors name the member they were reading: escape them too.
+        Problem::Corrupt {
+            reason: crate::escape_name(&crate::truncate_chars(&e.to_string(), 300)),
+        }
     }
 }
 
@@ -404,6 +637,9 @@ fn check_path(raw: &[u8]) -> Result<String, Problem> {
     }
     if s.chars().any(char::is_control) {
         return bad("control character");
+    }
+    if s.chars().any(crate::is_unsafe_char) {
+        return bad("bidirectional or invisible character");
     }
     if s.contains('\\') {
         return bad("backslash");
@@ -509,14 +745,12 @@ type Done = (usize, SignatureReport, Vec<u8>);
 /// What the stream pass collected.
 #[derive(Default)]
 struct Scan {
-    problems: Vec<Problem>,
+    problems: Problems,
     manifest: Option<Manifest>,
-    /// The manifest's exact bytes, until the packer's signature has been checked.
-    manifest_bytes: Vec<u8>,
     packer: Option<PackerStatus>,
     /// Which of the manifest's members were seen (parallel to `manifest.members`).
     seen_members: Vec<bool>,
-    /// Names seen that the manifest does not list (or all names, before a manifest).
+    /// Names seen that the manifest does not list.
     seen_other: BTreeSet<String>,
     /// Where matching release signatures go to be verified while the stream is read, in
     /// batches (one wake-up of a worker per batch, not per signature).
@@ -527,10 +761,31 @@ struct Scan {
     slots: Vec<Option<Slot>>,
 }
 
+/// How the pass over the archive ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// At the end-of-archive block: what follows must be zero padding.
+    Clean,
+    /// The stream itself broke (corrupt, truncated, over the cap).
+    Broken,
+    /// Refused before the end; the rest was not looked at.
+    Stopped,
+}
+
 /// Signatures handed to a verification worker at once.
 const JOB_BATCH: usize = 32;
 
 impl Scan {
+    /// Count a listed member as present although it was refused for its header, so it is not
+    /// reported missing too: one problem per member, naming what is there.
+    fn mark_seen(&mut self, path: &str) {
+        if let Some(m) = &self.manifest {
+            if let Ok(i) = m.members.binary_search_by(|x| x.path.as_str().cmp(path)) {
+                self.seen_members[i] = true;
+            }
+        }
+    }
+
     fn queue(&mut self, job: Job) {
         self.batch.push(job);
         if self.batch.len() >= JOB_BATCH {
@@ -552,31 +807,76 @@ fn digest_of_path(path: &str) -> Option<Digest> {
     Digest::from_hex(hex).ok()
 }
 
+/// A bundle's compression and its decompressed stream (the first bytes read to detect the
+/// compression, then the rest of the input).
+type Opened<R> = (Compression, Decoded<io::Chain<Cursor<Vec<u8>>, R>>);
+
 /// Detect the compression from the first bytes (never the file name) and return the
-/// decompressed stream; an unknown magic is a rejection.
-fn open_stream<'a, R: Read + 'a>(mut input: R) -> Result<(Compression, Box<dyn Read + 'a>), BundleError> {
+/// decompressed stream; an unknown magic, or a container header `pack` never writes, is a
+/// rejection.
+fn open_stream<R: Read>(mut input: R) -> Result<Opened<R>, BundleError> {
     let mut head = Vec::with_capacity(512);
     (&mut input).take(512).read_to_end(&mut head)?;
     let Some(compression) = Compression::detect(&head) else {
         let magic = hex::encode(&head[..head.len().min(8)]);
-        return Err(BundleError::Rejected {
-            sha256: None,
-            manifest: None,
-            problems: vec![Problem::UnknownCompression { magic }],
-        });
+        return Err(BundleError::refused(Problem::UnknownCompression { magic }));
     };
+    let not_canonical = |reason: &str| {
+        Err(BundleError::refused(Problem::NotCanonicalStream {
+            reason: reason.to_string(),
+        }))
+    };
+    match compression {
+        // FLG: FTEXT 1, FHCRC 2, FEXTRA 4, FNAME 8, FCOMMENT 16; pack sets none.
+        Compression::Gzip if head.get(2) != Some(&8) => return not_canonical("gzip method is not deflate"),
+        Compression::Gzip if head.get(3).is_some_and(|f| *f != 0) => {
+            let flg = head[3];
+            let names: Vec<&str> = [
+                (1, "FTEXT"),
+                (2, "FHCRC"),
+                (4, "FEXTRA"),
+                (8, "FNAME"),
+                (16, "FCOMMENT"),
+            ]
+            .iter()
+            .filter(|(bit, _)| flg & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+            let names = if names.is_empty() {
+                format!("reserved flags {flg:#04x}")
+            } else {
+                names.join(", ")
+            };
+            return not_canonical(&format!("the gzip header carries {names}"));
+        }
+        // Frame header descriptor: content checksum bit 2, dictionary ID bits 0-1.
+        Compression::Zstd if head.get(4).is_some_and(|d| d & 0x04 == 0) => {
+            return not_canonical("the zstd frame has no content checksum")
+        }
+        Compression::Zstd if head.get(4).is_some_and(|d| d & 0x03 != 0) => {
+            return not_canonical("the zstd frame needs a dictionary")
+        }
+        _ => {}
+    }
     let joined = Cursor::new(head).chain(input);
-    let decoded: Box<dyn Read + 'a> = match compression {
-        Compression::None => Box::new(joined),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(joined)),
-        Compression::Zstd => Box::new(zstd::Decoder::new(joined)?),
+    let decoded = match compression {
+        Compression::None => Decoded::Plain(joined),
+        Compression::Gzip => Decoded::Gzip(Box::new(flate2::bufread::GzDecoder::new(BufReader::new(joined)))),
+        Compression::Zstd => {
+            let mut d = zstd::stream::read::Decoder::with_buffer(BufReader::new(joined))?.single_frame();
+            d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Decoded::Zstd(Box::new(d))
+        }
     };
     Ok((compression, decoded))
 }
 
 /// Read and check a whole bundle from `input`; on success every check has passed. Release
 /// signatures are verified on one thread per core while the archive is still being read; with
-/// a `sink`, each release is handed to it as soon as its signatures are verified.
+/// a `sink`, each release is handed to it as soon as its signatures are verified. When packer
+/// keys are given, the packer's signature over the manifest is checked before the manifest is
+/// decoded and before any release signature is looked at; a bundle that fails it is refused
+/// there, unread past its second member.
 pub fn read_bundle<R: Read>(
     input: R,
     opts: &CheckOptions,
@@ -587,7 +887,24 @@ pub fn read_bundle<R: Read>(
         inner: input,
         state: tap_state.clone(),
     };
-    let (compression, decoded) = open_stream(tap)?;
+    let (compression, decoded) = match open_stream(tap) {
+        Ok(x) => x,
+        Err(BundleError::Rejected {
+            problems,
+            more_problems,
+            ..
+        }) => {
+            // Nothing was decoded; hash what is there for the record.
+            return Err(BundleError::Rejected {
+                sha256: None,
+                manifest: None,
+                packer: None,
+                problems,
+                more_problems,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let capped = Capped {
         inner: decoded,
         left: opts.limits.max_total,
@@ -615,31 +932,50 @@ pub fn read_bundle<R: Read>(
             }));
         }
         let mut scan = Scan {
+            problems: Problems {
+                cap: opts.limits.max_problems.max(1),
+                ..Problems::default()
+            },
             jobs: Some(job_tx),
             ..Scan::default()
         };
         let mut archive = tar::Archive::new(capped);
-        let stream_ok = scan_entries(&mut archive, opts, sink.is_some(), &mut scan);
-        if stream_ok {
+        let ended = scan_entries(&mut archive, opts, sink.is_some(), &mut scan);
+        let mut capped = archive.into_inner();
+        let raw = if ended == Ended::Clean {
             // Whatever follows the end-of-archive block must be zero padding, to the end.
-            let mut rest = archive.into_inner();
             let mut buf = [0u8; 8192];
+            let mut broke = false;
             loop {
-                match rest.read(&mut buf) {
+                match capped.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
                         if buf[..n].iter().any(|&b| b != 0) {
                             scan.problems.push(Problem::TrailingData);
+                            broke = true;
                             break;
                         }
                     }
                     Err(e) => {
                         scan.problems.push(stream_problem(&e, &opts.limits));
+                        broke = true;
                         break;
                     }
                 }
             }
-        }
+            if broke {
+                Ok(capped.inner.into_raw())
+            } else {
+                capped.inner.finish().map(|(after, raw)| {
+                    if let Some(reason) = after {
+                        scan.problems.push(Problem::NotCanonicalStream { reason });
+                    }
+                    raw
+                })
+            }
+        } else {
+            Ok(capped.inner.into_raw())
+        };
         // Close the job queue; the workers finish what is queued and stop.
         scan.flush_jobs();
         scan.jobs = None;
@@ -649,26 +985,34 @@ pub fn read_bundle<R: Read>(
             .into_iter()
             .map(|h| h.join().expect("a verification worker panicked"))
             .collect();
+        // The sha256 covers the whole file, whether or not every byte had to be looked at.
+        let drained = raw.and_then(Raw::drain);
         let (hasher, size) = {
             let st = tap_state.borrow();
             (st.0.clone(), st.1)
         };
-        let sha256 = hex::encode(hasher.finalize());
+        let sha256 = drained.is_ok().then(|| hex::encode(hasher.finalize()));
+        if let Err(e) = drained {
+            if scan.problems.is_empty() {
+                return Err(BundleError::Io(e));
+            }
+        }
         finish(opts, scan, done, sha256, size, compression)
     })
 }
 
 /// Read `manifest.json` (the first member) and nothing else, without checking signatures or
-/// members: for showing what a bundle claims to hold.
+/// members: for showing what a bundle claims to hold. The manifest is still bounded and
+/// checked for consistency.
 pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
     let limits = Limits::default();
-    let reject = |p: Problem| BundleError::Rejected {
-        sha256: None,
-        manifest: None,
-        problems: vec![p],
-    };
+    let reject = BundleError::refused;
     let (_, decoded) = open_stream(input)?;
-    let mut archive = tar::Archive::new(decoded);
+    let mut archive = tar::Archive::new(Capped {
+        inner: decoded,
+        left: limits.max_total,
+        limit: limits.max_total,
+    });
     let mut entries = archive
         .entries()
         .map_err(|e| reject(stream_problem(&e, &limits)))?
@@ -678,10 +1022,16 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
         Some(Err(e)) => return Err(reject(stream_problem(&e, &limits))),
         None => return Err(reject(Problem::NoManifest)),
     };
-    let raw = first.header().path_bytes().into_owned();
+    let raw = name_field(first.header());
     if raw != MANIFEST.as_bytes() {
         return Err(reject(Problem::ManifestNotFirst {
             member: crate::escape_bytes(&raw),
+        }));
+    }
+    if let Some(field) = non_canonical_field(first.header(), MANIFEST) {
+        return Err(reject(Problem::NotCanonicalHeader {
+            member: MANIFEST.into(),
+            field: field.into(),
         }));
     }
     let size = first.size();
@@ -695,36 +1045,88 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
         }
         Ok(Ok(b)) => b,
     };
-    Manifest::parse(&bytes).map_err(|e| reject(manifest_problem(e)))
+    Manifest::parse_bounded(&bytes, &limits.manifest).map_err(|e| reject(manifest_problem(e)))
 }
 
-/// Walk the tar entries; returns false when the stream itself broke.
-fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, streaming: bool, scan: &mut Scan) -> bool {
+/// A member's name as the header's name field holds it (up to its first NUL): the name every
+/// tar reader agrees on once [`non_canonical_field`] found no prefix, long name or extension.
+fn name_field(h: &tar::Header) -> Vec<u8> {
+    let name = &h.as_old().name;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name[..end].to_vec()
+}
+
+/// Read a member's body into memory, or name why not; `Err(true)` when the stream broke.
+fn read_body<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: &str,
+    cap: u64,
+    limits: &Limits,
+    problems: &mut Problems,
+) -> Result<Vec<u8>, bool> {
+    let size = entry.size();
+    match read_member(entry, size, cap) {
+        Err(e) => {
+            problems.push(stream_problem(&e, limits));
+            Err(true)
+        }
+        Ok(Err(_)) => {
+            problems.push(Problem::TooLarge {
+                member: path.to_string(),
+                limit: cap,
+            });
+            Err(false)
+        }
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+/// Walk the tar entries. The first must be the manifest, kept as bytes until the second has
+/// been seen: the packer's signature, checked over those bytes before they are decoded.
+fn scan_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    opts: &CheckOptions,
+    streaming: bool,
+    scan: &mut Scan,
+) -> Ended {
     let limits = &opts.limits;
+    let max_entries = limits.manifest.max_members.saturating_add(2);
     let entries = match archive.entries() {
         Ok(e) => e.raw(true),
         Err(e) => {
             scan.problems.push(stream_problem(&e, limits));
-            return false;
+            return Ended::Broken;
         }
     };
     let mut index = 0usize;
+    // The manifest's bytes until the packer's signature has been judged.
+    let mut manifest_bytes: Option<Vec<u8>> = None;
     let mut sig_seen = false;
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
                 scan.problems.push(stream_problem(&e, limits));
-                return false;
+                return Ended::Broken;
             }
         };
         index += 1;
-        let raw_path = entry.header().path_bytes().into_owned();
+        if index > max_entries {
+            scan.problems.push_first(Problem::TooManyMembers {
+                limit: limits.manifest.max_members,
+            });
+            return Ended::Stopped;
+        }
+        let raw_path = name_field(entry.header());
         let etype = entry.header().entry_type();
         let path = match check_path(&raw_path) {
             Ok(p) => p,
             Err(p) => {
                 scan.problems.push(p);
+                if index == 1 {
+                    // No manifest: nothing else can be checked.
+                    return Ended::Stopped;
+                }
                 continue;
             }
         };
@@ -733,111 +1135,104 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, str
                 member: crate::escape_name(&path),
                 kind: kind_name(etype),
             });
+            if index == 1 {
+                return Ended::Stopped;
+            }
+            scan.mark_seen(&path);
             continue;
         }
-        let size = entry.size();
+        if let Some(field) = non_canonical_field(entry.header(), &path) {
+            scan.mark_seen(&path);
+            scan.problems.push(Problem::NotCanonicalHeader {
+                member: path,
+                field: field.to_string(),
+            });
+            if index == 1 {
+                return Ended::Stopped;
+            }
+            continue;
+        }
         if index == 1 {
             if path != MANIFEST {
-                scan.problems.push(Problem::ManifestNotFirst { member: path.clone() });
-                scan.seen_other.insert(path);
-                continue;
+                scan.problems.push(Problem::ManifestNotFirst { member: path });
+                return Ended::Stopped;
             }
-            match read_member(&mut entry, size, limits.max_manifest) {
-                Err(e) => {
-                    scan.problems.push(stream_problem(&e, limits));
-                    return false;
-                }
-                Ok(Err(_)) => scan.problems.push(Problem::TooLarge {
-                    member: path.clone(),
-                    limit: limits.max_manifest,
-                }),
-                Ok(Ok(bytes)) => match Manifest::parse(&bytes) {
-                    Ok(m) => {
-                        scan.seen_members = vec![false; m.members.len()];
-                        if streaming {
-                            scan.slots = slots_of(&m);
-                        }
-                        scan.manifest = Some(m);
-                        scan.manifest_bytes = bytes;
-                    }
-                    Err(e) => scan.problems.push(manifest_problem(e)),
-                },
+            match read_body(&mut entry, &path, limits.max_manifest, limits, &mut scan.problems) {
+                Ok(b) => manifest_bytes = Some(b),
+                Err(true) => return Ended::Broken,
+                Err(false) => return Ended::Stopped,
             }
             continue;
         }
+        if let Some(bytes) = manifest_bytes.take() {
+            // The second member: the packer's signature, or (unsigned) the first signature.
+            let sig = if path == MANIFEST_SIG {
+                sig_seen = true;
+                match read_body(&mut entry, &path, limits.max_manifest_sig, limits, &mut scan.problems) {
+                    Ok(b) => Some(b),
+                    Err(true) => return Ended::Broken,
+                    Err(false) => return Ended::Stopped,
+                }
+            } else {
+                None
+            };
+            if !judge_packer_then_decode(opts, scan, sig.as_deref(), &bytes, streaming) {
+                return Ended::Stopped;
+            }
+            if sig_seen {
+                continue;
+            }
+        }
         if path == MANIFEST {
-            scan.problems.push(Problem::Duplicate { member: path.clone() });
+            scan.problems.push(Problem::Duplicate { member: path });
             continue;
         }
         if path == MANIFEST_SIG {
             if sig_seen {
-                scan.problems.push(Problem::Duplicate { member: path.clone() });
-                continue;
-            }
-            sig_seen = true;
-            match read_member(&mut entry, size, limits.max_manifest_sig) {
-                Err(e) => {
-                    scan.problems.push(stream_problem(&e, limits));
-                    return false;
-                }
-                Ok(Err(_)) => scan.problems.push(Problem::TooLarge {
-                    member: path.clone(),
-                    limit: limits.max_manifest_sig,
-                }),
-                Ok(Ok(sig)) => {
-                    if index == 2 {
-                        check_packer(opts, scan, Some(&sig));
-                    } else {
-                        scan.problems.push(Problem::PackerSignature {
-                            reason: "must be the second member".into(),
-                        });
-                    }
-                }
+                scan.problems.push(Problem::Duplicate { member: path });
+            } else {
+                sig_seen = true;
+                scan.problems.push(Problem::PackerSignature {
+                    reason: "must be the second member".into(),
+                });
             }
             continue;
         }
-        if scan.packer.is_none() {
-            // No signature member came second.
-            check_packer(opts, scan, None);
+        let Some(manifest) = &scan.manifest else {
+            return Ended::Stopped; // refused already: no manifest to check against
+        };
+        if entry.size() > limits.max_member {
+            scan.mark_seen(&path);
+            scan.problems.push(Problem::TooLarge {
+                member: path,
+                limit: limits.max_member,
+            });
+            continue;
         }
-        let listed = scan
-            .manifest
-            .as_ref()
-            .map(|m| m.members.binary_search_by(|x| x.path.as_str().cmp(&path)).ok());
+        let listed = manifest.members.binary_search_by(|x| x.path.as_str().cmp(&path)).ok();
         match listed {
-            Some(Some(i)) if scan.seen_members[i] => {
+            Some(i) if scan.seen_members[i] => {
                 scan.problems.push(Problem::Duplicate { member: path });
                 continue;
             }
-            Some(Some(i)) => scan.seen_members[i] = true,
-            _ => {
-                if !scan.seen_other.insert(path.clone()) {
+            Some(i) => scan.seen_members[i] = true,
+            None => {
+                if scan.seen_other.contains(&path) {
                     scan.problems.push(Problem::Duplicate { member: path });
-                    continue;
+                } else {
+                    scan.seen_other.insert(path.clone());
+                    scan.problems.push(Problem::Unlisted { member: path });
                 }
-            }
-        }
-        let body = match read_member(&mut entry, size, limits.max_member) {
-            Err(e) => {
-                scan.problems.push(stream_problem(&e, limits));
-                return false;
-            }
-            Ok(Err(_)) => {
-                scan.problems.push(Problem::TooLarge {
-                    member: path.clone(),
-                    limit: limits.max_member,
-                });
                 continue;
             }
-            Ok(Ok(b)) => b,
+        }
+        let body = match read_body(&mut entry, &path, limits.max_member, limits, &mut scan.problems) {
+            Ok(b) => b,
+            Err(true) => return Ended::Broken,
+            Err(false) => continue,
         };
-        let (Some(manifest), Some(listed)) = (&scan.manifest, listed) else {
-            continue; // no manifest to check against: its absence is reported already
-        };
-        let Some(i) = listed else {
-            scan.problems.push(Problem::Unlisted { member: path });
-            continue;
-        };
+        let Some(i) = listed else { continue };
+        let Some(manifest) = &scan.manifest else { continue };
         let want = &manifest.members[i];
         if body.len() as u64 != want.size {
             scan.problems.push(Problem::SizeMismatch {
@@ -868,10 +1263,13 @@ fn scan_entries<R: Read>(archive: &mut tar::Archive<R>, opts: &CheckOptions, str
     }
     if index == 0 {
         scan.problems.push(Problem::NoManifest);
-    } else if scan.packer.is_none() {
-        check_packer(opts, scan, None);
+        return Ended::Clean;
     }
-    true
+    if let Some(bytes) = manifest_bytes.take() {
+        // The manifest alone.
+        judge_packer_then_decode(opts, scan, None, &bytes, streaming);
+    }
+    Ended::Clean
 }
 
 /// Each member's place in its release, by member index.
@@ -894,10 +1292,18 @@ fn slots_of(m: &Manifest) -> Vec<Option<Slot>> {
 fn manifest_problem(e: ManifestError) -> Problem {
     Problem::Manifest {
         reason: match e {
-            ManifestError::Invalid { reason } => format!("not a valid manifest: {reason}"),
+            ManifestError::Invalid { reason } => {
+                // serde's messages quote unknown field names: escape them.
+                format!(
+                    "not a valid manifest: {}",
+                    crate::escape_name(&crate::truncate_chars(&reason, 300))
+                )
+            }
+            ManifestError::TooComplex { reason } => format!("too large to decode: {reason}"),
             ManifestError::UnknownFormat { got } => {
                 format!(
-                    "unknown format {got:?} (this sigbundle reads {:?})",
+                    "unknown format {:?} (this sigbundle reads {:?})",
+                    crate::escape_name(&crate::truncate_chars(&got, 100)),
                     crate::manifest::FORMAT_V1
                 )
             }
@@ -906,61 +1312,65 @@ fn manifest_problem(e: ManifestError) -> Problem {
     }
 }
 
-/// Judge the packer signature (or its absence) once the manifest has been read.
-fn check_packer(opts: &CheckOptions, scan: &mut Scan, sig: Option<&[u8]>) {
-    let claimed = scan.manifest.as_ref().map(|m| m.packer.clone());
+/// Judge the packer signature (or its absence) over the manifest's exact bytes, and only then
+/// decode the manifest. Returns false when the bundle is refused here: reading stops, and no
+/// release signature is looked at.
+fn judge_packer_then_decode(
+    opts: &CheckOptions,
+    scan: &mut Scan,
+    sig: Option<&[u8]>,
+    manifest_bytes: &[u8],
+    streaming: bool,
+) -> bool {
+    let refuse = |scan: &mut Scan, p: Problem| {
+        scan.problems.push(p);
+        false
+    };
     let status = match (sig, &opts.packer_keys) {
         (None, _) if opts.allow_unsigned => PackerStatus::Unsigned,
-        (None, _) => {
-            scan.problems.push(Problem::PackerSignatureMissing);
-            PackerStatus::Unsigned
-        }
-        (Some(_), None) => {
-            if !opts.allow_unsigned {
-                // The caller must give keys or allow unsigned; the binaries enforce this as a
-                // usage error before reading, so this is a defensive refusal.
-                scan.problems.push(Problem::PackerSignature {
+        (None, _) => return refuse(scan, Problem::PackerSignatureMissing),
+        (Some(_), None) if !opts.allow_unsigned => {
+            // The caller must give keys or allow unsigned; the binaries enforce this as a
+            // usage error before reading, so this is a defensive refusal.
+            return refuse(
+                scan,
+                Problem::PackerSignature {
                     reason: "no trusted packer key was given to check it".into(),
-                });
-            }
-            PackerStatus::NotChecked {
-                claimed: claimed.clone().unwrap_or_default(),
-            }
+                },
+            );
         }
-        (Some(sig), Some(keys)) => {
-            if scan.manifest.is_none() {
-                scan.packer = Some(PackerStatus::Unsigned);
-                return;
-            }
-            match verify::verify_detached(keys, sig, &scan.manifest_bytes, opts.now) {
-                Ok(ok) => {
-                    if claimed.as_deref() != Some(ok.signer_cert.as_str()) {
-                        scan.problems.push(Problem::PackerMismatch {
-                            manifest: claimed.clone().unwrap_or_default(),
-                            signer: ok.signer_cert.clone(),
-                        });
-                    }
-                    PackerStatus::Verified {
-                        fingerprint: ok.signer_cert,
-                        signed_at: ok.created,
-                    }
-                }
-                Err(v) => {
-                    let reason = match v {
-                        Verdict::UntrustedSigner { .. } => {
-                            format!("{v} (not a trusted packer key)")
-                        }
-                        other => other.to_string(),
-                    };
-                    scan.problems.push(Problem::PackerSignature { reason });
-                    PackerStatus::Unsigned
-                }
-            }
-        }
+        (Some(_), None) => PackerStatus::NotChecked { claimed: String::new() },
+        (Some(sig), Some(keys)) => match verify_packer_signature(keys, sig, manifest_bytes, opts.now) {
+            Ok(ok) => PackerStatus::Verified {
+                fingerprint: ok.signer_cert,
+                signed_at: Some(ok.created),
+                warnings: ok.warnings,
+            },
+            Err(v) => return refuse(scan, Problem::PackerSignature { reason: v.to_string() }),
+        },
     };
     scan.packer = Some(status);
-    // The manifest's bytes were needed for this check only.
-    scan.manifest_bytes = Vec::new();
+    let m = match Manifest::parse_bounded(manifest_bytes, &opts.limits.manifest) {
+        Ok(m) => m,
+        Err(e) => return refuse(scan, manifest_problem(e)),
+    };
+    match scan.packer.as_mut() {
+        Some(PackerStatus::Verified { fingerprint, .. }) if *fingerprint != m.packer => {
+            let p = Problem::PackerMismatch {
+                manifest: crate::escape_name(&m.packer),
+                signer: fingerprint.clone(),
+            };
+            scan.problems.push(p);
+        }
+        Some(PackerStatus::NotChecked { claimed }) => *claimed = m.packer.clone(),
+        _ => {}
+    }
+    scan.seen_members = vec![false; m.members.len()];
+    if streaming {
+        scan.slots = slots_of(&m);
+    }
+    scan.manifest = Some(m);
+    true
 }
 
 /// After the stream: missing members, the verification results, the verdict.
@@ -968,30 +1378,28 @@ fn finish(
     opts: &CheckOptions,
     mut scan: Scan,
     done: Vec<Vec<Done>>,
-    sha256: String,
+    sha256: Option<String>,
     size: u64,
     compression: Compression,
 ) -> Result<VerifiedBundle, BundleError> {
     let Some(manifest) = scan.manifest.take() else {
-        if !scan.problems.iter().any(|p| {
-            matches!(
-                p,
-                Problem::Manifest { .. }
-                    | Problem::NoManifest
-                    | Problem::ManifestNotFirst { .. }
-                    | Problem::TooLarge { .. }
-                    | Problem::Corrupt { .. }
-            )
-        }) {
+        if scan.problems.is_empty() {
             scan.problems.push(Problem::NoManifest);
         }
         return Err(BundleError::Rejected {
-            sha256: Some(sha256),
+            sha256,
             manifest: None,
-            problems: scan.problems,
+            packer: scan.packer.map(Box::new),
+            problems: scan.problems.kept,
+            more_problems: scan.problems.more,
         });
     };
-    let stream_broke = scan.problems.iter().any(|p| matches!(p, Problem::Corrupt { .. }));
+    // Members after a break were never seen: not "missing".
+    let stream_broke = scan.problems.any(|p| match p {
+        Problem::Corrupt { .. } | Problem::TooManyMembers { .. } => true,
+        Problem::TooLarge { member, .. } => member == ARCHIVE,
+        _ => false,
+    });
     if !stream_broke {
         for (m, seen) in manifest.members.iter().zip(&scan.seen_members) {
             if !seen {
@@ -1018,7 +1426,7 @@ fn finish(
                 scan.problems.push(Problem::ReleaseSignature {
                     member: s.path.clone(),
                     digest: r.digest.to_string(),
-                    verdict: report.verdict.to_string(),
+                    verdict: crate::escape_name(&report.verdict.to_string()),
                 });
             }
             sigs.push(CheckedSignature {
@@ -1041,13 +1449,26 @@ fn finish(
             signatures: sigs,
         });
     }
-    if !scan.problems.is_empty() {
-        return Err(BundleError::Rejected {
-            sha256: Some(sha256),
-            manifest: Some(Box::new(manifest)),
-            problems: scan.problems,
-        });
+    // Every release must have reached here with every signature verified valid.
+    if scan.problems.is_empty() {
+        if let Some(r) = releases.iter().find(|r| r.signatures.is_empty()) {
+            scan.problems.push(Problem::Manifest {
+                reason: format!("inconsistent: release {} has no signature", r.digest),
+            });
+        }
     }
+    let sha256 = match sha256 {
+        Some(sha256) if scan.problems.is_empty() => sha256,
+        sha256 => {
+            return Err(BundleError::Rejected {
+                sha256,
+                manifest: Some(Box::new(manifest)),
+                packer: scan.packer.map(Box::new),
+                problems: scan.problems.kept,
+                more_problems: scan.problems.more,
+            })
+        }
+    };
     Ok(VerifiedBundle {
         sha256,
         size,

@@ -41,23 +41,54 @@ pub fn is_rejection(err: &UnpackError) -> bool {
     )
 }
 
+/// How many problems of a rejected bundle the problems not kept.
+pub fn more_problems(err: &Error) -> u64 {
+    match err {
+        Error::Unpack(UnpackError::Bundle {
+            source: BundleError::Rejected { more_problems, .. },
+            ..
+        }) => *more_problems,
+        _ => 0,
+    }
+}
+
 /// Print `err` and its sources on stderr as one `error:` line (plus one line per problem of a
-/// rejected bundle), and return the documented exit code.
+/// rejected bundle, the first ones and a count of the rest), and return the documented exit
+/// code. Everything printed goes through [`crate::terminal_safe`]: errors quote names and
+/// texts from files, and the dependencies' errors (tar's, serde's) do too.
 pub fn report(program: &str, err: &Error) -> ExitCode {
+    use std::io::Write as _;
     let (red, reset) = if color_enabled() {
         ("\x1b[31m", "\x1b[0m")
     } else {
         ("", "")
     };
-    eprintln!("{program}: {red}error{reset}: {}", crate::error_chain(err));
+    let mut text = format!(
+        "{program}: {red}error{reset}: {}\n",
+        crate::terminal_safe(&crate::error_chain(err))
+    );
     if let Some(problems) = rejected_problems(err) {
-        if problems.len() > 1 {
+        let more = more_problems(err);
+        if problems.len() > 1 || more > 0 {
             for p in problems {
-                eprintln!("  - {p}");
+                text.push_str(&format!("  - {}\n", crate::terminal_safe(&p.to_string())));
             }
         }
+        if more > 0 {
+            text.push_str(&format!("  … and {more} more problem(s), not listed\n"));
+        }
     }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
     exit(err.exit_class())
+}
+
+/// A JSON document on stdout, pretty-printed, with DEL, C1 controls and bidirectional or
+/// invisible characters written as `\u` escapes (serde_json escapes only C0 controls).
+pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
+    println!(
+        "{}",
+        crate::json_terminal_safe(serde_json::to_string_pretty(v).expect("serializes"))
+    );
 }
 
 /// The process exit code of a class.

@@ -168,7 +168,10 @@ fn desired(bundle: &VerifiedBundle, index: usize) -> K8sConfigMap {
             labels: Some(BTreeMap::from([(LABEL.to_string(), String::new())])),
             annotations: Some(BTreeMap::from([
                 (ANNOTATION_BUNDLE.to_string(), bundle.sha256.clone()),
-                (ANNOTATION_PACKER.to_string(), bundle.manifest.packer.clone()),
+                (
+                    ANNOTATION_PACKER.to_string(),
+                    bundle.packer.verified_packer().unwrap_or_else(|| "unverified".into()),
+                ),
                 (ANNOTATION_PACKED_AT.to_string(), created),
             ])),
             ..ObjectMeta::default()

@@ -205,10 +205,10 @@ mod tests {
         for bad in [
             HEX.to_string(),
             format!("sha256:{}", HEX.to_uppercase()),
-            format!("sha256:{}", &HEX[1..]),
+            format!("sha256:{}", HEX.get(1..).unwrap()),
             format!("sha256:{HEX}0"),
             format!("sha512:{HEX}"),
-            format!("sha256:{}g", &HEX[1..]),
+            format!("sha256:{}g", HEX.get(1..).unwrap()),
             format!(" sha256:{HEX}"),
         ] {
             let e = Digest::parse(&bad).unwrap_err();

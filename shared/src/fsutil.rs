@@ -1,5 +1,6 @@
 //! Atomic file output: write to a temporary file in the destination's folder, flush it to disk,
-//! then rename it into place, so a destination holds the old content or the new, never a part.
+//! then rename it into place, so a destination holds the old content or the new, never a part;
+//! and folders entered without following links ([`SafeDir`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -222,6 +223,183 @@ impl StagedDir {
         std::fs::File::open(parent)
             .and_then(|d| d.sync_all())
             .map_err(io(parent))
+    }
+}
+
+/// What a name in a [`SafeDir`] is, looked at without following a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Absent,
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl EntryKind {
+    /// How an error names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::Absent => "missing",
+            EntryKind::File => "file",
+            EntryKind::Dir => "directory",
+            EntryKind::Symlink => "symbolic link",
+            EntryKind::Other => "special file",
+        }
+    }
+}
+
+/// A folder held open by its descriptor. Every name below it is looked at, opened, created and
+/// renamed relative to that descriptor with `O_NOFOLLOW`, so a symbolic link planted anywhere
+/// under a destination (or swapped in while sigbundle writes) is refused, never followed.
+pub struct SafeDir {
+    fd: rustix::fd::OwnedFd,
+    /// For messages only.
+    pub path: PathBuf,
+}
+
+fn to_io(e: rustix::io::Errno) -> std::io::Error {
+    std::io::Error::from(e)
+}
+
+impl SafeDir {
+    /// Open the folder `path` (a link naming the folder itself is followed: the user chose it).
+    pub fn open(path: &Path) -> std::io::Result<SafeDir> {
+        use rustix::fs::{openat, Mode, OFlags, CWD};
+        let fd = openat(
+            CWD,
+            path,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(to_io)?;
+        Ok(SafeDir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// What `name` is, without following a link.
+    pub fn kind(&self, name: &str) -> std::io::Result<EntryKind> {
+        use rustix::fs::{statat, AtFlags, FileType};
+        match statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile => EntryKind::File,
+                FileType::Directory => EntryKind::Dir,
+                FileType::Symlink => EntryKind::Symlink,
+                _ => EntryKind::Other,
+            }),
+            Err(rustix::io::Errno::NOENT) => Ok(EntryKind::Absent),
+            Err(e) => Err(to_io(e)),
+        }
+    }
+
+    /// Read the regular file `name` (at most `max` bytes; `None` when it is larger).
+    pub fn read(&self, name: &str, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+        use rustix::fs::{openat, Mode, OFlags};
+        use std::io::Read;
+        let fd = openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(to_io)?;
+        let mut v = Vec::new();
+        std::fs::File::from(fd).take(max + 1).read_to_end(&mut v)?;
+        Ok((v.len() as u64 <= max).then_some(v))
+    }
+
+    /// Enter the folder `name`, creating it first when `create` (mode 0777 less the umask);
+    /// a link or anything else that is not a folder is refused. Returns whether it was made.
+    pub fn enter(&self, name: &str, create: bool) -> std::io::Result<(SafeDir, bool)> {
+        use rustix::fs::{mkdirat, openat, Mode, OFlags};
+        let made = create
+            && match mkdirat(&self.fd, name, Mode::from_raw_mode(0o777)) {
+                Ok(()) => true,
+                Err(rustix::io::Errno::EXIST) => false,
+                Err(e) => return Err(to_io(e)),
+            };
+        let fd = openat(
+            &self.fd,
+            name,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(to_io)?;
+        Ok((
+            SafeDir {
+                fd,
+                path: self.path.join(name),
+            },
+            made,
+        ))
+    }
+
+    /// Write `bytes` to a new hidden temporary file beside `name` (`.NAME.XXXXXXXX.tmp`,
+    /// created exclusively, never through a link), with Unix permission `mode`; returns its name.
+    pub fn write_temp(&self, name: &str, bytes: &[u8], mode: u32) -> std::io::Result<String> {
+        use rustix::fs::{openat, Mode, OFlags};
+        use std::hash::{BuildHasher, Hasher};
+        for _ in 0..16 {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            let tmp = format!(".{name}.{:08x}.tmp", h.finish() as u32);
+            let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match openat(&self.fd, tmp.as_str(), flags, Mode::from_raw_mode(mode)) {
+                Ok(fd) => {
+                    let mut f = std::fs::File::from(fd);
+                    let written = f.write_all(bytes).and_then(|_| set_mode(&f, mode));
+                    if let Err(e) = written {
+                        let _ = self.remove(&tmp);
+                        return Err(e);
+                    }
+                    return Ok(tmp);
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(e) => return Err(to_io(e)),
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "no free temporary name",
+        ))
+    }
+
+    /// Rename `from` to `to`, both in this folder (a link at `to` is replaced, not followed).
+    pub fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
+        rustix::fs::renameat(&self.fd, from, &self.fd, to).map_err(to_io)
+    }
+
+    /// Remove the file `name`.
+    pub fn remove(&self, name: &str) -> std::io::Result<()> {
+        rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty()).map_err(to_io)
+    }
+
+    /// Remove the folder `name` if it is empty.
+    pub fn remove_dir(&self, name: &str) -> std::io::Result<()> {
+        rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::REMOVEDIR).map_err(to_io)
+    }
+
+    /// Flush the folder (its entries) to disk.
+    pub fn sync(&self) -> std::io::Result<()> {
+        rustix::fs::fsync(&self.fd).map_err(to_io)
+    }
+
+    /// Flush the whole filesystem the folder is on.
+    pub fn sync_filesystem(&self) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(&self.fd).map_err(to_io)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            std::process::Command::new("sync").status().map(|_| ())
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Keyrings of OpenPGP certificates: the release keyring (default: Red Hat's, compiled in) and
-//! the packer keyring, loaded from armored or binary files.
+//! Keyrings of OpenPGP certificates as sequoia reads them: the packer's keys, and the release
+//! keys for `--strict` (the cluster's own reading of release keys is `verify::trust`).
 
 use std::path::{Path, PathBuf};
 
@@ -7,19 +7,6 @@ use openpgp::cert::CertParser;
 use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
-
-/// The default trust root of an OCP cluster: Red Hat release key 2 and beta key 2 (one
-/// `verifier-public-key-*` entry; a signature by either key is enough).
-const DEFAULT_RELEASE_KEYS: &[(&str, &[u8])] = &[
-    (
-        "embedded:redhat-release-key-2.asc",
-        include_bytes!("../keys/redhat-release-key-2.asc"),
-    ),
-    (
-        "embedded:redhat-beta-key-2.asc",
-        include_bytes!("../keys/redhat-beta-key-2.asc"),
-    ),
-];
 
 /// Why a keyring could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -49,15 +36,6 @@ impl std::fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    /// The compiled-in default release keyring (Red Hat release key 2 + beta key 2).
-    pub fn default_release() -> Keyring {
-        let mut ring = Keyring::empty();
-        for (name, bytes) in DEFAULT_RELEASE_KEYS {
-            ring.add_bytes(bytes, name).expect("the embedded Red Hat keys parse");
-        }
-        ring
-    }
-
     /// A keyring with no certificates.
     pub fn empty() -> Keyring {
         Keyring {
@@ -141,18 +119,6 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_keyring_is_red_hats() {
-        let ring = Keyring::default_release();
-        assert_eq!(
-            ring.fingerprints(),
-            [
-                "567E347AD0044ADE55BA8A5F199E2F91FD431D51",
-                "B08B659EE86AF623BC90E8DB938A80CAF21541EB"
-            ]
-        );
-    }
 
     #[test]
     fn rejects_garbage_and_empty() {

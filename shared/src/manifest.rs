@@ -11,11 +11,45 @@ pub const FORMAT_V1: &str = "sigbundle/v1";
 /// The `packer` value of a bundle with no packer signature.
 pub const UNSIGNED: &str = "unsigned";
 
+/// The most signatures a release may have: the cluster reads `signature-1` to `-9`, and `pack`
+/// fetches no more.
+pub const MAX_SIGNATURES_PER_RELEASE: usize = crate::store::MAX_SIGNATURES;
+
+/// The most names one digest may have been asked as.
+pub const MAX_REQUESTED: usize = 256;
+
+/// Bounds on what decoding a manifest may build, checked on its bytes before anything is
+/// decoded (a few KiB of compressed JSON can hold tens of millions of empty strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestLimits {
+    /// JSON values in all (strings, numbers, literals, objects, lists; field names excluded).
+    pub max_values: u64,
+    /// Nesting of objects and lists (the format needs 5).
+    pub max_depth: usize,
+    /// An upper bound of the memory the decoded manifest takes, in bytes.
+    pub max_memory: u64,
+    /// Entries of `members` (and so signatures in all).
+    pub max_members: usize,
+}
+
+impl Default for ManifestLimits {
+    fn default() -> Self {
+        ManifestLimits {
+            max_values: 2_000_000,
+            max_depth: 8,
+            max_memory: 128 << 20,
+            max_members: 100_000,
+        }
+    }
+}
+
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("manifest.json is not a valid sigbundle manifest: {reason}")]
     Invalid { reason: String },
+    #[error("manifest.json is too large to decode: {reason}")]
+    TooComplex { reason: String },
     #[error("manifest.json has format {got:?}; this sigbundle reads {FORMAT_V1:?} only")]
     UnknownFormat { got: String },
     #[error("manifest.json is inconsistent: {reason}")]
@@ -110,8 +144,16 @@ impl Manifest {
         v
     }
 
-    /// Parse and check a manifest: strict JSON, known format, internal consistency.
+    /// Parse and check a manifest: strict JSON, known format, internal consistency, within
+    /// the default [`ManifestLimits`].
     pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        Manifest::parse_bounded(bytes, &ManifestLimits::default())
+    }
+
+    /// [`Manifest::parse`] with explicit limits. The bytes are measured before anything is
+    /// decoded: a manifest that would build more than the limits allow is refused unread.
+    pub fn parse_bounded(bytes: &[u8], limits: &ManifestLimits) -> Result<Manifest, ManifestError> {
+        measure(bytes, limits)?;
         // Look at the format first (skipping everything else), so a future format is named as
         // such rather than as a list of unknown fields.
         #[derive(Deserialize)]
@@ -132,14 +174,61 @@ impl Manifest {
         }
         let mut m: Manifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
-        m.check_consistent()?;
+        m.check_consistent(limits)?;
         m.releases.shrink_to_fit();
         m.members.shrink_to_fit();
         Ok(m)
     }
 
-    fn check_consistent(&self) -> Result<(), ManifestError> {
+    fn check_consistent(&self, limits: &ManifestLimits) -> Result<(), ManifestError> {
         let bad = |reason: String| Err(ManifestError::Inconsistent { reason });
+        let show = |s: &str| crate::escape_name(&crate::truncate_chars(s, 100));
+        if !is_rfc3339_seconds(&self.created) {
+            return bad(format!(
+                "created {:?} is not an RFC 3339 UTC time in whole seconds",
+                show(&self.created)
+            ));
+        }
+        if self.packer != UNSIGNED && !is_fingerprint(&self.packer) {
+            return bad(format!(
+                "packer {:?} is neither a key fingerprint nor {UNSIGNED:?}",
+                show(&self.packer)
+            ));
+        }
+        if self.members.len() > limits.max_members {
+            return bad(format!(
+                "{} members listed, over the limit of {}",
+                self.members.len(),
+                limits.max_members
+            ));
+        }
+        for (digest, requested) in self
+            .releases
+            .iter()
+            .map(|r| (r.digest, &r.requested))
+            .chain(self.missing.iter().map(|m| (m.digest, &m.requested)))
+        {
+            if requested.len() > MAX_REQUESTED {
+                return bad(format!(
+                    "release {digest} was asked for under {} names, over the limit of {MAX_REQUESTED}",
+                    requested.len()
+                ));
+            }
+            if let Some(n) = requested
+                .iter()
+                .find(|n| n.is_empty() || n.len() > 1024 || n.chars().any(crate::is_unsafe_char))
+            {
+                return bad(format!(
+                    "release {digest} names {:?}, which no one can ask for",
+                    show(n)
+                ));
+            }
+        }
+        for m in &self.members {
+            if !is_sha256_hex(&m.sha256) {
+                return bad(format!("member {:?} has no valid sha256", show(&m.path)));
+            }
+        }
         if let Some(w) = self.members.windows(2).find(|w| w[0].path >= w[1].path) {
             return bad(format!(
                 "members are not sorted by path, or listed twice, at {:?}",
@@ -152,7 +241,38 @@ impl Manifest {
             if !digests.insert(r.digest) {
                 return bad(format!("release {} is listed twice", r.digest));
             }
+            if r.signatures.is_empty() {
+                return bad(format!(
+                    "release {} lists no signature (a release without one belongs in \"missing\")",
+                    r.digest
+                ));
+            }
+            if r.signatures.len() > MAX_SIGNATURES_PER_RELEASE {
+                return bad(format!(
+                    "release {} lists {} signatures; the cluster reads at most {MAX_SIGNATURES_PER_RELEASE}",
+                    r.digest,
+                    r.signatures.len()
+                ));
+            }
             for (i, s) in r.signatures.iter().enumerate() {
+                if s.verdict != "valid" {
+                    return bad(format!(
+                        "signature {:?} has verdict {:?}; a bundle holds valid signatures only",
+                        show(&s.path),
+                        show(&s.verdict)
+                    ));
+                }
+                if let Some(f) = [&s.signer, &s.signer_cert]
+                    .into_iter()
+                    .flatten()
+                    .find(|f| !is_fingerprint(f))
+                {
+                    return bad(format!(
+                        "signature {:?} names signer {:?}, which is not a key fingerprint",
+                        show(&s.path),
+                        show(f)
+                    ));
+                }
                 let want = signature_path(&r.digest, i + 1);
                 if s.path != want {
                     return bad(format!(
@@ -176,5 +296,136 @@ impl Manifest {
             return bad(format!("member {:?} belongs to no release", self.members[k].path));
         }
         Ok(())
+    }
+}
+
+/// Whether `s` is an OpenPGP fingerprint as sigbundle writes it: 40 (v4) or 64 (v6) uppercase
+/// hex digits.
+fn is_fingerprint(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+}
+
+/// Whether `s` is a sha256 as sigbundle writes it: 64 lowercase hex digits.
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `s` is `YYYY-MM-DDTHH:MM:SSZ`, a real time.
+fn is_rfc3339_seconds(s: &str) -> bool {
+    s.len() == 20 && s.ends_with('Z') && humantime::parse_rfc3339(s).is_ok()
+}
+
+/// What one value costs once decoded, beyond its own bytes: a string, number or list is held
+/// in a 24-byte slot of its parent (a decoded list may hold up to twice the room it needs); an
+/// object in one of about the size of the largest struct of the format.
+const SLOT: u64 = 2 * 24;
+const OBJECT: u64 = 2 * std::mem::size_of::<SignatureEntry>() as u64;
+
+/// The heap block a string of `len` bytes takes (glibc's allocator: 16-byte granules, a
+/// 16-byte minimum and an 8-byte header; an empty string takes none).
+fn string_heap(len: u64) -> u64 {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).div_ceil(16).max(2) * 16
+    }
+}
+
+/// Count what decoding `bytes` would build, without decoding it, and refuse a manifest over
+/// the limits. Malformed JSON is left to the decoder to name.
+fn measure(bytes: &[u8], limits: &ManifestLimits) -> Result<(), ManifestError> {
+    let too = |reason: String| Err(ManifestError::TooComplex { reason });
+    let (mut values, mut memory, mut depth) = (0u64, 0u64, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                let len = (j.min(bytes.len()) - start) as u64;
+                i = j + 1;
+                let mut k = i;
+                while k < bytes.len() && bytes[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                if bytes.get(k) == Some(&b':') {
+                    continue; // a field name: matched, never kept
+                }
+                values += 1;
+                memory += SLOT + string_heap(len);
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limits.max_depth {
+                    return too(format!("nested deeper than {} levels", limits.max_depth));
+                }
+                values += 1;
+                memory += if bytes[i] == b'{' { OBJECT } else { SLOT };
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                values += 1;
+                memory += SLOT;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || b"+-.".contains(&bytes[i])) {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+        if values > limits.max_values {
+            return too(format!("more than {} JSON values", limits.max_values));
+        }
+    }
+    if memory > limits.max_memory {
+        return too(format!(
+            "decoded it would take about {} MiB, over the limit of {} MiB",
+            memory >> 20,
+            limits.max_memory >> 20
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_values: u64, max_depth: usize, max_memory: u64) -> ManifestLimits {
+        ManifestLimits {
+            max_values,
+            max_depth,
+            max_memory,
+            max_members: 100,
+        }
+    }
+
+    #[test]
+    fn the_shape_is_measured_before_decoding() {
+        let l = ManifestLimits::default();
+        assert!(matches!(
+            measure(&[b'['; 9], &l),
+            Err(ManifestError::TooComplex { reason }) if reason.contains("nested deeper than 8")
+        ));
+        // Field names cost nothing; values do; quotes escaped inside a string are not its end.
+        let json = br#"{"a": "x\"y", "b": [1, true, null, "", {"c": []}]}"#;
+        measure(json, &limits(9, 8, u64::MAX)).unwrap();
+        assert!(measure(json, &limits(8, 8, u64::MAX)).is_err());
+        // Empty strings are the cheapest values there are, and still counted.
+        let many = format!("[{}\"\"]", "\"\",".repeat(1000));
+        let Err(ManifestError::TooComplex { reason }) = measure(many.as_bytes(), &limits(1000, 8, u64::MAX)) else {
+            panic!("1,001 values passed a limit of 1,000")
+        };
+        assert!(reason.contains("more than 1000 JSON values"), "{reason}");
+        let Err(ManifestError::TooComplex { reason }) = measure(many.as_bytes(), &limits(10_000, 8, 1 << 10)) else {
+            panic!("48 KiB passed a limit of 1 KiB")
+        };
+        assert!(reason.contains("MiB"), "{reason}");
     }
 }

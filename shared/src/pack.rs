@@ -35,6 +35,10 @@ pub enum PackError {
         store: String,
         source: StoreError,
     },
+    #[error(
+        "the bundle would be refused by unpack, so nothing was written: {reason} (pack fewer releases per bundle)"
+    )]
+    TooLarge { reason: String },
     #[error("SOURCE_DATE_EPOCH={value:?} is not a number of seconds")]
     BadSourceDateEpoch { value: String },
     #[error(transparent)]
@@ -364,6 +368,16 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         return Ok(summary);
     }
     let manifest_bytes = manifest.to_bytes();
+    // A bundle unpack would refuse for its size is not written (the manifest's bounds are
+    // measured on its bytes, as unpack measures them).
+    if manifest_bytes.len() as u64 > crate::bundle::Limits::default().max_manifest {
+        return Err(PackError::TooLarge {
+            reason: format!("its manifest would take {} bytes", manifest_bytes.len()),
+        });
+    }
+    if let Err(e) = Manifest::parse(&manifest_bytes) {
+        return Err(PackError::TooLarge { reason: e.to_string() });
+    }
     // The packer signature is dated now, not SOURCE_DATE_EPOCH: a key cannot sign before it
     // existed, and the format lets the signature alone differ between reproduced bundles.
     let sig = match &opts.signer {

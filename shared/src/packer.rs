@@ -1,22 +1,25 @@
 //! Packer keys: the key pair that signs a bundle's manifest on the connected side, so the
-//! air-gapped side knows who packed it. Generate, sign (detached, armored), verify.
+//! air-gapped side knows who packed it. Generate, sign (detached, armored), and verify by
+//! stricter rules than release signatures: copies of a certificate merged first, validity at
+//! the signature's time, no expired or revoked key, no SHA-1, text signatures over CR LF.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openpgp::cert::{CertBuilder, CipherSuite};
 use openpgp::crypto::{KeyPair, Password};
-use openpgp::parse::Parse;
+use openpgp::packet::Signature;
+use openpgp::parse::{PacketParser, PacketParserResult, Parse};
+use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
 use openpgp::serialize::stream::{Armorer, Message, Signer};
 use openpgp::serialize::SerializeInto;
-use openpgp::types::KeyFlags;
-use openpgp::Cert;
+use openpgp::types::{HashAlgorithm, KeyFlags, RevocationStatus, SignatureType};
+use openpgp::{Cert, KeyHandle, Packet};
 use sequoia_openpgp as openpgp;
 
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::keyring::Keyring;
-use crate::verify::{self, DetachedCheck, Verdict};
 
 /// The environment variable a secret key's passphrase is read from (never the command line).
 pub const PASSPHRASE_ENV: &str = "SIGBUNDLE_KEY_PASSPHRASE";
@@ -111,7 +114,7 @@ impl PackerSigner {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let policy = verify::policy();
+        let policy = packer_policy();
         let ka = cert
             .keys()
             .with_policy(&policy, None)
@@ -175,14 +178,373 @@ impl PackerSigner {
     }
 }
 
-/// Check a packer's detached signature of `data` against the trusted packer certificates.
-pub fn verify_packer_signature(packer_keys: &Keyring, signature: &[u8], data: &[u8]) -> Result<DetachedCheck, Verdict> {
-    verify::verify_detached(packer_keys, signature, data, SystemTime::now())
+/// How far in this host's future a packer signature may be dated before a warning.
+pub const FUTURE_TOLERANCE_SECS: u64 = 3600;
+
+/// The most signature packets a `manifest.json.asc` may hold.
+const MAX_SIGNATURE_PACKETS: usize = 8;
+
+/// A packer signature that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackerCheck {
+    /// The signing key's fingerprint (the primary key or a subkey).
+    pub signer: String,
+    /// The certificate's (primary key's) fingerprint.
+    pub signer_cert: String,
+    /// When the signature says it was made (seconds since the epoch).
+    pub created: u64,
+    /// Things worth saying that do not refuse the signature (a date in this host's future).
+    pub warnings: Vec<String>,
+}
+
+/// Why a packer signature was refused. Packer signatures are sigbundle's own, so the rules are
+/// stricter than for release signatures: no SHA-1, no expired or revoked key, validity judged at
+/// the signature's creation time with every copy of a certificate merged first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackerVerdict {
+    #[error("bad-signature: not a detached OpenPGP signature: {reason}")]
+    Malformed { reason: String },
+    #[error("untrusted-signer: {}", untrusted(.issuers))]
+    Untrusted { issuers: Vec<String> },
+    #[error("bad-signature: the signature by {fingerprint} does not match the manifest ({reason})")]
+    BadSignature { fingerprint: String, reason: String },
+    #[error("weak-hash: made with {algorithm}, which a packer signature may not use (SHA-256 or stronger)")]
+    WeakHash { algorithm: String },
+    #[error("bad-signature: the signature carries no creation time")]
+    NoCreationTime,
+    #[error("key-not-valid: packer key {fingerprint} is not valid at the signature's time {}: {reason}", rfc3339(*.signed_at))]
+    NotValidAtSignatureTime {
+        fingerprint: String,
+        signed_at: u64,
+        reason: String,
+    },
+    #[error("expired-key: made at {} by packer key {fingerprint}, which expired {}", rfc3339(*.signed_at), expired(*.expired_at))]
+    KeyExpired {
+        fingerprint: String,
+        signed_at: u64,
+        expired_at: Option<u64>,
+    },
+    #[error("revoked-key: packer key {fingerprint} is revoked{}", because(.reason))]
+    Revoked { fingerprint: String, reason: String },
+    #[error("expired-signature: the packer signature expired at {}", rfc3339(*.expired_at))]
+    SignatureExpired { expired_at: u64 },
+    #[error("bad-signature: key {fingerprint} of a trusted packer certificate is not a signing key")]
+    NotSigningKey { fingerprint: String },
+}
+
+fn untrusted(issuers: &[String]) -> String {
+    if issuers.is_empty() {
+        "the signature names no signer".into()
+    } else {
+        format!("signed by {}, not a trusted packer key", issuers.join(", "))
+    }
+}
+
+fn expired(at: Option<u64>) -> String {
+    at.map_or_else(|| "before then".to_string(), |t| format!("at {}", rfc3339(t)))
+}
+
+fn because(r: &str) -> String {
+    if r.is_empty() {
+        String::new()
+    } else {
+        format!(" ({r})")
+    }
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+/// The policy packer signatures and keys are judged by: sequoia's standard policy (SHA-1 is
+/// refused outright below, whatever a signature's date).
+fn packer_policy() -> StandardPolicy<'static> {
+    StandardPolicy::new()
+}
+
+/// Hash algorithms a packer signature may use.
+fn strong_hash(h: HashAlgorithm) -> bool {
+    matches!(
+        h,
+        HashAlgorithm::SHA256
+            | HashAlgorithm::SHA384
+            | HashAlgorithm::SHA512
+            | HashAlgorithm::SHA3_256
+            | HashAlgorithm::SHA3_512
+    )
+}
+
+/// Every certificate of the keyring, the copies of one certificate (several `--packer-key`
+/// files, or one file listing it twice) merged into one, so a revocation or a new expiry in any
+/// copy counts whatever the order of the files.
+fn merged_certs(keys: &Keyring) -> Vec<Cert> {
+    let mut by_fpr: std::collections::BTreeMap<openpgp::Fingerprint, Cert> = std::collections::BTreeMap::new();
+    for c in keys.certs() {
+        let fpr = c.fingerprint();
+        let merged = match by_fpr.remove(&fpr) {
+            // Copies of one certificate always merge; keep the first should that ever fail.
+            Some(prev) => prev.clone().merge_public(c.clone()).unwrap_or(prev),
+            None => c.clone(),
+        };
+        by_fpr.insert(fpr, merged);
+    }
+    by_fpr.into_values().collect()
+}
+
+/// The signature packets of a detached signature (armored or binary). Anything else (a
+/// compressed or literal packet, say) is refused without being opened.
+fn parse_detached(signature: &[u8]) -> Result<Vec<Signature>, PackerVerdict> {
+    let bad = |reason: String| PackerVerdict::Malformed { reason };
+    let mut sigs = Vec::new();
+    let mut ppr = PacketParser::from_bytes(signature).map_err(|e| bad(e.to_string()))?;
+    while let PacketParserResult::Some(pp) = ppr {
+        if !matches!(pp.packet, Packet::Signature(_)) {
+            return Err(bad(format!(
+                "a {} where only signature packets belong",
+                pp.packet.tag()
+            )));
+        }
+        if sigs.len() == MAX_SIGNATURE_PACKETS {
+            return Err(bad(format!("more than {MAX_SIGNATURE_PACKETS} signature packets")));
+        }
+        let (packet, next) = pp.next().map_err(|e| bad(e.to_string()))?;
+        if let Packet::Signature(s) = packet {
+            sigs.push(s);
+        }
+        ppr = next;
+    }
+    if sigs.is_empty() {
+        return Err(bad("no signature packet".into()));
+    }
+    Ok(sigs)
+}
+
+/// Hash `data` as signature `sig` covers it: as is for a binary signature; for a text
+/// signature with every line ending (CR LF, LF or a lone CR) made CR LF, as OpenPGP specifies.
+fn hash_document(sig: &Signature, data: &[u8]) -> openpgp::Result<openpgp::crypto::hash::Context> {
+    let mut hash = sig.hash_algo().context()?.for_signature(sig.version());
+    if let Some(salt) = sig.salt() {
+        hash.update(salt);
+    }
+    match sig.typ() {
+        SignatureType::Binary => hash.update(data),
+        SignatureType::Text => {
+            let mut rest = data;
+            while let Some(i) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+                hash.update(&rest[..i]);
+                hash.update(b"\r\n");
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + skip..];
+            }
+            hash.update(rest);
+        }
+        other => {
+            return Err(openpgp::Error::UnsupportedSignatureType(other).into());
+        }
+    }
+    Ok(hash)
+}
+
+/// Whether a certificate, or its key `handle`, is revoked as of `t`.
+fn revoked_at(cert: &Cert, policy: &dyn Policy, issuers: &[KeyHandle], t: SystemTime) -> Option<(String, String)> {
+    let why = |revs: &[&Signature]| {
+        revs.iter()
+            .find_map(|r| r.reason_for_revocation())
+            .map(|(code, text)| {
+                let text = String::from_utf8_lossy(text);
+                if text.is_empty() {
+                    code.to_string()
+                } else {
+                    format!("{code}: {}", crate::escape_name(&text))
+                }
+            })
+            .unwrap_or_default()
+    };
+    if let RevocationStatus::Revoked(revs) = cert.revocation_status(policy, t) {
+        return Some((cert.fingerprint().to_hex(), why(&revs)));
+    }
+    for ka in cert.keys().subkeys().key_handles(issuers.iter()) {
+        if let RevocationStatus::Revoked(revs) = ka.revocation_status(policy, t) {
+            return Some((ka.key().fingerprint().to_hex(), why(&revs)));
+        }
+    }
+    None
+}
+
+/// Judge one signature packet by a trusted certificate that holds its issuer.
+fn judge(
+    policy: &dyn Policy,
+    cert: &Cert,
+    sig: &Signature,
+    issuers: &[KeyHandle],
+    data: &[u8],
+    now: SystemTime,
+) -> Result<PackerCheck, PackerVerdict> {
+    if !strong_hash(sig.hash_algo()) {
+        return Err(PackerVerdict::WeakHash {
+            algorithm: sig.hash_algo().to_string(),
+        });
+    }
+    let created_at = sig.signature_creation_time().ok_or(PackerVerdict::NoCreationTime)?;
+    let created = unix(created_at);
+    // A revocation in force when the signature was made, or now (a key revoked since then is
+    // not trusted for old bundles either: a packer key is revoked because it leaked).
+    for t in [created_at, now] {
+        if let Some((fingerprint, reason)) = revoked_at(cert, policy, issuers, t) {
+            return Err(PackerVerdict::Revoked { fingerprint, reason });
+        }
+    }
+    let vc = cert
+        .with_policy(policy, created_at)
+        .map_err(|e| PackerVerdict::NotValidAtSignatureTime {
+            fingerprint: cert.fingerprint().to_hex(),
+            signed_at: created,
+            reason: e.to_string(),
+        })?;
+    if vc.alive().is_err() {
+        return Err(PackerVerdict::KeyExpired {
+            fingerprint: cert.fingerprint().to_hex(),
+            signed_at: created,
+            expired_at: vc.primary_key().key_expiration_time().map(unix),
+        });
+    }
+    let mut not_signing = None;
+    let mut expired_key = None;
+    for ka in vc.keys().key_handles(issuers.iter()) {
+        let fingerprint = ka.key().fingerprint().to_hex();
+        if ka.alive().is_err() {
+            expired_key = Some(PackerVerdict::KeyExpired {
+                fingerprint,
+                signed_at: created,
+                expired_at: ka.key_expiration_time().map(unix),
+            });
+            continue;
+        }
+        if ka.key_flags().is_some_and(|f| !f.for_signing()) {
+            not_signing = Some(PackerVerdict::NotSigningKey { fingerprint });
+            continue;
+        }
+        let bad = |reason: String| PackerVerdict::BadSignature {
+            fingerprint: fingerprint.clone(),
+            reason,
+        };
+        policy
+            .signature(sig, HashAlgoSecurity::CollisionResistance)
+            .map_err(|e| bad(format!("refused by policy: {e}")))?;
+        let hash = hash_document(sig, data).map_err(|e| bad(e.to_string()))?;
+        sig.verify_hash(ka.key(), hash).map_err(|e| bad(e.to_string()))?;
+        if let Some(exp) = sig.signature_expiration_time() {
+            if now >= exp {
+                return Err(PackerVerdict::SignatureExpired { expired_at: unix(exp) });
+            }
+        }
+        let mut warnings = Vec::new();
+        if created > unix(now) + FUTURE_TOLERANCE_SECS {
+            warnings.push(format!(
+                "the packer signature is dated {}, in this host's future: is a clock wrong?",
+                rfc3339(created)
+            ));
+        }
+        return Ok(PackerCheck {
+            signer: fingerprint,
+            signer_cert: cert.fingerprint().to_hex(),
+            created,
+            warnings,
+        });
+    }
+    Err(expired_key
+        .or(not_signing)
+        .unwrap_or_else(|| PackerVerdict::NotValidAtSignatureTime {
+            fingerprint: issuers.first().map(KeyHandle::to_hex).unwrap_or_default(),
+            signed_at: created,
+            reason: format!("not a valid key of {} at that time", cert.fingerprint()),
+        }))
+}
+
+/// Check a packer's detached signature of `data` (the exact bytes of `manifest.json`) against
+/// the trusted packer certificates, as of `now`. The first signature packet whose issuer is a
+/// trusted key decides; packets by other keys are skipped.
+pub fn verify_packer_signature(
+    packer_keys: &Keyring,
+    signature: &[u8],
+    data: &[u8],
+    now: SystemTime,
+) -> Result<PackerCheck, PackerVerdict> {
+    let sigs = parse_detached(signature)?;
+    let certs = merged_certs(packer_keys);
+    let policy = packer_policy();
+    let mut untrusted = Vec::new();
+    for sig in &sigs {
+        let issuers = sig.get_issuers();
+        let holder = certs
+            .iter()
+            .find(|c| c.keys().key_handles(issuers.iter()).next().is_some());
+        match holder {
+            Some(cert) => return judge(&policy, cert, sig, &issuers, data, now),
+            None => untrusted.extend(issuers.iter().map(KeyHandle::to_hex)),
+        }
+    }
+    Err(PackerVerdict::Untrusted { issuers: untrusted })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openpgp::packet::signature::SignatureBuilder;
+    use openpgp::serialize::Serialize as _;
+    use openpgp::types::ReasonForRevocation;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn at(year: i32) -> SystemTime {
+        humantime::parse_rfc3339(&format!("{year}-01-10T00:00:00Z")).unwrap()
+    }
+
+    /// A packer certificate (Ed25519, signing subkey) made at `created`, valid for `validity`.
+    fn cert(created: SystemTime, validity: Option<Duration>) -> Cert {
+        CertBuilder::new()
+            .add_userid("Test Packer <p@example.org>")
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .set_creation_time(created)
+            .set_validity_period(validity)
+            .add_signing_subkey()
+            .generate()
+            .unwrap()
+            .0
+    }
+
+    fn sign(cert: &Cert, typ: SignatureType, hash: HashAlgorithm, when: SystemTime, data: &[u8]) -> Vec<u8> {
+        let key = cert.keys().subkeys().secret().next().unwrap().key().clone();
+        let mut kp = key.parts_into_secret().unwrap().into_keypair().unwrap();
+        let sig = SignatureBuilder::new(typ)
+            .set_signature_creation_time(when)
+            .unwrap()
+            .set_hash_algo(hash)
+            .sign_message(&mut kp, data)
+            .unwrap();
+        let mut out = Vec::new();
+        let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
+        Packet::from(sig).serialize(&mut w).unwrap();
+        w.finalize().unwrap();
+        out
+    }
+
+    fn ring(certs: &[&Cert]) -> Keyring {
+        let mut r = Keyring::empty();
+        for (i, c) in certs.iter().enumerate() {
+            r.add_bytes(&c.armored().to_vec().unwrap(), &format!("copy-{i}"))
+                .unwrap();
+        }
+        r
+    }
 
     #[test]
     fn generate_sign_verify_roundtrip() {
@@ -199,18 +561,131 @@ mod tests {
         ));
         let s = PackerSigner::from_file(&g.secret_path, Some("pw")).unwrap();
         assert_eq!(s.fingerprint(), g.fingerprint);
-        let sig = s.sign_detached(b"manifest", SystemTime::now()).unwrap();
+        let now = SystemTime::now();
+        let sig = s.sign_detached(b"manifest", now).unwrap();
         assert!(sig.starts_with(b"-----BEGIN PGP SIGNATURE-----"));
         let ring = Keyring::from_files(&[&g.public_path]).unwrap();
-        let ok = verify_packer_signature(&ring, &sig, b"manifest").unwrap();
+        let ok = verify_packer_signature(&ring, &sig, b"manifest", now).unwrap();
         assert_eq!(ok.signer_cert, g.fingerprint);
+        assert!(ok.warnings.is_empty());
         assert!(matches!(
-            verify_packer_signature(&ring, &sig, b"manifesT"),
-            Err(Verdict::BadSignature { .. })
+            verify_packer_signature(&ring, &sig, b"manifesT", now),
+            Err(PackerVerdict::BadSignature { .. })
         ));
         assert!(matches!(
-            verify_packer_signature(&Keyring::default_release(), &sig, b"manifest"),
-            Err(Verdict::UntrustedSigner { .. })
+            verify_packer_signature(
+                &Keyring::from_files(&[concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../tests/fixtures/keys/redhat-release-key-2.asc"
+                )])
+                .unwrap(),
+                &sig,
+                b"manifest",
+                now
+            ),
+            Err(PackerVerdict::Untrusted { .. })
         ));
+    }
+
+    #[test]
+    fn a_key_expired_before_the_signature_is_refused() {
+        let c = cert(at(2019), Some(365 * DAY));
+        let sig = sign(&c, SignatureType::Binary, HashAlgorithm::SHA512, at(2026), b"m");
+        let e = verify_packer_signature(&ring(&[&c]), &sig, b"m", at(2026)).unwrap_err();
+        assert!(matches!(e, PackerVerdict::KeyExpired { .. }), "{e}");
+        assert!(e.to_string().contains("expired at 2020-01-10"), "{e}");
+        // Made while the key was alive, it still verifies today.
+        let sig = sign(&c, SignatureType::Binary, HashAlgorithm::SHA512, at(2019) + DAY, b"m");
+        verify_packer_signature(&ring(&[&c]), &sig, b"m", at(2026)).unwrap();
+        // Dated before the key existed: not valid at that time.
+        let sig = sign(&c, SignatureType::Binary, HashAlgorithm::SHA512, at(2018), b"m");
+        let e = verify_packer_signature(&ring(&[&c]), &sig, b"m", at(2026)).unwrap_err();
+        assert!(matches!(e, PackerVerdict::NotValidAtSignatureTime { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_revocation_in_any_copy_counts_whatever_the_order() {
+        let c = cert(at(2024), None);
+        let mut primary = c
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let rev = c
+            .revoke(&mut primary, ReasonForRevocation::KeyCompromised, b"leaked")
+            .unwrap();
+        let revoked = c.clone().insert_packets(rev).unwrap().0;
+        let sig = sign(&c, SignatureType::Binary, HashAlgorithm::SHA256, at(2025), b"m");
+        for keys in [ring(&[&c, &revoked]), ring(&[&revoked, &c])] {
+            let e = verify_packer_signature(&keys, &sig, b"m", at(2026)).unwrap_err();
+            assert!(matches!(e, PackerVerdict::Revoked { .. }), "{e}");
+            assert!(e.to_string().contains("leaked"), "{e}");
+        }
+        verify_packer_signature(&ring(&[&c]), &sig, b"m", at(2026)).unwrap();
+    }
+
+    #[test]
+    fn sha1_is_refused_and_text_signatures_use_canonical_line_endings() {
+        let c = cert(at(2024), None);
+        let keys = ring(&[&c]);
+        let sig = sign(&c, SignatureType::Binary, HashAlgorithm::SHA1, at(2025), b"m");
+        let e = verify_packer_signature(&keys, &sig, b"m", at(2026)).unwrap_err();
+        assert!(matches!(e, PackerVerdict::WeakHash { .. }), "{e}");
+        // A text signature covers the text with CR LF line endings, whatever the file has.
+        let sig = sign(
+            &c,
+            SignatureType::Text,
+            HashAlgorithm::SHA256,
+            at(2025),
+            b"{\r\n  \"a\": 1\r\n}\r\n",
+        );
+        for data in [
+            &b"{\n  \"a\": 1\n}\n"[..],
+            b"{\r\n  \"a\": 1\r\n}\r\n",
+            b"{\r  \"a\": 1\r}\r",
+        ] {
+            verify_packer_signature(&keys, &sig, data, at(2026)).unwrap();
+        }
+        assert!(verify_packer_signature(&keys, &sig, b"{\n  \"a\": 2\n}\n", at(2026)).is_err());
+        // A binary signature over the same text does not: bytes are bytes.
+        let sig = sign(&c, SignatureType::Binary, HashAlgorithm::SHA256, at(2025), b"a\r\n");
+        assert!(verify_packer_signature(&keys, &sig, b"a\n", at(2026)).is_err());
+    }
+
+    #[test]
+    fn a_signature_from_the_future_verifies_with_a_warning() {
+        let c = cert(at(2024), None);
+        let sig = sign(
+            &c,
+            SignatureType::Binary,
+            HashAlgorithm::SHA256,
+            at(2026) + 3 * DAY,
+            b"m",
+        );
+        let ok = verify_packer_signature(&ring(&[&c]), &sig, b"m", at(2026)).unwrap();
+        assert_eq!(ok.warnings.len(), 1, "{:?}", ok.warnings);
+        assert!(ok.warnings[0].contains("future"));
+    }
+
+    #[test]
+    fn anything_but_signature_packets_is_refused_unopened() {
+        let c = cert(at(2024), None);
+        // A compressed packet (a bomb would be one) where a signature belongs.
+        let mut bytes = Vec::new();
+        {
+            use openpgp::serialize::stream::{Compressor, LiteralWriter};
+            let m = Message::new(&mut bytes);
+            let m = Compressor::new(m).build().unwrap();
+            let mut w = LiteralWriter::new(m).build().unwrap();
+            w.write_all(&[0u8; 4096]).unwrap();
+            w.finalize().unwrap();
+        }
+        let e = verify_packer_signature(&ring(&[&c]), &bytes, b"m", at(2026)).unwrap_err();
+        assert!(e.to_string().contains("where only signature packets belong"), "{e}");
+        let e = verify_packer_signature(&ring(&[&c]), b"", b"m", at(2026)).unwrap_err();
+        assert!(matches!(e, PackerVerdict::Malformed { .. }), "{e}");
     }
 }

@@ -204,11 +204,11 @@ fn parse_challenge(h: &str) -> Option<(String, BTreeMap<String, String>)> {
         let (k, after) = rest.split_once('=')?;
         let after = after.trim_start();
         let (v, tail) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"')?;
-            (q[..end].to_string(), &q[end + 1..])
+            let (v, tail) = q.split_once('"')?;
+            (v.to_string(), tail)
         } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].trim().to_string(), &after[end..])
+            let (v, tail) = after.split_at(after.find(',').unwrap_or(after.len()));
+            (v.trim().to_string(), tail)
         };
         params.insert(k.trim().to_ascii_lowercase(), v);
         rest = tail.trim_start().trim_start_matches(',').trim_start();

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::audit::{Destination, NewRecord, RecordRelease};
-use crate::bundle::{read_bundle, BundleError, CheckOptions, ReleaseSink, VerifiedBundle};
+use crate::bundle::{read_bundle, BundleError, CheckOptions, PackerStatus, ReleaseSink, VerifiedBundle};
 use crate::configmap::{file_name, ConfigMap, Format};
 use crate::digest::Digest;
-use crate::fsutil::{Batch, StagedDir, WriteError};
+use crate::fsutil::{Batch, EntryKind, SafeDir, StagedDir, WriteError};
 use crate::manifest::Manifest;
+use crate::verify::MAX_SIGNATURE_BYTES;
 
 /// Why an unpack step failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,10 @@ pub enum UnpackError {
     Bundle { path: PathBuf, source: BundleError },
     #[error("{path} exists with different content; pass --force to replace it (nothing was written)")]
     Conflict { path: PathBuf },
+    #[error("{path} is a {kind}, not a regular file; sigbundle neither writes through links nor replaces anything but files: remove it (nothing was written)")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("cannot look at {path}: {source}")]
+    Inspect { path: PathBuf, source: std::io::Error },
     #[error("cannot create {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("the bundle holds no signature {index} of {digest}")]
@@ -163,12 +168,11 @@ impl DirEmitter {
             }
             FileAction::Created
         } else {
-            let action = match std::fs::read(&path) {
-                Ok(old) if old == bytes => FileAction::Unchanged,
-                Ok(_) if self.force => FileAction::Replaced,
-                Ok(_) => return Err(UnpackError::Conflict { path }),
-                Err(_) if path.symlink_metadata().is_ok() && !self.force => return Err(UnpackError::Conflict { path }),
-                Err(_) => FileAction::Created,
+            let action = match existing(&path)? {
+                None => FileAction::Created,
+                Some(old) if old == bytes => FileAction::Unchanged,
+                Some(_) if self.force => FileAction::Replaced,
+                Some(_) => return Err(UnpackError::Conflict { path }),
             };
             // Once anything failed nothing will be committed: only look for earlier failures.
             if action != FileAction::Unchanged && !self.failed() {
@@ -245,51 +249,232 @@ pub fn signature_stores_patch(url: &str) -> String {
     format!("oc patch clusterversion version --type merge -p '{patch}'")
 }
 
+/// The content of the regular file at `path`, `None` when nothing is there; anything else there
+/// (a link, dangling or not, a folder, a device) is refused by name. A file larger than any
+/// ConfigMap sigbundle writes counts as different.
+fn existing(path: &Path) -> Result<Option<Vec<u8>>, UnpackError> {
+    let look = |source| UnpackError::Inspect {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match path.symlink_metadata() {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(look(e)),
+    };
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let kind = if ft.is_symlink() {
+            EntryKind::Symlink
+        } else if ft.is_dir() {
+            EntryKind::Dir
+        } else {
+            EntryKind::Other
+        };
+        return Err(UnpackError::NotAFile {
+            path: path.to_path_buf(),
+            kind: kind.name(),
+        });
+    }
+    let (dir, name) = (
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or_default(),
+    );
+    let old = SafeDir::open(dir).and_then(|d| d.read(name, 16 << 20)).map_err(look)?;
+    Ok(Some(old.unwrap_or_default()))
+}
+
+/// One file of a store-dir plan.
+struct Planned<'a> {
+    file: String,
+    bytes: &'a [u8],
+    action: FileAction,
+}
+
 /// Write the signatures in the mirror layout (`DIR/sha256=<hex>/signature-<N>`), for a web
-/// server that a cluster's `spec.signatureStores` points at. Identical files are left alone; a
-/// different one is a conflict unless `force`; conflicts are found before anything is written.
+/// server that a cluster's `spec.signatureStores` points at. The whole plan is checked before
+/// anything is written: identical files are left alone, a different one is a conflict unless
+/// `force`, and a link, folder or device where a folder or file goes is refused. Every name
+/// under `DIR` is entered or created without following links.
 pub fn emit_store_dir(
     bundle: &VerifiedBundle,
     dir: &Path,
     url: &str,
     force: bool,
 ) -> Result<StoreDirSummary, UnpackError> {
-    let mut plan = Vec::new();
-    for r in &bundle.releases {
-        for (i, s) in r.signatures.iter().enumerate() {
-            let path = dir.join(r.digest.signature_file(i + 1));
-            let action = match std::fs::read(&path) {
-                Ok(old) if old == s.bytes => FileAction::Unchanged,
-                Ok(_) if force => FileAction::Replaced,
-                Ok(_) => return Err(UnpackError::Conflict { path }),
-                Err(_) => FileAction::Created,
+    let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
+    let root_made = !dir.exists();
+    if root_made {
+        std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let result = (|| {
+        let root = SafeDir::open(dir).map_err(look(dir.to_path_buf()))?;
+        // Plan: look at everything first.
+        let mut plan: Vec<(String, bool, Vec<Planned>)> = Vec::with_capacity(bundle.releases.len());
+        for r in &bundle.releases {
+            let sub = format!("sha256={}", r.digest.hex());
+            let sub_path = dir.join(&sub);
+            let sub_dir = match root.kind(&sub).map_err(look(sub_path.clone()))? {
+                EntryKind::Absent => None,
+                EntryKind::Dir => Some(root.enter(&sub, false).map_err(look(sub_path.clone()))?.0),
+                other => {
+                    return Err(UnpackError::NotAFile {
+                        path: sub_path,
+                        kind: other.name(),
+                    })
+                }
             };
-            plan.push((path, r.digest.to_string(), &s.bytes, action));
+            let mut files = Vec::with_capacity(r.signatures.len());
+            for (i, s) in r.signatures.iter().enumerate() {
+                let file = format!("signature-{}", i + 1);
+                let path = sub_path.join(&file);
+                let kind = match &sub_dir {
+                    None => EntryKind::Absent,
+                    Some(d) => d.kind(&file).map_err(look(path.clone()))?,
+                };
+                let action = match kind {
+                    EntryKind::Absent => FileAction::Created,
+                    EntryKind::File => {
+                        let old = sub_dir
+                            .as_ref()
+                            .map(|d| d.read(&file, MAX_SIGNATURE_BYTES))
+                            .transpose()
+                            .map_err(look(path.clone()))?
+                            .flatten();
+                        match old {
+                            Some(old) if old == s.bytes => FileAction::Unchanged,
+                            _ if force => FileAction::Replaced,
+                            _ => return Err(UnpackError::Conflict { path }),
+                        }
+                    }
+                    other => {
+                        return Err(UnpackError::NotAFile {
+                            path,
+                            kind: other.name(),
+                        })
+                    }
+                };
+                files.push(Planned {
+                    file,
+                    bytes: &s.bytes,
+                    action,
+                });
+            }
+            plan.push((sub, sub_dir.is_none(), files));
+        }
+        // Write: every file to a hidden temporary beside its name, then one flush, then the
+        // renames. Dropped before that (an error), the temporaries and new folders go.
+        let mut staged = StagedStore {
+            root: &root,
+            dirs: Vec::new(),
+            done: false,
+        };
+        let mut files = Vec::new();
+        for (sub, create, planned) in &plan {
+            let digest = sub.trim_start_matches("sha256=");
+            let sub_path = dir.join(sub);
+            let needs_write = planned.iter().any(|p| p.action != FileAction::Unchanged);
+            if needs_write {
+                let (dir, made) = root.enter(sub, *create).map_err(look(sub_path.clone()))?;
+                staged.dirs.push(StagedFolder {
+                    name: sub.clone(),
+                    dir,
+                    made,
+                    temps: Vec::new(),
+                });
+                let f = staged.dirs.last_mut().expect("just pushed");
+                for p in planned.iter().filter(|p| p.action != FileAction::Unchanged) {
+                    let tmp = f.dir.write_temp(&p.file, p.bytes, 0o644).map_err(|source| {
+                        UnpackError::Write(WriteError::Io {
+                            path: sub_path.join(&p.file),
+                            source,
+                        })
+                    })?;
+                    f.temps.push((tmp, p.file.clone()));
+                }
+            }
+            for p in planned {
+                files.push(EmittedFile {
+                    path: sub_path.join(&p.file),
+                    digest: format!("sha256:{digest}"),
+                    signatures: 1,
+                    action: p.action,
+                });
+            }
+        }
+        staged.commit(dir)?;
+        Ok(files)
+    })();
+    match result {
+        Ok(files) => Ok(StoreDirSummary {
+            files,
+            patch_command: signature_stores_patch(url),
+        }),
+        Err(e) => {
+            if root_made {
+                let _ = std::fs::remove_dir(dir);
+            }
+            Err(e)
         }
     }
-    let batch = Batch::new();
-    let mut files = Vec::with_capacity(plan.len());
-    for (path, digest, bytes, action) in plan {
-        if action != FileAction::Unchanged {
-            let parent = path.parent().expect("a signature path has a folder");
-            std::fs::create_dir_all(parent).map_err(|source| UnpackError::CreateDir {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-            batch.stage(&path, bytes, 0o644)?;
+}
+
+/// A folder of a store dir being written: its name, its descriptor, whether this run made it,
+/// and its (temporary, final) file names.
+struct StagedFolder {
+    name: String,
+    dir: SafeDir,
+    made: bool,
+    temps: Vec<(String, String)>,
+}
+
+/// What [`emit_store_dir`] staged; dropped before its commit, it removes the temporaries and the
+/// folders it made.
+struct StagedStore<'a> {
+    root: &'a SafeDir,
+    dirs: Vec<StagedFolder>,
+    done: bool,
+}
+
+impl StagedStore<'_> {
+    fn commit(&mut self, dir: &Path) -> Result<(), UnpackError> {
+        let io = |path: PathBuf| move |source| UnpackError::Write(WriteError::Io { path, source });
+        if self.dirs.is_empty() {
+            self.done = true;
+            return Ok(());
         }
-        files.push(EmittedFile {
-            path,
-            digest,
-            signatures: 1,
-            action,
-        });
+        self.root.sync_filesystem().map_err(io(dir.to_path_buf()))?;
+        for f in &mut self.dirs {
+            for (tmp, file) in std::mem::take(&mut f.temps) {
+                f.dir.rename(&tmp, &file).map_err(io(f.dir.path.join(&file)))?;
+            }
+            f.dir.sync().map_err(io(f.dir.path.clone()))?;
+        }
+        self.root.sync().map_err(io(dir.to_path_buf()))?;
+        self.done = true;
+        Ok(())
     }
-    batch.commit()?;
-    Ok(StoreDirSummary {
-        files,
-        patch_command: signature_stores_patch(url),
-    })
+}
+
+impl Drop for StagedStore<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        for f in &self.dirs {
+            for (tmp, _) in &f.temps {
+                let _ = f.dir.remove(tmp);
+            }
+            if f.made {
+                let _ = self.root.remove_dir(&f.name);
+            }
+        }
+    }
 }
 
 /// The bytes of signature `index` (1-based) of `digest` in a verified bundle.
@@ -341,7 +526,7 @@ pub fn record_ok(
         outcome: "ok",
         bundle: path.display().to_string(),
         bundle_sha256: Some(bundle.sha256.clone()),
-        packer: Some(bundle.manifest.packer.clone()),
+        packer: bundle.packer.verified_packer(),
         releases: record_releases(&bundle.manifest),
         destination,
         problems: Vec::new(),
@@ -363,32 +548,103 @@ pub fn record_failed(
     }
 }
 
-/// The audit record of a refused bundle (what could be read of it is recorded).
+/// The audit record of a refused bundle: its sha256 and its problems (the first ones, and how
+/// many more). The releases it claims are recorded only when a trusted packer signed its
+/// manifest; an unsigned or unchecked manifest is anyone's word.
 pub fn record_refused(path: &Path, err: &UnpackError, action: &'static str) -> NewRecord {
-    let (sha256, manifest, problems) = match err {
+    let (sha256, manifest, packer, mut problems, more) = match err {
         UnpackError::Bundle {
             source:
                 BundleError::Rejected {
                     sha256,
                     manifest,
+                    packer,
                     problems,
+                    more_problems,
                 },
             ..
         } => (
             sha256.clone(),
             manifest.as_deref(),
-            problems.iter().map(|p| p.to_string()).collect(),
+            packer.as_deref(),
+            problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            *more_problems,
         ),
-        other => (None, None, vec![other.to_string()]),
+        other => (None, None, None, vec![other.to_string()], 0),
     };
+    if more > 0 {
+        problems.push(format!("… and {more} more problem(s)"));
+    }
+    let verified = matches!(packer, Some(PackerStatus::Verified { .. }));
     NewRecord {
         action,
         outcome: "refused",
         bundle: path.display().to_string(),
         bundle_sha256: sha256,
-        packer: manifest.map(|m| m.packer.clone()),
-        releases: manifest.map(record_releases).unwrap_or_default(),
+        packer: packer.and_then(PackerStatus::verified_packer),
+        releases: manifest.filter(|_| verified).map(record_releases).unwrap_or_default(),
         destination: None,
         problems,
     }
+}
+
+/// What `unpack inspect` prints without keys: the manifest's claims, marked as such, every
+/// text from the bundle escaped and cut at character boundaries.
+pub fn render_claims(bundle: &Path, m: &Manifest) -> String {
+    use crate::{escape_name, tail_chars};
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(m.releases.len() * 200 + 512);
+    let _ = writeln!(
+        out,
+        "NOT VERIFIED: what {} claims to hold (give --packer-key to verify)",
+        escape_name(&bundle.display().to_string())
+    );
+    let _ = writeln!(out, "format     {}", escape_name(&m.format));
+    let _ = writeln!(
+        out,
+        "created    {} by {}",
+        escape_name(&m.created),
+        escape_name(&m.tool)
+    );
+    let _ = writeln!(out, "packer     {} (claimed)", escape_name(&m.packer));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<71}  {:<4}  {:<16}  IDENTITY / NAMES",
+        "RELEASE", "SIGS", "SIGNER"
+    );
+    for r in &m.releases {
+        for (i, s) in r.signatures.iter().enumerate() {
+            let signer = s.signer_cert.as_deref().map_or("?", |f| tail_chars(f, 16));
+            let (d, n) = if i == 0 {
+                (r.digest.to_string(), r.signatures.len().to_string())
+            } else {
+                (String::new(), String::new())
+            };
+            let _ = writeln!(
+                out,
+                "{d:<71}  {n:<4}  {:<16}  {}",
+                escape_name(signer),
+                escape_name(s.identity.as_deref().unwrap_or(""))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{:<71}  {:<4}  {:<16}  asked as: {}",
+            "",
+            "",
+            "",
+            escape_name(&r.requested.join(", "))
+        );
+    }
+    for x in &m.missing {
+        let _ = writeln!(
+            out,
+            "{:<71}  {:<4}  missing: {}",
+            x.digest.to_string(),
+            0,
+            escape_name(&x.reason)
+        );
+    }
+    out
 }

@@ -120,6 +120,42 @@ impl Env {
         Run::from(self.command(bin, args).stdin(Stdio::null()).output().unwrap())
     }
 
+    /// Run a binary and measure the peak resident set size of that one process (KiB) with
+    /// GNU time (`/usr/bin/time`, Debian's `time`; `.ci/run` installs it). Not `wait4` from
+    /// here: a child spawned from the test process inherits its high-water mark at `exec`,
+    /// while one that `time` forks starts from `time`'s few hundred KiB.
+    pub fn run_peak(&self, bin: &str, args: &[&str]) -> (Run, u64) {
+        assert!(
+            Path::new("/usr/bin/time").exists(),
+            "/usr/bin/time is not installed (apt-get install time; .ci/run does)"
+        );
+        let report = tempfile::NamedTempFile::new().unwrap();
+        let exe = self.command(bin, &[]).get_program().to_owned();
+        let c = self.command(bin, args);
+        let mut timed = Command::new("/usr/bin/time");
+        timed
+            .arg("-o")
+            .arg(report.path())
+            .args(["-f", "%M"])
+            .arg(exe)
+            .args(args)
+            .current_dir(self.dir.path());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => timed.env(k, v),
+                None => timed.env_remove(k),
+            };
+        }
+        let run = Run::from(timed.stdin(Stdio::null()).output().unwrap());
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        let kib = text
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or_else(|| panic!("no peak RSS from /usr/bin/time: {text:?}"));
+        (run, kib)
+    }
+
     pub fn run_env(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut c = self.command(bin, args);
         for (k, v) in env {
@@ -377,9 +413,14 @@ pub fn raw_tar(members: &[(&[u8], u8, &[u8])]) -> Vec<u8> {
             raw.name = [0; 100];
             raw.name[..name.len()].copy_from_slice(name);
         }
+        // Every other field as pack writes it, so only the name and the type are hostile.
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_mtime(0);
+        h.set_username("").unwrap();
+        h.set_groupname("").unwrap();
         h.set_entry_type(tar::EntryType::new(*kind));
         if *kind == b'2' {
             h.set_link_name("/etc/passwd").unwrap();
@@ -392,6 +433,29 @@ pub fn raw_tar(members: &[(&[u8], u8, &[u8])]) -> Vec<u8> {
     }
     out.extend(std::iter::repeat_n(0u8, 1024));
     out
+}
+
+/// A tar header exactly as pack writes one (ustar, mode 0644, uid/gid 0, no names, mtime 0).
+pub fn pack_header(path: &str, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_username("").unwrap();
+    h.set_groupname("").unwrap();
+    h.set_cksum();
+    h
+}
+
+/// A zstd encoder as pack makes one (level 3, with the frame checksum).
+pub fn zstd_encoder<W: Write>(w: W) -> zstd::Encoder<'static, W> {
+    let mut z = zstd::Encoder::new(w, 3).unwrap();
+    z.include_checksum(true).unwrap();
+    z
 }
 
 /// The members of a plain (uncompressed) tar: (name, data).

@@ -24,16 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use openpgp::cert::amalgamation::ValidAmalgamation;
-use openpgp::packet::Signature;
-use openpgp::parse::Parse;
-use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
-use openpgp::types::{HashAlgorithm, RevocationStatus};
-use openpgp::{KeyHandle, Packet};
-use sequoia_openpgp as openpgp;
-
 use crate::digest::Digest;
-use crate::keyring::Keyring;
 use crate::verify::trust::ReleaseTrust;
 use gopgp::io::GoErr;
 use gopgp::message::{verify_with_keyring, Refusal, Verified};
@@ -200,14 +191,6 @@ impl SignatureReport {
     }
 }
 
-/// The policy packer signatures are judged by: sequoia's standard policy, with SHA-1 accepted.
-pub fn policy() -> StandardPolicy<'static> {
-    let mut p = StandardPolicy::new();
-    p.accept_hash_property(HashAlgorithm::SHA1, HashAlgoSecurity::SecondPreImageResistance);
-    p.accept_hash_property(HashAlgorithm::SHA1, HashAlgoSecurity::CollisionResistance);
-    p
-}
-
 /// Seconds since the epoch of a time (0 before the epoch).
 pub fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
@@ -216,124 +199,6 @@ pub fn unix(t: SystemTime) -> u64 {
 /// RFC 3339 UTC form of seconds since the epoch.
 pub fn rfc3339(secs: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
-}
-
-/// A successful check of one OpenPGP signature against a keyring.
-struct GoodSignature {
-    signer: String,
-    signer_cert: String,
-    created: Option<u64>,
-}
-
-/// Check one signature packet over `data` against `keyring`, as of `now` (for signature
-/// expiry only). Returns the facts, or the verdict that rejects it.
-fn check_one(
-    policy: &dyn Policy,
-    keyring: &Keyring,
-    sig: &Signature,
-    data: &[u8],
-    now: SystemTime,
-) -> Result<GoodSignature, Verdict> {
-    let issuers = sig.get_issuers();
-    let created_at = sig.signature_creation_time();
-    let created = created_at.map(unix);
-    for cert in keyring.certs() {
-        let matching: Vec<_> = cert.keys().key_handles(issuers.iter()).collect();
-        if matching.is_empty() {
-            continue;
-        }
-        // Judge the key as of the signature's creation: key expiry is not enforced.
-        let at = created_at.unwrap_or(now);
-        let vc = match cert.with_policy(policy, at) {
-            Ok(vc) => vc,
-            Err(e) => {
-                return Err(Verdict::BadSignature {
-                    reason: format!(
-                        "key {} is not valid at the signature's creation time: {e}",
-                        cert.fingerprint()
-                    ),
-                })
-            }
-        };
-        if let RevocationStatus::Revoked(_) = vc.revocation_status() {
-            return Err(Verdict::RevokedKey {
-                fingerprint: cert.fingerprint().to_hex(),
-            });
-        }
-        for ka in vc.keys().key_handles(issuers.iter()) {
-            let fpr = ka.key().fingerprint().to_hex();
-            if let RevocationStatus::Revoked(_) = ka.revocation_status() {
-                return Err(Verdict::RevokedKey { fingerprint: fpr });
-            }
-            // Like Go's openpgp: a key whose flags are set must have the signing flag.
-            if let Some(flags) = ka.key_flags() {
-                if !flags.for_signing() {
-                    continue;
-                }
-            }
-            if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
-                return Err(Verdict::BadSignature {
-                    reason: format!("signature algorithm refused: {e}"),
-                });
-            }
-            if let Err(e) = sig.verify_message(ka.key(), data) {
-                return Err(Verdict::BadSignature {
-                    reason: format!("signature by {fpr} does not match the signed data ({e})"),
-                });
-            }
-            if let (Some(c), Some(validity)) = (created_at, sig.signature_validity_period()) {
-                let expires = c + validity;
-                if now >= expires {
-                    return Err(Verdict::ExpiredSignature {
-                        expired_at: unix(expires),
-                    });
-                }
-            }
-            return Ok(GoodSignature {
-                signer: fpr,
-                signer_cert: cert.fingerprint().to_hex(),
-                created,
-            });
-        }
-        // A key of this certificate matched but none is valid for signing at that time; a
-        // revoked subkey is not listed by the policy view: look for a revocation.
-        for ka in cert.keys().subkeys().key_handles(issuers.iter()) {
-            if let RevocationStatus::Revoked(_) = ka.revocation_status(policy, at) {
-                return Err(Verdict::RevokedKey {
-                    fingerprint: ka.key().fingerprint().to_hex(),
-                });
-            }
-        }
-        return Err(Verdict::BadSignature {
-            reason: format!(
-                "key {} is not a valid signing key of {} at the signature's creation time",
-                issuers.first().map(|h| h.to_hex()).unwrap_or_default(),
-                cert.fingerprint()
-            ),
-        });
-    }
-    Err(Verdict::UntrustedSigner {
-        issuers: issuers.iter().map(KeyHandle::to_hex).collect(),
-    })
-}
-
-/// Check `sigs` over `data`: the first signature by a trusted key decides (others are skipped,
-/// as the cluster skips signatures by unknown keys).
-fn check_any(
-    policy: &dyn Policy,
-    keyring: &Keyring,
-    sigs: &[Signature],
-    data: &[u8],
-    now: SystemTime,
-) -> Result<GoodSignature, Verdict> {
-    let mut untrusted = Vec::new();
-    for sig in sigs {
-        match check_one(policy, keyring, sig, data, now) {
-            Err(Verdict::UntrustedSigner { issuers }) => untrusted.extend(issuers),
-            other => return other,
-        }
-    }
-    Err(Verdict::UntrustedSigner { issuers: untrusted })
 }
 
 /// A loose check of the docker reference grammar: lowercase path components, an optional
@@ -527,51 +392,6 @@ pub fn verify_release_signature(
         }
         (None, None) => SignatureReport::new(Verdict::UntrustedSigner { issuers: Vec::new() }),
     }
-}
-
-/// The outcome of checking a detached signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DetachedCheck {
-    /// The signing key's fingerprint.
-    pub signer: String,
-    /// The certificate's (primary key's) fingerprint.
-    pub signer_cert: String,
-    /// Signature creation time.
-    pub created: Option<u64>,
-}
-
-/// Verify a detached OpenPGP signature (armored or binary) over `data` against `keyring`.
-pub fn verify_detached(
-    keyring: &Keyring,
-    signature: &[u8],
-    data: &[u8],
-    now: SystemTime,
-) -> Result<DetachedCheck, Verdict> {
-    let pile = openpgp::PacketPile::from_bytes(signature).map_err(|e| Verdict::BadSignature {
-        reason: format!("not an OpenPGP signature: {e}"),
-    })?;
-    let mut sigs = Vec::new();
-    for p in pile.into_children() {
-        match p {
-            Packet::Signature(s) => sigs.push(s),
-            other => {
-                return Err(Verdict::BadSignature {
-                    reason: format!("unexpected {} packet in a detached signature", other.tag()),
-                })
-            }
-        }
-    }
-    if sigs.is_empty() {
-        return Err(Verdict::BadSignature {
-            reason: "no signature packet".into(),
-        });
-    }
-    let g = check_any(&policy(), keyring, &sigs, data, now)?;
-    Ok(DetachedCheck {
-        signer: g.signer,
-        signer_cert: g.signer_cert,
-        created: g.created,
-    })
 }
 
 #[cfg(test)]

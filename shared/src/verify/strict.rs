@@ -8,12 +8,15 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
+use openpgp::cert::amalgamation::ValidAmalgamation;
+use openpgp::packet::Signature;
 use openpgp::parse::{PacketParserBuilder, PacketParserResult, Parse};
-use openpgp::policy::StandardPolicy;
-use openpgp::Packet;
+use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
+use openpgp::types::RevocationStatus;
+use openpgp::{KeyHandle, Packet};
 use sequoia_openpgp as openpgp;
 
-use super::{check_any, PayloadProblem, Verdict, SIGNATURE_TYPE};
+use super::{unix, PayloadProblem, Verdict, SIGNATURE_TYPE};
 use crate::digest::Digest;
 use crate::keyring::Keyring;
 
@@ -148,4 +151,111 @@ pub(super) fn check(certs: &Keyring, bytes: &[u8], expected: &Digest, now: Syste
         Ok((digest, _, _)) => Err(format!("the payload names {digest}")),
         Err(v) => Err(format!("payload: {v}")),
     }
+}
+
+/// Check one signature packet over `data` against `keyring` under `policy`, the keys judged as
+/// of the signature's creation and the signature's own expiry as of `now`; the verdict that
+/// rejects it, if one does.
+fn check_one(
+    policy: &dyn Policy,
+    keyring: &Keyring,
+    sig: &Signature,
+    data: &[u8],
+    now: SystemTime,
+) -> Result<(), Verdict> {
+    let issuers = sig.get_issuers();
+    let created_at = sig.signature_creation_time();
+    for cert in keyring.certs() {
+        let matching: Vec<_> = cert.keys().key_handles(issuers.iter()).collect();
+        if matching.is_empty() {
+            continue;
+        }
+        // Judge the key as of the signature's creation: key expiry is not enforced.
+        let at = created_at.unwrap_or(now);
+        let vc = match cert.with_policy(policy, at) {
+            Ok(vc) => vc,
+            Err(e) => {
+                return Err(Verdict::BadSignature {
+                    reason: format!(
+                        "key {} is not valid at the signature's creation time: {e}",
+                        cert.fingerprint()
+                    ),
+                })
+            }
+        };
+        if let RevocationStatus::Revoked(_) = vc.revocation_status() {
+            return Err(Verdict::RevokedKey {
+                fingerprint: cert.fingerprint().to_hex(),
+            });
+        }
+        for ka in vc.keys().key_handles(issuers.iter()) {
+            let fpr = ka.key().fingerprint().to_hex();
+            if let RevocationStatus::Revoked(_) = ka.revocation_status() {
+                return Err(Verdict::RevokedKey { fingerprint: fpr });
+            }
+            // Like Go's openpgp: a key whose flags are set must have the signing flag.
+            if let Some(flags) = ka.key_flags() {
+                if !flags.for_signing() {
+                    continue;
+                }
+            }
+            if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
+                return Err(Verdict::BadSignature {
+                    reason: format!("signature algorithm refused: {e}"),
+                });
+            }
+            if let Err(e) = sig.verify_message(ka.key(), data) {
+                return Err(Verdict::BadSignature {
+                    reason: format!("signature by {fpr} does not match the signed data ({e})"),
+                });
+            }
+            if let (Some(c), Some(validity)) = (created_at, sig.signature_validity_period()) {
+                let expires = c + validity;
+                if now >= expires {
+                    return Err(Verdict::ExpiredSignature {
+                        expired_at: unix(expires),
+                    });
+                }
+            }
+            return Ok(());
+        }
+        // A key of this certificate matched but none is valid for signing at that time; a
+        // revoked subkey is not listed by the policy view: look for a revocation.
+        for ka in cert.keys().subkeys().key_handles(issuers.iter()) {
+            if let RevocationStatus::Revoked(_) = ka.revocation_status(policy, at) {
+                return Err(Verdict::RevokedKey {
+                    fingerprint: ka.key().fingerprint().to_hex(),
+                });
+            }
+        }
+        return Err(Verdict::BadSignature {
+            reason: format!(
+                "key {} is not a valid signing key of {} at the signature's creation time",
+                issuers.first().map(|h| h.to_hex()).unwrap_or_default(),
+                cert.fingerprint()
+            ),
+        });
+    }
+    Err(Verdict::UntrustedSigner {
+        issuers: issuers.iter().map(KeyHandle::to_hex).collect(),
+    })
+}
+
+/// Check `sigs` over `data`: the first signature by a trusted key decides (others are skipped,
+/// as the cluster skips signatures by unknown keys).
+fn check_any(
+    policy: &dyn Policy,
+    keyring: &Keyring,
+    sigs: &[Signature],
+    data: &[u8],
+    now: SystemTime,
+) -> Result<(), Verdict> {
+    let mut untrusted = Vec::new();
+    for sig in sigs {
+        match check_one(policy, keyring, sig, data, now) {
+            Err(Verdict::UntrustedSigner { issuers }) => untrusted.extend(issuers),
+            other => return other,
+        }
+    }
+    Err(Verdict::UntrustedSigner { issuers: untrusted })
 }
