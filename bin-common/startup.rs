@@ -42,7 +42,7 @@ pub fn escape_panic_messages() {
             .unwrap_or_default();
         eprintln!(
             "internal error (a bug; please report it){at}: {}",
-            sigbundle::terminal_safe(&sigbundle::escape_name(&msg))
+            sigbundle::text::terminal_safe(&sigbundle::text::escape_name(&msg))
         );
     }));
 }

@@ -13,14 +13,16 @@ mod startup;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use sigbundle::bundle::Compression;
+use sigbundle::cli;
+use sigbundle::error::Error;
 use sigbundle::fsutil::Overwrite;
-use sigbundle::pack::{self, Output, PackOptions};
-use sigbundle::packer::{self, PackerSigner, PASSPHRASE_ENV};
+use sigbundle::graph::{GraphSource, DEFAULT_GRAPH_URL};
+use sigbundle::packer_key::{self, PackerSigner, PASSPHRASE_ENV};
+use sigbundle::packing::{self, Output, PackOptions};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
-use sigbundle::resolve::{self, Arch, GraphSource, ResolveOptions, Spec};
+use sigbundle::resolve::{self, Arch, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
 use sigbundle::verify::trust::ReleaseTrust;
-use sigbundle::{cli, Error};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -112,7 +114,7 @@ struct PackArgs {
     #[arg(long, value_name = "VERSION")]
     max_version: Option<semver::Version>,
     /// Update service graph endpoint
-    #[arg(long, value_name = "URL", default_value = resolve::DEFAULT_GRAPH_URL)]
+    #[arg(long, value_name = "URL", default_value = DEFAULT_GRAPH_URL)]
     graph_url: String,
     /// Read channel graphs from a saved graph API answer instead
     #[arg(long, value_name = "FILE", conflicts_with = "graph_url")]
@@ -218,7 +220,7 @@ fn passphrase() -> Option<String> {
 
 fn key_generate(name: &str, prefix: &std::path::Path, force: bool) -> Result<(), Error> {
     let overwrite = if force { Overwrite::Always } else { Overwrite::Never };
-    let g = packer::generate(name, prefix, passphrase().as_deref(), overwrite)?;
+    let g = packer_key::generate(name, prefix, passphrase().as_deref(), overwrite)?;
     println!("{}", g.fingerprint);
     eprintln!(
         "wrote {} (secret) and {} (public); give the public one to unpack --packer-key",
@@ -272,7 +274,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     };
     let release_keys = ReleaseTrust::from_args(&a.keyring)?;
     for w in &release_keys.warnings {
-        eprintln!("pack: warning: {}", sigbundle::escape_name(w));
+        eprintln!("pack: warning: {}", sigbundle::text::escape_name(w));
     }
     let signer = match &a.sign_key {
         Some(path) => Some(PackerSigner::from_file(path, passphrase().as_deref())?),
@@ -304,7 +306,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     };
     let quiet = a.quiet;
     let progress_bar = bar.clone();
-    let progress: pack::Progress = Arc::new(move |o| {
+    let progress: packing::Progress = Arc::new(move |o| {
         let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
         let line = match &o.store {
             Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
@@ -322,7 +324,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         let incomplete = o.incomplete.iter().map(|f| {
             format!(
                 "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
-                sigbundle::escape_name(f)
+                sigbundle::text::escape_name(f)
             )
         });
         let rejected = o
@@ -349,7 +351,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
             CompressionArg::None => Compression::None,
         },
         output,
-        created: pack::source_date_epoch()?,
+        created: packing::source_date_epoch()?,
         concurrency: a.concurrency,
         allow_missing: a.allow_missing,
         all_stores: a.all_stores,
@@ -357,7 +359,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
         dry_run: a.dry_run,
         progress: Some(progress),
     };
-    let summary = pack::resolve_and_pack(&specs, &registry, &resolve_opts, &opts);
+    let summary = packing::resolve_and_pack(&specs, &registry, &resolve_opts, &opts);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -374,7 +376,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
     if a.dry_run {
         // The plan is printed either way; the exit code says whether a real run would pack.
         if !summary.missing.is_empty() && (!a.allow_missing || summary.releases == 0) {
-            return Err(Error::Pack(pack::PackError::NoValidSignature {
+            return Err(Error::Pack(packing::PackError::NoValidSignature {
                 missing: summary.missing,
             }));
         }
@@ -399,7 +401,7 @@ fn run_pack(a: PackArgs) -> Result<(), Error> {
 }
 
 /// The `--dry-run` plan: one line per signature seen, on stdout.
-fn print_plan(summary: &pack::PackSummary) {
+fn print_plan(summary: &packing::PackSummary) {
     println!(
         "{:<71}  {:<5}  {:<17}  {:>6}  NAMES",
         "RELEASE", "SIG", "VERDICT", "BYTES"

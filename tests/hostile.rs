@@ -741,7 +741,7 @@ fn every_hostile_case_is_refused_by_verify_emit_and_apply() {
 #[track_caller]
 fn assert_terminal_safe(what: &str, r: &Run) {
     for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
-        if let Some(c) = text.chars().find(|&c| c != '\n' && sigbundle::is_unsafe_char(c)) {
+        if let Some(c) = text.chars().find(|&c| c != '\n' && sigbundle::text::is_unsafe_char(c)) {
             panic!("{what}: {c:?} reached the terminal on {stream}:\n{text}");
         }
     }

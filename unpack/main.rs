@@ -17,11 +17,13 @@ use sigbundle::audit::{match_receipt, AuditLog, ChainCheck, Destination, Receipt
 use sigbundle::bundle::{CheckOptions, Limits, PackerStatus, ReleaseSink, VerifiedBundle};
 use sigbundle::configmap::Format;
 use sigbundle::digest::Digest;
+use sigbundle::error::Error;
 use sigbundle::keyring::Keyring;
+use sigbundle::text::{escape_name, tail_chars, terminal_safe};
 use sigbundle::unpack::{self, DirEmitter, FileAction};
 use sigbundle::verify::rfc3339;
 use sigbundle::verify::trust::ReleaseTrust;
-use sigbundle::{cli, cluster, escape_name, tail_chars, terminal_safe, Error};
+use sigbundle::{cli, cluster};
 
 /// A line on stdout, with every character that could act on a terminal escaped (names and
 /// texts from bundles, manifests, logs and receipts are printed; see `terminal_safe`).
@@ -230,7 +232,7 @@ fn main() -> ExitCode {
 fn release_trust(tool: &str, keyring: &[PathBuf]) -> Result<ReleaseTrust, Error> {
     let trust = ReleaseTrust::from_args(keyring)?;
     for w in &trust.warnings {
-        eprintln!("{tool}: warning: {}", sigbundle::escape_name(w));
+        eprintln!("{tool}: warning: {}", sigbundle::text::escape_name(w));
     }
     Ok(trust)
 }
@@ -429,7 +431,7 @@ fn run(cmd: Command, log: &AuditLog) -> Result<ExitCode, Error> {
                     }
                     if conflicts > 0 {
                         errln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other bytes under the same keys (--force-conflicts to overwrite)");
-                        return Ok(cli::exit(sigbundle::ExitClass::Verification));
+                        return Ok(cli::exit(sigbundle::error::ExitClass::Verification));
                     }
                     Ok(ExitCode::SUCCESS)
                 }
@@ -604,7 +606,7 @@ fn audit(
                     log.path.display(),
                     escape_name(&reason)
                 );
-                cli::exit(sigbundle::ExitClass::Verification)
+                cli::exit(sigbundle::error::ExitClass::Verification)
             }
         });
     }
@@ -635,7 +637,7 @@ fn audit(
                         outln!("  {}", escape_name(&d));
                     }
                 }
-                cli::exit(sigbundle::ExitClass::Verification)
+                cli::exit(sigbundle::error::ExitClass::Verification)
             }
             ReceiptMatch::NotImported => {
                 if !json {
@@ -645,7 +647,7 @@ fn audit(
                         escape_name(&r.bundle_sha256)
                     );
                 }
-                cli::exit(sigbundle::ExitClass::Verification)
+                cli::exit(sigbundle::error::ExitClass::Verification)
             }
         });
     }

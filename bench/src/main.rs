@@ -917,7 +917,7 @@ fn junk_bundle_parts(releases: usize, size: usize) -> (sigbundle::manifest::Mani
     members.sort_by(|a, b| a.0.cmp(&b.0));
     let manifest = Manifest {
         format: sigbundle::manifest::FORMAT_V1.into(),
-        tool: sigbundle::TOOL_VERSION.into(),
+        tool: sigbundle::manifest::TOOL_VERSION.into(),
         created: "2024-02-26T00:00:00Z".into(),
         packer: sigbundle::manifest::UNSIGNED.into(),
         members: members

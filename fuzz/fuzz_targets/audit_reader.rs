@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         for by_release in [false, true] {
             let shown = render_records(&records, by_release);
             assert!(
-                !shown.chars().any(|c| c != '\n' && sigbundle::is_unsafe_char(c)),
+                !shown.chars().any(|c| c != '\n' && sigbundle::text::is_unsafe_char(c)),
                 "the listing let a control, bidirectional or invisible character through"
             );
         }

@@ -11,8 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(m) = serde_json::from_slice::<Manifest>(data) else { return };
     let shown = sigbundle::unpack::render_claims(std::path::Path::new("fuzz.tar"), &m);
     assert!(
-        !shown.chars().any(|c| c != '\n' && sigbundle::is_unsafe_char(c)),
+        !shown.chars().any(|c| c != '\n' && sigbundle::text::is_unsafe_char(c)),
         "the renderer let a control, bidirectional or invisible character through"
     );
-    assert_eq!(sigbundle::terminal_safe(&shown), shown);
+    assert_eq!(sigbundle::text::terminal_safe(&shown), shown);
 });

@@ -118,7 +118,7 @@ impl NewRecord {
     /// [`MAX_FIELD_CHARS`]; a record of a step that did not succeed also loses its releases
     /// when it would pass [`MAX_REFUSED_RECORD_BYTES`].
     pub fn bounded(mut self) -> NewRecord {
-        use crate::truncate_chars;
+        use crate::text::truncate_chars;
         if self.problems.len() > MAX_RECORD_PROBLEMS {
             let more = self.problems.len() - MAX_RECORD_PROBLEMS;
             self.problems.truncate(MAX_RECORD_PROBLEMS);
@@ -306,7 +306,7 @@ impl AuditLog {
                     path: self.path.clone(),
                     reason: format!(
                         "its last record (at byte {at}) is not a record: {}",
-                        crate::escape_name(&e.to_string())
+                        crate::text::escape_name(&e.to_string())
                     ),
                 })?;
                 (r.seq + 1, r.hash.unwrap_or_default())
@@ -327,7 +327,7 @@ impl AuditLog {
             releases: new.releases,
             destination: new.destination,
             problems: new.problems,
-            tool: crate::TOOL_VERSION.to_string(),
+            tool: crate::manifest::TOOL_VERSION.to_string(),
             prev,
             hash: None,
         };
@@ -402,7 +402,7 @@ pub fn parse_records<R: BufRead>(mut r: R, path: &Path) -> Result<Vec<Record>, A
         if ok.is_err() {
             return Err(corrupt(line, format!("longer than {} MiB", MAX_LINE_BYTES >> 20)));
         }
-        let rec = serde_json::from_slice(&buf).map_err(|e| corrupt(line, crate::escape_name(&e.to_string())))?;
+        let rec = serde_json::from_slice(&buf).map_err(|e| corrupt(line, crate::text::escape_name(&e.to_string())))?;
         out.push(rec);
     }
     Ok(out)
@@ -424,7 +424,7 @@ pub fn check_chain<R: BufRead>(mut r: R) -> std::io::Result<ChainCheck> {
         }
         let r: Record = match serde_json::from_slice(&buf) {
             Ok(r) => r,
-            Err(e) => return broken(format!("not a record: {}", crate::escape_name(&e.to_string()))),
+            Err(e) => return broken(format!("not a record: {}", crate::text::escape_name(&e.to_string()))),
         };
         let want = r.compute_hash();
         if r.hash.as_deref() != Some(want.as_str()) {
@@ -468,7 +468,7 @@ fn destination_cell(d: &Option<Destination>) -> String {
 /// `unpack audit`'s listing, per record or per release. Every field comes from a file anyone
 /// with write access to the log could edit: each is escaped and cut at character boundaries.
 pub fn render_records(records: &[Record], by_release: bool) -> String {
-    use crate::{escape_name as e, head_chars, truncate_chars};
+    use crate::text::{escape_name as e, head_chars, truncate_chars};
     use std::fmt::Write as _;
     let cell = |s: &str, n: usize| e(&truncate_chars(s, n));
     let mut out = String::with_capacity(records.len() * 160 + 128);

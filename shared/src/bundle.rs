@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 use crate::digest::Digest;
 use crate::keyring::Keyring;
 use crate::manifest::{Manifest, ManifestError, ManifestLimits};
-use crate::packer::verify_packer_signature;
+use crate::packer_key::verify_packer_signature;
 use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 
 /// The manifest's member name.
@@ -615,14 +615,14 @@ fn stream_problem(e: &io::Error, limits: &Limits) -> Problem {
     } else {
         // The tar crate's errors name the member they were reading: escape them too.
         Problem::Corrupt {
-            reason: crate::escape_name(&crate::truncate_chars(&e.to_string(), 300)),
+            reason: crate::text::escape_name(&crate::text::truncate_chars(&e.to_string(), 300)),
         }
     }
 }
 
 /// Check a member name: relative, `/`-separated, printable UTF-8, no `.`/`..` components.
 fn check_path(raw: &[u8]) -> Result<String, Problem> {
-    let shown = crate::escape_bytes(raw);
+    let shown = crate::text::escape_bytes(raw);
     let bad = |reason: &str| {
         Err(Problem::UnsafePath {
             member: shown.clone(),
@@ -638,7 +638,7 @@ fn check_path(raw: &[u8]) -> Result<String, Problem> {
     if s.chars().any(char::is_control) {
         return bad("control character");
     }
-    if s.chars().any(crate::is_unsafe_char) {
+    if s.chars().any(crate::text::is_unsafe_char) {
         return bad("bidirectional or invisible character");
     }
     if s.contains('\\') {
@@ -1025,7 +1025,7 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
     let raw = name_field(first.header());
     if raw != MANIFEST.as_bytes() {
         return Err(reject(Problem::ManifestNotFirst {
-            member: crate::escape_bytes(&raw),
+            member: crate::text::escape_bytes(&raw),
         }));
     }
     if let Some(field) = non_canonical_field(first.header(), MANIFEST) {
@@ -1132,7 +1132,7 @@ fn scan_entries<R: Read>(
         };
         if !etype.is_file() || etype == tar::EntryType::Continuous {
             scan.problems.push(Problem::NotRegularFile {
-                member: crate::escape_name(&path),
+                member: crate::text::escape_name(&path),
                 kind: kind_name(etype),
             });
             if index == 1 {
@@ -1296,14 +1296,14 @@ fn manifest_problem(e: ManifestError) -> Problem {
                 // serde's messages quote unknown field names: escape them.
                 format!(
                     "not a valid manifest: {}",
-                    crate::escape_name(&crate::truncate_chars(&reason, 300))
+                    crate::text::escape_name(&crate::text::truncate_chars(&reason, 300))
                 )
             }
             ManifestError::TooComplex { reason } => format!("too large to decode: {reason}"),
             ManifestError::UnknownFormat { got } => {
                 format!(
                     "unknown format {:?} (this sigbundle reads {:?})",
-                    crate::escape_name(&crate::truncate_chars(&got, 100)),
+                    crate::text::escape_name(&crate::text::truncate_chars(&got, 100)),
                     crate::manifest::FORMAT_V1
                 )
             }
@@ -1357,7 +1357,7 @@ fn judge_packer_then_decode(
     match scan.packer.as_mut() {
         Some(PackerStatus::Verified { fingerprint, .. }) if *fingerprint != m.packer => {
             let p = Problem::PackerMismatch {
-                manifest: crate::escape_name(&m.packer),
+                manifest: crate::text::escape_name(&m.packer),
                 signer: fingerprint.clone(),
             };
             scan.problems.push(p);
@@ -1426,7 +1426,7 @@ fn finish(
                 scan.problems.push(Problem::ReleaseSignature {
                     member: s.path.clone(),
                     digest: r.digest.to_string(),
-                    verdict: crate::escape_name(&report.verdict.to_string()),
+                    verdict: crate::text::escape_name(&report.verdict.to_string()),
                 });
             }
             sigs.push(CheckedSignature {
@@ -1496,7 +1496,7 @@ mod tests {
             b"\xff",
             b"a/..",
         ] {
-            assert!(check_path(bad).is_err(), "{}", crate::escape_bytes(bad));
+            assert!(check_path(bad).is_err(), "{}", crate::text::escape_bytes(bad));
         }
         let Err(Problem::UnsafePath { member, .. }) = check_path(b"x\x1b[31m") else {
             panic!()

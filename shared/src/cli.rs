@@ -6,8 +6,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::bundle::BundleError;
+use crate::error::{Error, ExitClass};
 use crate::unpack::UnpackError;
-use crate::{Error, ExitClass};
 
 /// Whether stderr may carry progress bars.
 pub fn stderr_is_terminal() -> bool {
@@ -54,7 +54,7 @@ pub fn more_problems(err: &Error) -> u64 {
 
 /// Print `err` and its sources on stderr as one `error:` line (plus one line per problem of a
 /// rejected bundle, the first ones and a count of the rest), and return the documented exit
-/// code. Everything printed goes through [`crate::terminal_safe`]: errors quote names and
+/// code. Everything printed goes through [`crate::text::terminal_safe`]: errors quote names and
 /// texts from files, and the dependencies' errors (tar's, serde's) do too.
 pub fn report(program: &str, err: &Error) -> ExitCode {
     use std::io::Write as _;
@@ -65,13 +65,13 @@ pub fn report(program: &str, err: &Error) -> ExitCode {
     };
     let mut text = format!(
         "{program}: {red}error{reset}: {}\n",
-        crate::terminal_safe(&crate::error_chain(err))
+        crate::text::terminal_safe(&crate::text::error_chain(err))
     );
     if let Some(problems) = rejected_problems(err) {
         let more = more_problems(err);
         if problems.len() > 1 || more > 0 {
             for p in problems {
-                text.push_str(&format!("  - {}\n", crate::terminal_safe(&p.to_string())));
+                text.push_str(&format!("  - {}\n", crate::text::terminal_safe(&p.to_string())));
             }
         }
         if more > 0 {
@@ -87,7 +87,7 @@ pub fn report(program: &str, err: &Error) -> ExitCode {
 pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
     println!(
         "{}",
-        crate::json_terminal_safe(serde_json::to_string_pretty(v).expect("serializes"))
+        crate::text::json_terminal_safe(serde_json::to_string_pretty(v).expect("serializes"))
     );
 }
 

@@ -144,7 +144,7 @@ fn api_error(server: &str, verb: &'static str, object: &str, e: kube::Error) -> 
             server: server.to_string(),
             verb,
             object: object.to_string(),
-            cause: crate::error_chain(&other),
+            cause: crate::text::error_chain(&other),
         },
     }
 }
@@ -191,7 +191,7 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
         Some(p) => Kubeconfig::read_from(p),
         None => Kubeconfig::read(),
     }
-    .map_err(|e| kc_err(crate::error_chain(&e)))?;
+    .map_err(|e| kc_err(crate::text::error_chain(&e)))?;
     let context = target.context.clone().or_else(|| kubeconfig.current_context.clone());
     let user = context.as_ref().and_then(|c| {
         kubeconfig
@@ -207,9 +207,9 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
     };
     let config = Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| kc_err(crate::error_chain(&e)))?;
+        .map_err(|e| kc_err(crate::text::error_chain(&e)))?;
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-    let client = Client::try_from(config).map_err(|e| kc_err(crate::error_chain(&e)))?;
+    let client = Client::try_from(config).map_err(|e| kc_err(crate::text::error_chain(&e)))?;
     let api: Api<K8sConfigMap> = Api::namespaced(client, NAMESPACE);
 
     // One LIST of what is there, by the label the cluster reads.

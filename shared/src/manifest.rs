@@ -4,16 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
+use crate::verify::MAX_SIGNATURES;
 
 /// The format string of this version.
+/// The version of this tool, recorded in every bundle manifest (and audit record).
+pub const TOOL_VERSION: &str = concat!("sigbundle ", env!("CARGO_PKG_VERSION"));
+
 pub const FORMAT_V1: &str = "sigbundle/v1";
 
 /// The `packer` value of a bundle with no packer signature.
 pub const UNSIGNED: &str = "unsigned";
-
-/// The most signatures a release may have: the cluster reads `signature-1` to `-9`, and `pack`
-/// fetches no more.
-pub const MAX_SIGNATURES_PER_RELEASE: usize = crate::store::MAX_SIGNATURES;
 
 /// The most names one digest may have been asked as.
 pub const MAX_REQUESTED: usize = 256;
@@ -182,7 +182,7 @@ impl Manifest {
 
     fn check_consistent(&self, limits: &ManifestLimits) -> Result<(), ManifestError> {
         let bad = |reason: String| Err(ManifestError::Inconsistent { reason });
-        let show = |s: &str| crate::escape_name(&crate::truncate_chars(s, 100));
+        let show = |s: &str| crate::text::escape_name(&crate::text::truncate_chars(s, 100));
         if !is_rfc3339_seconds(&self.created) {
             return bad(format!(
                 "created {:?} is not an RFC 3339 UTC time in whole seconds",
@@ -216,7 +216,7 @@ impl Manifest {
             }
             if let Some(n) = requested
                 .iter()
-                .find(|n| n.is_empty() || n.len() > 1024 || n.chars().any(crate::is_unsafe_char))
+                .find(|n| n.is_empty() || n.len() > 1024 || n.chars().any(crate::text::is_unsafe_char))
             {
                 return bad(format!(
                     "release {digest} names {:?}, which no one can ask for",
@@ -247,9 +247,9 @@ impl Manifest {
                     r.digest
                 ));
             }
-            if r.signatures.len() > MAX_SIGNATURES_PER_RELEASE {
+            if r.signatures.len() > MAX_SIGNATURES {
                 return bad(format!(
-                    "release {} lists {} signatures; the cluster reads at most {MAX_SIGNATURES_PER_RELEASE}",
+                    "release {} lists {} signatures; the cluster reads at most {MAX_SIGNATURES}",
                     r.digest,
                     r.signatures.len()
                 ));

@@ -250,7 +250,7 @@ impl Registry {
             return Ok(c);
         }
         let mut b = reqwest::Client::builder()
-            .user_agent(crate::TOOL_VERSION.replace(' ', "/"))
+            .user_agent(crate::manifest::TOOL_VERSION.replace(' ', "/"))
             .timeout(self.cfg.timeout.unwrap_or(std::time::Duration::from_secs(30)));
         for c in &self.roots {
             b = b.add_root_certificate(c.clone());
@@ -296,7 +296,7 @@ impl Registry {
             let resp = req.send().await.map_err(|e| RegistryError::Network {
                 pullspec: ps.clone(),
                 url: url.clone(),
-                cause: crate::error_chain(&e),
+                cause: crate::text::error_chain(&e),
             })?;
             let status = resp.status();
             if status == reqwest::StatusCode::UNAUTHORIZED && auth.is_none() {
@@ -352,7 +352,7 @@ impl Registry {
             let body = resp.bytes().await.map_err(|e| RegistryError::Network {
                 pullspec: ps.clone(),
                 url: url.clone(),
-                cause: crate::error_chain(&e),
+                cause: crate::text::error_chain(&e),
             })?;
             if body.len() > MAX_MANIFEST_BYTES {
                 return Err(RegistryError::Protocol {
@@ -425,7 +425,7 @@ impl Registry {
                 let resp = req.send().await.map_err(|e| RegistryError::Network {
                     pullspec: ps.to_string(),
                     url: token_url.to_string(),
-                    cause: crate::error_chain(&e),
+                    cause: crate::text::error_chain(&e),
                 })?;
                 if !resp.status().is_success() {
                     return Err(RegistryError::Status {
@@ -438,7 +438,7 @@ impl Registry {
                 let body = resp.bytes().await.map_err(|e| RegistryError::Network {
                     pullspec: ps.to_string(),
                     url: token_url.to_string(),
-                    cause: crate::error_chain(&e),
+                    cause: crate::text::error_chain(&e),
                 })?;
                 let t: TokenResponse =
                     serde_json::from_slice(&body).map_err(|e| refused(format!("bad token answer: {e}")))?;

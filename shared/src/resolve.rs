@@ -5,21 +5,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::digest::{Digest, Pullspec};
-use crate::pack::Request;
+use crate::graph::{fetch_graph, select_nodes, GraphError, GraphSource, DEFAULT_GRAPH_URL};
 use crate::registry::{Registry, RegistryError};
 
 /// Release versions (`4.15.0`, `4.16.0-rc.1`), compared by semver rules.
 pub use semver::Version;
 
-/// Red Hat's update service graph endpoint.
-pub const DEFAULT_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
 /// Where OCP release images live.
 pub const DEFAULT_RELEASE_REPO: &str = "quay.io/openshift-release-dev/ocp-release";
-/// The largest graph answer read (the real stable-4.13 graph is 175 KB).
-const MAX_GRAPH_BYTES: usize = 64 << 20;
 
 /// Why a name could not be resolved.
 #[derive(Debug, thiserror::Error)]
@@ -36,14 +30,18 @@ pub enum ResolveError {
     Read { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    #[error("update graph for channel {channel} ({source_name}): {reason}")]
-    Graph {
-        channel: String,
-        source_name: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Graph(#[from] GraphError),
     #[error("channel {channel} has no release between {min} and {max}")]
     EmptyChannel { channel: String, min: String, max: String },
+}
+
+/// One thing the user asked for, resolved to a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// What the user typed.
+    pub name: String,
+    pub digest: Digest,
 }
 
 /// A release architecture, as in release tags.
@@ -161,27 +159,6 @@ pub fn read_list(path: &Path) -> Result<Vec<(usize, String, Spec)>, ResolveError
     Ok(out)
 }
 
-/// The graph API's answer (the fields sigbundle reads; others are ignored).
-#[derive(Debug, Deserialize)]
-pub struct Graph {
-    pub nodes: Vec<GraphNode>,
-}
-
-/// One node of the graph.
-#[derive(Debug, Deserialize)]
-pub struct GraphNode {
-    pub version: String,
-    #[serde(default)]
-    pub payload: Option<String>,
-}
-
-/// Where channel graphs come from.
-#[derive(Debug, Clone)]
-pub enum GraphSource {
-    Url(String),
-    File(PathBuf),
-}
-
 /// How to resolve.
 #[derive(Debug, Clone)]
 pub struct ResolveOptions {
@@ -202,42 +179,6 @@ impl Default for ResolveOptions {
             max_version: None,
         }
     }
-}
-
-/// Select the nodes of a graph within `[min, max]`: (version, digest), sorted by version.
-pub fn select_nodes(
-    graph_bytes: &[u8],
-    channel: &str,
-    source_name: &str,
-    min: Option<&semver::Version>,
-    max: Option<&semver::Version>,
-) -> Result<Vec<(semver::Version, Digest)>, ResolveError> {
-    let err = |reason: String| ResolveError::Graph {
-        channel: channel.to_string(),
-        source_name: source_name.to_string(),
-        reason,
-    };
-    let g: Graph = serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
-    let mut out = Vec::new();
-    for (i, n) in g.nodes.iter().enumerate() {
-        let v = semver::Version::parse(&n.version)
-            .map_err(|e| err(format!("node {i}: bad version {:?}: {e}", n.version)))?;
-        if min.is_some_and(|m| &v < m) || max.is_some_and(|m| &v > m) {
-            continue;
-        }
-        let payload = n
-            .payload
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| err(format!("node {} has no payload", n.version)))?;
-        let p = Pullspec::parse(payload).map_err(|e| err(format!("node {}: {e}", n.version)))?;
-        let d = p
-            .digest
-            .ok_or_else(|| err(format!("node {}: payload {payload:?} is not by digest", n.version)))?;
-        out.push((v, d));
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Resolve every spec to requests (one per digest per name), concurrently where it goes over
@@ -278,7 +219,7 @@ pub async fn resolve_all(
                 if graphs.insert(c.clone(), ()).is_some() {
                     continue;
                 }
-                let (bytes, source_name) = fetch_graph(http, &opts.graph, c, opts.arch).await?;
+                let (bytes, source_name) = fetch_graph(http, &opts.graph, c, opts.arch.graph_name()).await?;
                 let nodes = select_nodes(
                     &bytes,
                     c,
@@ -309,51 +250,6 @@ pub async fn resolve_all(
     Ok(out)
 }
 
-async fn fetch_graph(
-    http: &reqwest::Client,
-    source: &GraphSource,
-    channel: &str,
-    arch: Arch,
-) -> Result<(Vec<u8>, String), ResolveError> {
-    match source {
-        GraphSource::File(path) => {
-            let b = std::fs::read(path).map_err(|source| ResolveError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            Ok((b, path.display().to_string()))
-        }
-        GraphSource::Url(base) => {
-            let err = |reason: String| ResolveError::Graph {
-                channel: channel.to_string(),
-                source_name: base.clone(),
-                reason,
-            };
-            let mut url = reqwest::Url::parse(base).map_err(|e| err(format!("bad --graph-url: {e}")))?;
-            url.query_pairs_mut()
-                .append_pair("channel", channel)
-                .append_pair("arch", arch.graph_name());
-            let mut resp = http
-                .get(url.clone())
-                .header(reqwest::header::ACCEPT, "application/json")
-                .send()
-                .await
-                .map_err(|e| err(crate::error_chain(&e)))?;
-            if !resp.status().is_success() {
-                return Err(err(format!("{url}: HTTP {}", resp.status().as_u16())));
-            }
-            let mut body = Vec::new();
-            while let Some(c) = resp.chunk().await.map_err(|e| err(crate::error_chain(&e)))? {
-                body.extend_from_slice(&c);
-                if body.len() > MAX_GRAPH_BYTES {
-                    return Err(err(format!("answer larger than {MAX_GRAPH_BYTES} bytes")));
-                }
-            }
-            Ok((body, url.to_string()))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,13 +273,5 @@ mod tests {
         for bad in ["4.15", "latest", "channel:", "sha256:abc", "channel:a b"] {
             assert!(Spec::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn graph_node_without_payload_is_an_error() {
-        let g = br#"{"version":1,"nodes":[{"version":"4.1.0","payload":""}],"edges":[]}"#;
-        let e = select_nodes(g, "c", "f", None, None).unwrap_err();
-        assert!(e.to_string().contains("node 4.1.0 has no payload"), "{e}");
-        assert!(select_nodes(b"{", "c", "f", None, None).is_err());
     }
 }

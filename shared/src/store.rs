@@ -7,16 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::digest::Digest;
-use crate::verify::MAX_SIGNATURE_BYTES;
+use crate::verify::{MAX_SIGNATURES, MAX_SIGNATURE_BYTES};
 
 /// Red Hat's two signature stores, tried in this order by default.
 pub const RED_HAT_STORES: &[&str] = &[
     "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release",
     "https://storage.googleapis.com/openshift-release/official/signatures/openshift/release",
 ];
-
-/// The most signatures the cluster reads per release.
-pub const MAX_SIGNATURES: usize = 9;
 
 /// Why signatures could not be fetched.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +160,7 @@ impl Fetcher {
             }
         });
         let mut b = reqwest::Client::builder()
-            .user_agent(crate::TOOL_VERSION.replace(' ', "/"))
+            .user_agent(crate::manifest::TOOL_VERSION.replace(' ', "/"))
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout)
             .redirect(redirect)
@@ -244,7 +241,7 @@ impl Fetcher {
     async fn get_once(&self, url: &str) -> Attempt {
         let net = |e: reqwest::Error| StoreError::Network {
             url: url.to_string(),
-            cause: crate::error_chain(&e),
+            cause: crate::text::error_chain(&e),
         };
         let mut resp = match self.client.get(url).send().await {
             Ok(r) => r,

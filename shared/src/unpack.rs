@@ -591,7 +591,7 @@ pub fn record_refused(path: &Path, err: &UnpackError, action: &'static str) -> N
 /// What `unpack inspect` prints without keys: the manifest's claims, marked as such, every
 /// text from the bundle escaped and cut at character boundaries.
 pub fn render_claims(bundle: &Path, m: &Manifest) -> String {
-    use crate::{escape_name, tail_chars};
+    use crate::text::{escape_name, tail_chars};
     use std::fmt::Write as _;
     let mut out = String::with_capacity(m.releases.len() * 200 + 512);
     let _ = writeln!(

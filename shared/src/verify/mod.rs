@@ -36,6 +36,10 @@ use gopgp::message::{verify_with_keyring, Refusal, Verified};
 /// `docs/security.md`).
 pub const MAX_SIGNATURE_BYTES: u64 = 256 * 1024;
 
+/// The most signatures the cluster reads per release (`signature-1` to `-9`); `pack` fetches no
+/// more and a bundle may hold no more.
+pub const MAX_SIGNATURES: usize = 9;
+
 /// The `critical.type` every release signature must carry.
 pub const SIGNATURE_TYPE: &str = "atomic container signature";
 

@@ -363,7 +363,7 @@ fn revoked_at(cert: &Cert, policy: &dyn Policy, issuers: &[KeyHandle], t: System
                 if text.is_empty() {
                     code.to_string()
                 } else {
-                    format!("{code}: {}", crate::escape_name(&text))
+                    format!("{code}: {}", crate::text::escape_name(&text))
                 }
             })
             .unwrap_or_default()

@@ -15,9 +15,9 @@ use crate::bundle::{write_bundle, Compression};
 use crate::digest::Digest;
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::manifest::{signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED};
-use crate::packer::{PackerError, PackerSigner};
+use crate::packer_key::{PackerError, PackerSigner};
 use crate::registry::Registry;
-use crate::resolve::{resolve_all, ResolveOptions, Spec};
+use crate::resolve::{resolve_all, Request, ResolveOptions, Spec};
 use crate::store::{Fetcher, Store, StoreError};
 use crate::verify::trust::ReleaseTrust;
 use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
@@ -68,14 +68,6 @@ pub struct MissingRelease {
     pub digest: Digest,
     pub requested: Vec<String>,
     pub reason: String,
-}
-
-/// One thing the user asked for, resolved to a digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// What the user typed.
-    pub name: String,
-    pub digest: Digest,
 }
 
 /// Where the bundle goes.
@@ -527,7 +519,7 @@ fn build_manifest(
     members.sort_by(|a, b| a.0.cmp(&b.0));
     let manifest = Manifest {
         format: FORMAT_V1.to_string(),
-        tool: crate::TOOL_VERSION.to_string(),
+        tool: crate::manifest::TOOL_VERSION.to_string(),
         created: rfc3339(opts.created),
         packer: opts
             .signer

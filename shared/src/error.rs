@@ -1,0 +1,71 @@
+//! The library's one error type, each failure knowing its exit class (1 verification failed, 2
+//! usage or I/O), as the binaries' exit policy needs it.
+
+use crate::{
+    audit, bundle, cluster, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack, verify,
+};
+
+/// What a failure means for the process: the binaries turn this into their exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitClass {
+    /// Something did not verify: a signature, a bundle, a digest (exit 1).
+    Verification,
+    /// Bad usage, or an I/O or network failure (exit 2).
+    UsageOrIo,
+}
+
+impl ExitClass {
+    /// The documented exit code: 1 verification failed, 2 usage or I/O error.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitClass::Verification => 1,
+            ExitClass::UsageOrIo => 2,
+        }
+    }
+}
+
+/// Any library failure, with the exit class the binaries map it to.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Digest(#[from] digest::DigestError),
+    #[error(transparent)]
+    Keyring(#[from] keyring::KeyringError),
+    #[error(transparent)]
+    Trust(#[from] verify::trust::TrustError),
+    #[error(transparent)]
+    Packer(#[from] packer_key::PackerError),
+    #[error(transparent)]
+    Pack(#[from] packing::PackError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Resolve(#[from] resolve::ResolveError),
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
+    #[error(transparent)]
+    Unpack(#[from] unpack::UnpackError),
+    #[error(transparent)]
+    Write(#[from] fsutil::WriteError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
+    /// A usage problem found after argument parsing (e.g. a missing option combination).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Whether this is a verification failure (exit 1) or a usage/I-O failure (exit 2).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            Error::Pack(packing::PackError::NoValidSignature { .. })
+            | Error::Unpack(unpack::UnpackError::Bundle {
+                source: bundle::BundleError::Rejected { .. },
+                ..
+            }) => ExitClass::Verification,
+            _ => ExitClass::UsageOrIo,
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The update service's graph of a channel: fetched from its API (or read from a saved answer)
+//! and narrowed to the releases within a version range, by their payload digests.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::digest::{Digest, Pullspec};
+
+/// Red Hat's update service graph endpoint.
+pub const DEFAULT_GRAPH_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
+/// The largest graph answer read (the real stable-4.13 graph is 175 KB).
+const MAX_GRAPH_BYTES: usize = 64 << 20;
+
+/// Why a channel's graph gave no releases.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("update graph for channel {channel} ({source_name}): {reason}")]
+    Bad {
+        channel: String,
+        source_name: String,
+        reason: String,
+    },
+}
+
+/// The graph API's answer (the fields sigbundle reads; others are ignored).
+#[derive(Debug, Deserialize)]
+pub struct Graph {
+    pub nodes: Vec<GraphNode>,
+}
+
+/// One node of the graph.
+#[derive(Debug, Deserialize)]
+pub struct GraphNode {
+    pub version: String,
+    #[serde(default)]
+    pub payload: Option<String>,
+}
+
+/// Where channel graphs come from.
+#[derive(Debug, Clone)]
+pub enum GraphSource {
+    Url(String),
+    File(PathBuf),
+}
+
+/// Select the nodes of a graph within `[min, max]`: (version, digest), sorted by version.
+pub fn select_nodes(
+    graph_bytes: &[u8],
+    channel: &str,
+    source_name: &str,
+    min: Option<&semver::Version>,
+    max: Option<&semver::Version>,
+) -> Result<Vec<(semver::Version, Digest)>, GraphError> {
+    let err = |reason: String| GraphError::Bad {
+        channel: channel.to_string(),
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let g: Graph = serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
+    let mut out = Vec::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        let v = semver::Version::parse(&n.version)
+            .map_err(|e| err(format!("node {i}: bad version {:?}: {e}", n.version)))?;
+        if min.is_some_and(|m| &v < m) || max.is_some_and(|m| &v > m) {
+            continue;
+        }
+        let payload = n
+            .payload
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| err(format!("node {} has no payload", n.version)))?;
+        let p = Pullspec::parse(payload).map_err(|e| err(format!("node {}: {e}", n.version)))?;
+        let d = p
+            .digest
+            .ok_or_else(|| err(format!("node {}: payload {payload:?} is not by digest", n.version)))?;
+        out.push((v, d));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The graph of `channel` for `arch` (the update service's arch name): its bytes and where
+/// they came from.
+pub async fn fetch_graph(
+    http: &reqwest::Client,
+    source: &GraphSource,
+    channel: &str,
+    arch: &str,
+) -> Result<(Vec<u8>, String), GraphError> {
+    match source {
+        GraphSource::File(path) => {
+            let b = std::fs::read(path).map_err(|source| GraphError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((b, path.display().to_string()))
+        }
+        GraphSource::Url(base) => {
+            let err = |reason: String| GraphError::Bad {
+                channel: channel.to_string(),
+                source_name: base.clone(),
+                reason,
+            };
+            let mut url = reqwest::Url::parse(base).map_err(|e| err(format!("bad --graph-url: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("channel", channel)
+                .append_pair("arch", arch);
+            let mut resp = http
+                .get(url.clone())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|e| err(crate::text::error_chain(&e)))?;
+            if !resp.status().is_success() {
+                return Err(err(format!("{url}: HTTP {}", resp.status().as_u16())));
+            }
+            let mut body = Vec::new();
+            while let Some(c) = resp.chunk().await.map_err(|e| err(crate::text::error_chain(&e)))? {
+                body.extend_from_slice(&c);
+                if body.len() > MAX_GRAPH_BYTES {
+                    return Err(err(format!("answer larger than {MAX_GRAPH_BYTES} bytes")));
+                }
+            }
+            Ok((body, url.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_node_without_payload_is_an_error() {
+        let g = br#"{"version":1,"nodes":[{"version":"4.1.0","payload":""}],"edges":[]}"#;
+        let e = select_nodes(g, "c", "f", None, None).unwrap_err();
+        assert!(e.to_string().contains("node 4.1.0 has no payload"), "{e}");
+        assert!(select_nodes(b"{", "c", "f", None, None).is_err());
+    }
+}
