@@ -918,14 +918,14 @@ fn inspect_and_audit_never_panic_on_multibyte_text() {
     let r = env.run("unpack", &["inspect", "mb.tar"]);
     r.code(1).stderr_has("not a key fingerprint");
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let shown = sigbundle::unpack::render_claims(std::path::Path::new("b\u{1b}.tar"), &m);
+    let shown = sigbundle_cli::render::claims(std::path::Path::new("b\u{1b}.tar"), &m);
     assert!(shown.contains(&"é".repeat(16)), "{shown}");
     assert!(!shown.contains('\u{1b}'));
 
     let log = sigbundle::audit::AuditLog::new(env.path("state/sigbundle/audit.log"));
     log.append(sigbundle::audit::NewRecord {
-        action: "verify",
-        outcome: "ok",
+        action: sigbundle::audit::Action::Verify,
+        outcome: sigbundle::audit::Outcome::Ok,
         bundle: "x.tar".into(),
         bundle_sha256: Some("é".repeat(40)),
         packer: None,
@@ -975,23 +975,29 @@ fn nothing_from_a_file_reaches_the_terminal_unescaped() {
         runs[0].stdout
     );
     // Audit records with hostile fields, chained correctly: the log is anyone's who can write it.
-    let log = sigbundle::audit::AuditLog::new(env.path("state/sigbundle/audit.log"));
-    log.append(sigbundle::audit::NewRecord {
-        action: "verify\u{1b}[2J",
-        outcome: "ok\u{202e}",
-        bundle: "x\u{9b}31m".into(),
-        bundle_sha256: Some("\u{1b}]0;t\u{7}".into()),
-        packer: Some("\u{200b}".into()),
-        releases: vec![sigbundle::audit::RecordRelease {
-            digest: "sha256:\u{1b}[1m".into(),
-            signatures: vec![],
-        }],
-        destination: Some(sigbundle::audit::Destination::StoreDir {
-            path: "\u{1b}[2J".into(),
-        }),
-        problems: vec![],
-    })
-    .unwrap();
+    append_raw_record(
+        &env.path("state/sigbundle/audit.log"),
+        sigbundle::audit::Record {
+            seq: 0,
+            time: "2026-01-01T00:00:00Z\u{1b}[5m".into(),
+            action: "verify\u{1b}[2J".into(),
+            outcome: "ok\u{202e}".into(),
+            bundle: "x\u{9b}31m".into(),
+            bundle_sha256: Some("\u{1b}]0;t\u{7}".into()),
+            packer: Some("\u{200b}".into()),
+            releases: vec![sigbundle::audit::RecordRelease {
+                digest: "sha256:\u{1b}[1m".into(),
+                signatures: vec![],
+            }],
+            destination: Some(sigbundle::audit::Destination::StoreDir {
+                path: "\u{1b}[2J".into(),
+            }),
+            problems: vec![],
+            tool: "sigbundle".into(),
+            prev: String::new(),
+            hash: None,
+        },
+    );
     runs.push(env.run("unpack", &["audit"]));
     runs.push(env.run("unpack", &["audit", "--by-release"]));
     runs.push(env.run("unpack", &["audit", "--json"]));
@@ -1231,4 +1237,19 @@ fn pack_writes_no_bundle_unpack_would_refuse() {
     .stderr_has("would be refused by unpack")
     .stderr_has("300 names");
     assert!(!env.path("b.tar.zst").exists());
+}
+
+/// Append a record with any text in its fields, chained as the log chains records: a log is
+/// anyone's who can write it, and sigbundle itself writes only the actions and outcomes it knows.
+fn append_raw_record(path: &std::path::Path, mut rec: sigbundle::audit::Record) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let last: Option<sigbundle::audit::Record> = text.lines().last().map(|l| serde_json::from_str(l).unwrap());
+    rec.seq = last.as_ref().map_or(1, |r| r.seq + 1);
+    rec.prev = last.map_or(sigbundle::audit::GENESIS.to_string(), |r| r.hash.unwrap());
+    rec.hash = None;
+    rec.hash = Some(rec.compute_hash());
+    let mut line = serde_json::to_string(&rec).unwrap();
+    line.push('\n');
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text + &line).unwrap();
 }

@@ -6,7 +6,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use sigbundle::audit::{check_chain, parse_records, render_records, AuditLog};
+use sigbundle::audit::{check_chain, parse_records, AuditLog};
+use sigbundle_cli::render::audit_records as render_records;
 
 fuzz_target!(|data: &[u8]| {
     let _ = check_chain(Cursor::new(data));

@@ -99,11 +99,63 @@ impl Record {
     }
 }
 
+/// The step a record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Verify,
+    Emit,
+    Apply,
+}
+
+impl Action {
+    /// The name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Verify => "verify",
+            Action::Emit => "emit",
+            Action::Apply => "apply",
+        }
+    }
+
+    /// The action a logged name stands for (a log is anyone's who can write it: `None` for a
+    /// name sigbundle does not write).
+    pub fn parse(s: &str) -> Option<Action> {
+        [Action::Verify, Action::Emit, Action::Apply]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did what was asked.
+    Ok,
+    /// The bundle was refused (it did not verify): nothing was done.
+    Refused,
+    /// The bundle verified but the step failed (I/O, the cluster).
+    Failed,
+    /// `apply` left keys that hold other bytes in the cluster as they were.
+    Conflict,
+}
+
+impl Outcome {
+    /// The name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+            Outcome::Conflict => "conflict",
+        }
+    }
+}
+
 /// What a caller records; the log fills in seq, time, tool, prev and hash.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
-    pub action: &'static str,
-    pub outcome: &'static str,
+    pub action: Action,
+    pub outcome: Outcome,
     pub bundle: String,
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
@@ -139,7 +191,7 @@ impl NewRecord {
             Some(Destination::ConfigmapDir { path, .. }) | Some(Destination::StoreDir { path }) => cut(path),
             _ => {}
         }
-        if self.outcome != "ok" {
+        if self.outcome != Outcome::Ok {
             let size: usize = self
                 .releases
                 .iter()
@@ -319,8 +371,8 @@ impl AuditLog {
         let mut rec = Record {
             seq,
             time: crate::verify::rfc3339(crate::verify::unix(std::time::SystemTime::now())),
-            action: new.action.to_string(),
-            outcome: new.outcome.to_string(),
+            action: new.action.as_str().to_string(),
+            outcome: new.outcome.as_str().to_string(),
             bundle: new.bundle,
             bundle_sha256: new.bundle_sha256,
             packer: new.packer,
@@ -453,68 +505,6 @@ pub fn check_chain<R: BufRead>(mut r: R) -> std::io::Result<ChainCheck> {
 }
 
 /// Where a record's content went, in one short cell of the listing.
-fn destination_cell(d: &Option<Destination>) -> String {
-    match d {
-        None => "-".to_string(),
-        Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
-        Some(Destination::StoreDir { path }) => format!("store:{path}"),
-        Some(Destination::Stdout { digest, index }) => format!("stdout:{digest}#{index}"),
-        Some(Destination::Cluster { server, context, .. }) => {
-            format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
-        }
-    }
-}
-
-/// `unpack audit`'s listing, per record or per release. Every field comes from a file anyone
-/// with write access to the log could edit: each is escaped and cut at character boundaries.
-pub fn render_records(records: &[Record], by_release: bool) -> String {
-    use crate::text::{escape_name as e, head_chars, truncate_chars};
-    use std::fmt::Write as _;
-    let cell = |s: &str, n: usize| e(&truncate_chars(s, n));
-    let mut out = String::with_capacity(records.len() * 160 + 128);
-    if by_release {
-        let _ = writeln!(
-            out,
-            "{:<71}  {:<20}  {:<7}  {:<8}  DESTINATION",
-            "RELEASE", "TIME", "ACTION", "OUTCOME"
-        );
-        for r in records {
-            for rel in &r.releases {
-                let _ = writeln!(
-                    out,
-                    "{:<71}  {:<20}  {:<7}  {:<8}  {}",
-                    cell(&rel.digest, 80),
-                    cell(&r.time, 40),
-                    cell(&r.action, 20),
-                    cell(&r.outcome, 20),
-                    e(&destination_cell(&r.destination))
-                );
-            }
-        }
-    } else {
-        let _ = writeln!(
-            out,
-            "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  DESTINATION",
-            "SEQ", "TIME", "ACTION", "OUTCOME", "BUNDLE SHA256", "RELS"
-        );
-        for r in records {
-            let sha = r.bundle_sha256.as_deref().map_or("-", |s| head_chars(s, 16));
-            let _ = writeln!(
-                out,
-                "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  {}",
-                r.seq,
-                cell(&r.time, 40),
-                cell(&r.action, 20),
-                cell(&r.outcome, 20),
-                e(sha),
-                r.releases.len(),
-                e(&destination_cell(&r.destination))
-            );
-        }
-    }
-    out
-}
-
 /// What `pack` writes beside a bundle (`FILE.receipt.json`), to match against the audit log on
 /// the other side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -580,7 +570,8 @@ pub fn match_receipt(receipt: &Receipt, records: &[Record]) -> ReceiptMatch {
     let mut details = Vec::new();
     for r in &mine {
         let got: std::collections::BTreeSet<&str> = r.releases.iter().map(|x| x.digest.as_str()).collect();
-        let imported = matches!(r.action.as_str(), "emit" | "apply") && r.outcome == "ok";
+        let ok = r.outcome == Outcome::Ok.as_str();
+        let imported = matches!(Action::parse(&r.action), Some(Action::Emit | Action::Apply)) && ok;
         if imported && got == want {
             return ReceiptMatch::ImportedAsPacked {
                 seq: r.seq,
@@ -588,7 +579,7 @@ pub fn match_receipt(receipt: &Receipt, records: &[Record]) -> ReceiptMatch {
                 action: r.action.clone(),
             };
         }
-        if r.outcome != "ok" {
+        if !ok {
             details.push(format!(
                 "record {}: {} {}: {}",
                 r.seq,
@@ -614,10 +605,10 @@ pub fn match_receipt(receipt: &Receipt, records: &[Record]) -> ReceiptMatch {
 mod tests {
     use super::*;
 
-    fn rec(action: &'static str) -> NewRecord {
+    fn rec(action: Action) -> NewRecord {
         NewRecord {
             action,
-            outcome: "ok",
+            outcome: Outcome::Ok,
             bundle: "b.tar.zst".into(),
             bundle_sha256: Some("ab".repeat(32)),
             packer: None,
@@ -634,7 +625,7 @@ mod tests {
     fn chain_detects_edit_delete_reorder() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::new(dir.path().join("state/audit.log"));
-        for a in ["verify", "emit", "apply"] {
+        for a in [Action::Verify, Action::Emit, Action::Apply] {
             log.append(rec(a)).unwrap();
         }
         let ChainCheck::Intact { records: 3, head } = log.check().unwrap() else {

@@ -443,6 +443,26 @@ fn summarize(problems: &[Problem], more: u64) -> String {
 }
 
 impl BundleError {
+    /// A refusal is a verification failure; not being able to read the file is I/O.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        match self {
+            BundleError::Rejected { .. } => crate::error::ExitClass::Verification,
+            BundleError::Io(_) => crate::error::ExitClass::UsageOrIo,
+        }
+    }
+
+    /// The problems of a refused bundle (the first ones) and how many more there were.
+    pub fn rejection(&self) -> Option<(&[Problem], u64)> {
+        match self {
+            BundleError::Rejected {
+                problems,
+                more_problems,
+                ..
+            } => Some((problems, *more_problems)),
+            BundleError::Io(_) => None,
+        }
+    }
+
     /// A refusal for one problem found before anything else could be read.
     fn refused(problem: Problem) -> BundleError {
         BundleError::Rejected {

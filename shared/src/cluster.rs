@@ -97,11 +97,8 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     /// Conflicts that were left as they are.
-    pub fn unresolved_conflicts(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|i| i.action == Action::Conflict && !i.applied)
-            .count()
+    pub fn unresolved_conflicts(&self) -> impl Iterator<Item = &PlanItem> {
+        self.items.iter().filter(|i| i.action == Action::Conflict && !i.applied)
     }
 }
 

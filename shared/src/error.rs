@@ -54,18 +54,33 @@ pub enum Error {
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),
+    /// A step failed, and its audit record could not be written either: the step's error is
+    /// what the user must see first.
+    #[error("{error}")]
+    NotRecorded {
+        error: Box<Error>,
+        audit: audit::AuditError,
+    },
 }
 
 impl Error {
-    /// Whether this is a verification failure (exit 1) or a usage/I-O failure (exit 2).
+    /// Whether this is a verification failure (exit 1) or a usage/I-O failure (exit 2): each
+    /// concern's error knows its own class.
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            Error::Pack(packing::PackError::NoValidSignature { .. })
-            | Error::Unpack(unpack::UnpackError::Bundle {
-                source: bundle::BundleError::Rejected { .. },
-                ..
-            }) => ExitClass::Verification,
+            Error::Pack(e) => e.exit_class(),
+            Error::Unpack(e) => e.exit_class(),
+            Error::NotRecorded { error, .. } => error.exit_class(),
             _ => ExitClass::UsageOrIo,
+        }
+    }
+
+    /// The problems of a refused bundle (the first ones) and how many more there were.
+    pub fn rejection(&self) -> Option<(&[bundle::Problem], u64)> {
+        match self {
+            Error::Unpack(e) => e.rejection(),
+            Error::NotRecorded { error, .. } => error.rejection(),
+            _ => None,
         }
     }
 }

@@ -10,7 +10,6 @@
 
 pub mod audit;
 pub mod bundle;
-pub mod cli;
 pub mod cluster;
 pub mod configmap;
 pub mod digest;
@@ -23,6 +22,7 @@ pub mod packer_key;
 pub mod packing;
 pub mod registry;
 pub mod resolve;
+pub mod step;
 pub mod store;
 pub mod text;
 pub mod unpack;

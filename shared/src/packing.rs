@@ -55,6 +55,16 @@ pub enum PackError {
     Stdout(std::io::Error),
 }
 
+impl PackError {
+    /// Releases without a valid signature are a verification failure; the rest usage or I/O.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        match self {
+            PackError::NoValidSignature { .. } => crate::error::ExitClass::Verification,
+            _ => crate::error::ExitClass::UsageOrIo,
+        }
+    }
+}
+
 fn list_missing(m: &[MissingRelease]) -> String {
     m.iter()
         .map(|r| format!("{} ({})", r.digest, r.reason))
@@ -169,6 +179,24 @@ pub struct PackSummary {
     pub elapsed_seconds: f64,
     #[serde(skip)]
     pub outcomes: Vec<ReleaseOutcome>,
+    /// A real run would have failed for missing releases (set by dry runs, which go on).
+    #[serde(skip)]
+    pub would_fail: bool,
+}
+
+impl PackSummary {
+    /// The error a real run would have ended with, for a dry run that would fail.
+    pub fn dry_run_failure(&self) -> Option<PackError> {
+        self.would_fail.then(|| PackError::NoValidSignature {
+            missing: self.missing.clone(),
+        })
+    }
+}
+
+/// Whether missing releases fail a run: any of them without `--allow-missing`, and all of them
+/// always (a bundle of nothing is no bundle).
+fn missing_fails(missing: usize, releases: usize, allow_missing: bool) -> bool {
+    missing > 0 && (!allow_missing || missing == releases)
 }
 
 /// Group requests by digest: each digest once, with every name it was asked for.
@@ -331,7 +359,8 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             reason: missing_reason(o),
         })
         .collect();
-    if !opts.dry_run && ((!missing.is_empty() && !opts.allow_missing) || missing.len() == outcomes.len()) {
+    let would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
+    if !opts.dry_run && would_fail {
         return Err(PackError::NoValidSignature { missing });
     }
     let mut outcomes = outcomes;
@@ -353,6 +382,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         created: manifest.created.clone(),
         elapsed_seconds: 0.0,
         outcomes: Vec::new(),
+        would_fail,
     };
     if opts.dry_run {
         summary.elapsed_seconds = started.elapsed().as_secs_f64();

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::audit::{Destination, NewRecord, RecordRelease};
-use crate::bundle::{read_bundle, BundleError, CheckOptions, PackerStatus, ReleaseSink, VerifiedBundle};
+use crate::bundle::{read_bundle, BundleError, CheckOptions, ReleaseSink, VerifiedBundle};
 use crate::configmap::{file_name, ConfigMap, Format};
 use crate::digest::Digest;
 use crate::fsutil::{Batch, EntryKind, SafeDir, StagedDir, WriteError};
@@ -33,6 +32,24 @@ pub enum UnpackError {
     NoSuchSignature { digest: Digest, index: usize },
     #[error(transparent)]
     Write(#[from] WriteError),
+}
+
+impl UnpackError {
+    /// A refused bundle is a verification failure; everything else usage or I/O.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        match self {
+            UnpackError::Bundle { source, .. } => source.exit_class(),
+            _ => crate::error::ExitClass::UsageOrIo,
+        }
+    }
+
+    /// The problems of a refused bundle (the first ones) and how many more there were.
+    pub fn rejection(&self) -> Option<(&[crate::bundle::Problem], u64)> {
+        match self {
+            UnpackError::Bundle { source, .. } => source.rejection(),
+            _ => None,
+        }
+    }
 }
 
 /// Open and verify a bundle file: every check of the format, the packer's signature, and every
@@ -85,7 +102,7 @@ pub struct DirEmitter {
     force: bool,
     /// How files are staged, once the first release arrived.
     made: Mutex<Option<Made>>,
-    batch: Batch,
+    batch: Mutex<Batch>,
     files: Mutex<Vec<(usize, EmittedFile)>>,
     /// The failure of the release earliest in the manifest (so the error named does not depend
     /// on which worker came first).
@@ -108,7 +125,7 @@ impl DirEmitter {
             format,
             force,
             made: Mutex::new(None),
-            batch: Batch::new(),
+            batch: Mutex::new(Batch::new()),
             files: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
         }
@@ -176,7 +193,10 @@ impl DirEmitter {
             };
             // Once anything failed nothing will be committed: only look for earlier failures.
             if action != FileAction::Unchanged && !self.failed() {
-                self.batch.stage(&path, &bytes, 0o640)?;
+                self.batch
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .stage(&path, &bytes, 0o640)?;
             }
             action
         };
@@ -189,24 +209,30 @@ impl DirEmitter {
     }
 
     /// After the bundle passed: put every file in place (one flush to disk for all) and return
-    /// what happened to each, in manifest order.
-    pub fn commit(mut self) -> Result<Vec<EmittedFile>, UnpackError> {
-        if let Some((_, e)) = self.failure.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+    /// what happened to each, in manifest order. (By reference: the bundle reader held the
+    /// emitter as its sink until now.)
+    pub fn commit(&self) -> Result<Vec<EmittedFile>, UnpackError> {
+        if let Some((_, e)) = self.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e);
         }
         self.make_dir()?;
-        let made = self.made.get_mut().unwrap_or_else(|p| p.into_inner());
-        match made.as_mut().and_then(|m| m.fresh.take()) {
+        let fresh = self
+            .made
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+            .and_then(|m| m.fresh.take());
+        match fresh {
             Some(staged) => {
                 // The workers are done: this is the only reference left.
                 let staged = Arc::into_inner(staged).expect("no worker holds the staged folder");
                 staged.commit()?;
             }
-            None => std::mem::take(&mut self.batch).commit()?,
+            None => std::mem::take(&mut *self.batch.lock().unwrap_or_else(|p| p.into_inner())).commit()?,
         }
         // Committed: the folders stay.
-        *self.made.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
-        let mut files = std::mem::take(self.files.get_mut().unwrap_or_else(|p| p.into_inner()));
+        *self.made.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut files = std::mem::take(&mut *self.files.lock().unwrap_or_else(|p| p.into_inner()));
         files.sort_by_key(|(i, _)| *i);
         Ok(files.into_iter().map(|(_, f)| f).collect())
     }
@@ -223,7 +249,7 @@ impl ReleaseSink for DirEmitter {
 
 impl Drop for DirEmitter {
     fn drop(&mut self) {
-        self.batch.discard();
+        self.batch.get_mut().unwrap_or_else(|p| p.into_inner()).discard();
         // The staged folder goes first, then the parents this emitter made (only if empty:
         // never anything else's).
         if let Some(m) = self.made.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
@@ -501,150 +527,4 @@ pub fn read_manifest_unverified(path: &Path) -> Result<Manifest, UnpackError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Each release of a manifest with its signatures' sha256, as the audit log records them.
-fn record_releases(m: &Manifest) -> Vec<RecordRelease> {
-    m.releases
-        .iter()
-        .map(|r| RecordRelease {
-            digest: r.digest.to_string(),
-            signatures: r.signatures.iter().map(|s| s.sha256.clone()).collect(),
-        })
-        .collect()
-}
-
-/// The audit record of a successful step.
-pub fn record_ok(
-    path: &Path,
-    bundle: &VerifiedBundle,
-    action: &'static str,
-    destination: Option<Destination>,
-) -> NewRecord {
-    NewRecord {
-        action,
-        outcome: "ok",
-        bundle: path.display().to_string(),
-        bundle_sha256: Some(bundle.sha256.clone()),
-        packer: bundle.packer.verified_packer(),
-        releases: record_releases(&bundle.manifest),
-        destination,
-        problems: Vec::new(),
-    }
-}
-
-/// The audit record of a step that failed after the bundle verified (a conflict, an I/O or a
-/// cluster error): what crossed, and why it did not land.
-pub fn record_failed(
-    path: &Path,
-    bundle: &VerifiedBundle,
-    action: &'static str,
-    err: &dyn std::fmt::Display,
-) -> NewRecord {
-    NewRecord {
-        outcome: "failed",
-        problems: vec![err.to_string()],
-        ..record_ok(path, bundle, action, None)
-    }
-}
-
-/// The audit record of a refused bundle: its sha256 and its problems (the first ones, and how
-/// many more). The releases it claims are recorded only when a trusted packer signed its
-/// manifest; an unsigned or unchecked manifest is anyone's word.
-pub fn record_refused(path: &Path, err: &UnpackError, action: &'static str) -> NewRecord {
-    let (sha256, manifest, packer, mut problems, more) = match err {
-        UnpackError::Bundle {
-            source:
-                BundleError::Rejected {
-                    sha256,
-                    manifest,
-                    packer,
-                    problems,
-                    more_problems,
-                },
-            ..
-        } => (
-            sha256.clone(),
-            manifest.as_deref(),
-            packer.as_deref(),
-            problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            *more_problems,
-        ),
-        other => (None, None, None, vec![other.to_string()], 0),
-    };
-    if more > 0 {
-        problems.push(format!("… and {more} more problem(s)"));
-    }
-    let verified = matches!(packer, Some(PackerStatus::Verified { .. }));
-    NewRecord {
-        action,
-        outcome: "refused",
-        bundle: path.display().to_string(),
-        bundle_sha256: sha256,
-        packer: packer.and_then(PackerStatus::verified_packer),
-        releases: manifest.filter(|_| verified).map(record_releases).unwrap_or_default(),
-        destination: None,
-        problems,
-    }
-}
-
-/// What `unpack inspect` prints without keys: the manifest's claims, marked as such, every
-/// text from the bundle escaped and cut at character boundaries.
-pub fn render_claims(bundle: &Path, m: &Manifest) -> String {
-    use crate::text::{escape_name, tail_chars};
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(m.releases.len() * 200 + 512);
-    let _ = writeln!(
-        out,
-        "NOT VERIFIED: what {} claims to hold (give --packer-key to verify)",
-        escape_name(&bundle.display().to_string())
-    );
-    let _ = writeln!(out, "format     {}", escape_name(&m.format));
-    let _ = writeln!(
-        out,
-        "created    {} by {}",
-        escape_name(&m.created),
-        escape_name(&m.tool)
-    );
-    let _ = writeln!(out, "packer     {} (claimed)", escape_name(&m.packer));
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{:<71}  {:<4}  {:<16}  IDENTITY / NAMES",
-        "RELEASE", "SIGS", "SIGNER"
-    );
-    for r in &m.releases {
-        for (i, s) in r.signatures.iter().enumerate() {
-            let signer = s.signer_cert.as_deref().map_or("?", |f| tail_chars(f, 16));
-            let (d, n) = if i == 0 {
-                (r.digest.to_string(), r.signatures.len().to_string())
-            } else {
-                (String::new(), String::new())
-            };
-            let _ = writeln!(
-                out,
-                "{d:<71}  {n:<4}  {:<16}  {}",
-                escape_name(signer),
-                escape_name(s.identity.as_deref().unwrap_or(""))
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{:<71}  {:<4}  {:<16}  asked as: {}",
-            "",
-            "",
-            "",
-            escape_name(&r.requested.join(", "))
-        );
-    }
-    for x in &m.missing {
-        let _ = writeln!(
-            out,
-            "{:<71}  {:<4}  missing: {}",
-            x.digest.to_string(),
-            0,
-            escape_name(&x.reason)
-        );
-    }
-    out
 }

@@ -1,4 +1,5 @@
-//! Process settings both binaries make at start-up (the library forbids `unsafe`).
+//! Process settings both binaries make at start-up (the library forbids `unsafe`; this layer
+//! may use it for these three calls).
 
 /// With a file-size limit (`ulimit -f`), exceeding it sends SIGXFSZ, which kills the process
 /// without a word. Ignored, the write fails with EFBIG instead, and the error is reported (and
@@ -45,4 +46,11 @@ pub fn escape_panic_messages() {
             sigbundle::text::terminal_safe(&sigbundle::text::escape_name(&msg))
         );
     }));
+}
+
+/// All three, in the order the binaries need them.
+pub fn init() {
+    ignore_file_size_signal();
+    return_freed_memory();
+    escape_panic_messages();
 }

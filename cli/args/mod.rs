@@ -1,0 +1,4 @@
+//! The binaries' arguments, as clap parses them.
+
+pub mod pack;
+pub mod unpack;

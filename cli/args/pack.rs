@@ -1,0 +1,188 @@
+//! `pack`'s arguments: the packing run (inputs, stores, registry, output, fetching) and
+//! `pack key generate`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+use sigbundle::graph::DEFAULT_GRAPH_URL;
+use sigbundle::resolve::{self, Arch};
+
+const EXAMPLES: &str = "\
+Examples:
+  # By digest, and by pullspec with a digest, from Red Hat's stores, signed by your packer key
+  pack --sign-key packer.key -o sigs.tar.zst \\
+      sha256:0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363 \\
+      quay.io/openshift-release-dev/ocp-release@sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bbce7b30609a69775aeca19
+
+  # By tag (resolved through the registry; pull secret from --authfile or the usual places)
+  pack --sign-key packer.key -o sigs.tar.zst quay.io/openshift-release-dev/ocp-release:4.15.0-x86_64
+
+  # By version: tag <version>-<arch> of --release-repo
+  pack --sign-key packer.key -o sigs.tar.zst --arch multi 4.15.0 4.15.1
+
+  # A whole channel range from the update service
+  pack --sign-key packer.key -o sigs.tar.zst \\
+      --channel stable-4.13 --min-version 4.13.0 --max-version 4.13.3
+
+  # A list file: one digest, pullspec, version or channel:<name> per line, # comments
+  pack --sign-key packer.key -o sigs.tar.zst --from-file releases.txt
+
+  # Look before packing: resolve and fetch, print the plan, write nothing
+  pack --no-sign --dry-run -o /dev/null --channel stable-4.13
+
+  # From a local folder in the mirror layout, unsigned, gzip
+  pack --store ./signatures --no-sign --compression gzip -o sigs.tar.gz sha256:<hex>
+
+  # Make a packer key pair (passphrase, if any, from SIGBUNDLE_KEY_PASSPHRASE)
+  pack key generate --name 'Ops packer <ops@example.com>' -o packer
+
+Exit codes: 0 ok, 1 verification failed (no valid signature), 2 usage or I/O error.";
+
+#[derive(Parser)]
+#[command(
+    name = "pack",
+    version,
+    about = "Collect OpenShift release signatures into one verified, signed, reproducible bundle",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub pack: PackArgs,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Manage packer keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Generate a packer key pair: PREFIX.key (secret, 0600) and PREFIX.pub.asc (public)
+    Generate {
+        /// User ID of the key, e.g. 'Ops packer <ops@example.com>'
+        #[arg(long)]
+        name: String,
+        /// Path prefix of the two files
+        #[arg(short, long, value_name = "PREFIX")]
+        output: PathBuf,
+        /// Replace existing files
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("signing").required(true).args(["sign_key", "no_sign"])))]
+pub struct PackArgs {
+    /// Releases: sha256:<hex>, registry/repo@sha256:<hex>, registry/repo:tag, a version
+    /// (4.15.0), or channel:<name>
+    #[arg(value_name = "RELEASE")]
+    pub releases: Vec<String>,
+    /// File with one release per line (# comments, blank lines ignored); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Vec<PathBuf>,
+    /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
+    #[arg(long, value_name = "NAME")]
+    pub channel: Vec<String>,
+    /// Lowest version taken from a channel (inclusive)
+    #[arg(long, value_name = "VERSION")]
+    pub min_version: Option<semver::Version>,
+    /// Highest version taken from a channel (inclusive)
+    #[arg(long, value_name = "VERSION")]
+    pub max_version: Option<semver::Version>,
+    /// Update service graph endpoint
+    #[arg(long, value_name = "URL", default_value = DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
+    /// Read channel graphs from a saved graph API answer instead
+    #[arg(long, value_name = "FILE", conflicts_with = "graph_url")]
+    pub graph_file: Option<PathBuf>,
+    /// Architecture for versions and channels: x86_64, aarch64, ppc64le, s390x, multi
+    #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+    pub arch: Arch,
+    /// Repository bare versions are tags of (<version>-<arch>)
+    #[arg(long, value_name = "REPO", default_value = resolve::DEFAULT_RELEASE_REPO)]
+    pub release_repo: String,
+    /// Registry credentials (auth.json / pull secret) [default: $REGISTRY_AUTH_FILE,
+    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json]
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Extra CA certificates (PEM) for registries
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Option<PathBuf>,
+    /// Reach this registry host[:port] over plain HTTP (test registries); repeatable
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Resolve and fetch, print the plan, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Signature store: a folder in the mirror layout or an http(s) URL; repeatable, tried in
+    /// order [default: Red Hat's two stores]
+    #[arg(long = "store", value_name = "DIR|URL")]
+    pub stores: Vec<String>,
+    /// Release keyring: key files (armored or binary; together one entry, any key enough) or the
+    /// cluster's release-verification ConfigMap (each verifier-public-key-* entry required);
+    /// replaces the default (Red Hat's keys)
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Vec<PathBuf>,
+    /// Also refuse what the cluster accepts but sequoia's standard policy does not (MD5, SHA-1,
+    /// malformed messages, loose JSON): verdict strict-refused
+    #[arg(long)]
+    pub strict: bool,
+    /// Secret packer key to sign the bundle with (passphrase from SIGBUNDLE_KEY_PASSPHRASE)
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    /// Write an unsigned bundle (unpack then needs --allow-unsigned)
+    #[arg(long)]
+    pub no_sign: bool,
+    /// Bundle file to write, or - for standard output
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub output: Option<PathBuf>,
+    /// Compression of the bundle
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+    /// Pack what has valid signatures and record the rest as missing (else: exit 1, no bundle)
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Collect from every store, not only the first with a valid signature
+    #[arg(long)]
+    pub all_stores: bool,
+    /// Releases fetched at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Per-request timeout, seconds
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// Retries on timeouts, connection errors and 5xx
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+    /// Extra CA certificates (PEM) for private stores
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CompressionArg {
+    Zstd,
+    Gzip,
+    None,
+}
+
+pub fn parse_arch(s: &str) -> Result<Arch, String> {
+    Arch::parse(s).ok_or_else(|| format!("unknown arch {s:?}: x86_64, aarch64, ppc64le, s390x or multi"))
+}

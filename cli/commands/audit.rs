@@ -1,0 +1,94 @@
+//! `unpack audit`: list what crossed (per record or per release), check the hash chain, or match
+//! a pack receipt. A broken chain and a receipt that does not match end with exit 1.
+
+use sigbundle::audit::{match_receipt, AuditLog, ChainCheck, Receipt, ReceiptMatch};
+use sigbundle::text::escape_name;
+
+use crate::args::unpack::AuditArgs;
+use crate::exit::{CommandResult, Outcome};
+use crate::printer::{print_json, write_text};
+use crate::{errln, outln};
+
+pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
+    if a.check || a.head {
+        return check(log, a.head, a.json);
+    }
+    if let Some(path) = &a.receipt {
+        return receipt(log, path, a.json);
+    }
+    let records = log.read_all()?;
+    if a.json {
+        print_json(&records);
+        return Ok(Outcome::Success);
+    }
+    write_text(&crate::render::audit_records(&records, a.by_release))?;
+    errln!("{} record(s) in {}", records.len(), log.path.display());
+    Ok(Outcome::Success)
+}
+
+fn check(log: &AuditLog, head_only: bool, json: bool) -> CommandResult {
+    let c = log.check()?;
+    if json {
+        print_json(&c);
+    }
+    Ok(match c {
+        ChainCheck::Intact { records, head } => {
+            if head_only && !json {
+                outln!("{head}");
+            } else if !json {
+                outln!("intact: {records} record(s) in {}, head {head}", log.path.display());
+            }
+            Outcome::Success
+        }
+        ChainCheck::Broken { line, reason } => {
+            errln!(
+                "unpack: audit log {} is broken at line {line}: {}",
+                log.path.display(),
+                escape_name(&reason)
+            );
+            Outcome::VerificationFailed
+        }
+    })
+}
+
+fn receipt(log: &AuditLog, path: &std::path::Path, json: bool) -> CommandResult {
+    let records = log.read_all()?;
+    let r = Receipt::read(path)?;
+    let m = match_receipt(&r, &records);
+    if json {
+        print_json(&m);
+    }
+    Ok(match m {
+        ReceiptMatch::ImportedAsPacked { seq, time, action } => {
+            if !json {
+                outln!(
+                    "imported as packed: {} ({} release(s)) by {} at {}, audit record {seq}",
+                    escape_name(&r.bundle),
+                    r.releases.len(),
+                    escape_name(&action),
+                    escape_name(&time)
+                );
+            }
+            Outcome::Success
+        }
+        ReceiptMatch::Differs { details } => {
+            if !json {
+                outln!("NOT imported as packed: {}", escape_name(&r.bundle));
+                for d in details {
+                    outln!("  {}", escape_name(&d));
+                }
+            }
+            Outcome::VerificationFailed
+        }
+        ReceiptMatch::NotImported => {
+            if !json {
+                outln!(
+                    "not imported: no audit record of bundle {} (sha256 {})",
+                    escape_name(&r.bundle),
+                    escape_name(&r.bundle_sha256)
+                );
+            }
+            Outcome::VerificationFailed
+        }
+    })
+}

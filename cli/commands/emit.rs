@@ -1,0 +1,120 @@
+//! `unpack emit`: verify, then write what the cluster needs — ConfigMap files (written while the
+//! bundle is verified, put in place only once it passed), a signature-store folder, or one bare
+//! signature on stdout.
+
+use std::path::Path;
+
+use sigbundle::audit::{Action, AuditLog, Destination};
+use sigbundle::bundle::{ReleaseSink, VerifiedBundle};
+use sigbundle::configmap::Format;
+use sigbundle::digest::Digest;
+use sigbundle::error::Error;
+use sigbundle::step::{audited, StepDone};
+use sigbundle::unpack::{self, DirEmitter};
+
+use super::{check_options, json_on_failure};
+use crate::args::unpack::{EmitArgs, FormatArg};
+use crate::exit::{CommandResult, Outcome};
+use crate::json::Emitted;
+use crate::printer::{print_json, stdout_is_terminal, write_stdout, write_text};
+use crate::{errln, outln};
+
+/// The ConfigMap format of `--format`, and its name for the audit record.
+fn format_of(format: FormatArg) -> (Format, &'static str) {
+    match format {
+        FormatArg::OcJson => (Format::OcJson, "oc-json"),
+        FormatArg::Yaml => (Format::Yaml, "yaml"),
+    }
+}
+
+pub fn run(a: EmitArgs, log: &AuditLog) -> CommandResult {
+    // Refuse a terminal before reading anything: bare signatures are binary.
+    let wanted = match &a.signature {
+        Some(_) if stdout_is_terminal() => {
+            return Err(Error::Usage(
+                "--signature writes binary data; redirect stdout to a file or a pipe".into(),
+            ))
+        }
+        Some(d) => Some(Digest::parse(d)?),
+        None => None,
+    };
+    let emitter = a
+        .to_dir
+        .as_ref()
+        .map(|d| DirEmitter::new(d, format_of(a.format).0, a.force));
+    // The bodies are kept only when no emitter takes each release as it is verified.
+    let opts = check_options(&a.check, emitter.is_none())?;
+    let sink = emitter.as_ref().map(|e| e as &dyn ReleaseSink);
+    let result = audited(log, &a.bundle, Action::Emit, &opts, sink, |b| {
+        let destination = match (wanted, &a.store_dir, &emitter) {
+            (Some(digest), _, _) => to_stdout(b, digest, a.index)?,
+            (None, Some(dir), _) => to_store_dir(b, dir, &a)?,
+            (None, None, Some(emitter)) => to_configmaps(b, emitter, &a)?,
+            (None, None, None) => unreachable!("clap requires one target, and --to-dir makes an emitter"),
+        };
+        Ok(StepDone::ok((), Some(destination)))
+    });
+    json_on_failure(result, &a.bundle, a.json)?;
+    Ok(Outcome::Success)
+}
+
+fn to_stdout(b: &VerifiedBundle, digest: Digest, index: usize) -> Result<Destination, Error> {
+    write_stdout(unpack::signature_bytes(b, &digest, index)?)?;
+    Ok(Destination::Stdout {
+        digest: digest.to_string(),
+        index,
+    })
+}
+
+fn to_store_dir(b: &VerifiedBundle, dir: &Path, a: &EmitArgs) -> Result<Destination, Error> {
+    let url = a
+        .store_url
+        .clone()
+        .unwrap_or_else(|| "https://<where this folder is served>/".to_string());
+    let s = unpack::emit_store_dir(b, dir, &url, a.force)?;
+    if a.json {
+        print_json(&Emitted {
+            ok: true,
+            bundle_sha256: &b.sha256,
+            files: &s.files,
+            patch: Some(&s.patch_command),
+        });
+    } else {
+        write_text(&crate::render::files(&s.files))?;
+        errln!(
+            "wrote {} signature(s) to {} in the mirror layout; serve it over HTTPS and point the cluster at it:",
+            s.files.len(),
+            dir.display()
+        );
+        outln!("{}", s.patch_command);
+        errln!("(setting spec.signatureStores replaces the default Red Hat stores)");
+    }
+    Ok(Destination::StoreDir {
+        path: dir.display().to_string(),
+    })
+}
+
+fn to_configmaps(b: &VerifiedBundle, emitter: &DirEmitter, a: &EmitArgs) -> Result<Destination, Error> {
+    let dir = a.to_dir.as_ref().expect("an emitter is made for --to-dir");
+    let files = emitter.commit()?;
+    if a.json {
+        print_json(&Emitted {
+            ok: true,
+            bundle_sha256: &b.sha256,
+            files: &files,
+            patch: None,
+        });
+    } else {
+        write_text(&crate::render::files(&files))?;
+        errln!(
+            "wrote {} ConfigMap file(s) to {}; load them with: oc apply -f {}",
+            files.len(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(Destination::ConfigmapDir {
+        path: dir.display().to_string(),
+        format: format_of(a.format).1.to_string(),
+    })
+}

@@ -1,0 +1,49 @@
+//! `unpack inspect`: what a bundle claims to hold (marked not verified), or with keys a verify
+//! that says so.
+
+use sigbundle::audit::{Action, AuditLog};
+use sigbundle::step::{audited, StepDone};
+use sigbundle::unpack;
+
+use super::{check_options, json_on_failure};
+use crate::args::unpack::{CheckArgs, InspectArgs};
+use crate::exit::{CommandResult, Outcome};
+use crate::json::{InspectClaims, InspectVerified};
+use crate::printer::{print_json, write_text};
+
+pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
+    if !a.packer_key.is_empty() {
+        let check = CheckArgs {
+            packer_key: a.packer_key,
+            keyring: a.keyring,
+            allow_unsigned: false,
+            strict: false,
+        };
+        let opts = check_options(&check, false)?;
+        let result = audited(log, &a.bundle, Action::Verify, &opts, None, |_| {
+            Ok(StepDone::ok((), None))
+        });
+        let (b, _) = json_on_failure(result, &a.bundle, a.json)?;
+        if a.json {
+            print_json(&InspectVerified {
+                verified: true,
+                manifest: &b.manifest,
+                packer: &b.packer,
+                sha256: &b.sha256,
+            });
+        } else {
+            super::verify::report(&a.bundle, &b)?;
+        }
+        return Ok(Outcome::Success);
+    }
+    let m = unpack::read_manifest_unverified(&a.bundle)?;
+    if a.json {
+        print_json(&InspectClaims {
+            verified: false,
+            manifest: &m,
+        });
+    } else {
+        write_text(&crate::render::claims(&a.bundle, &m))?;
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,81 @@
+//! One module per command, each `run(args, …) -> CommandResult`, and what the commands that act
+//! on a bundle share (the trust and check options, the audited step's refusal as JSON).
+
+pub mod apply;
+pub mod audit;
+pub mod emit;
+pub mod inspect;
+pub mod pack;
+pub mod pack_key;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use sigbundle::bundle::{CheckOptions, Limits, VerifiedBundle};
+use sigbundle::error::Error;
+use sigbundle::keyring::Keyring;
+use sigbundle::packer_key::PASSPHRASE_ENV;
+use sigbundle::step::StepDone;
+use sigbundle::verify::trust::ReleaseTrust;
+
+use crate::args::unpack::CheckArgs;
+use crate::errln;
+use crate::printer::print_json;
+
+/// The packer key passphrase from the environment (never from the command line).
+pub fn passphrase() -> Option<String> {
+    std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
+}
+
+/// The release trust from `--keyring` (default: Red Hat's), its warnings said on stderr.
+pub fn release_trust(tool: &str, keyring: &[PathBuf]) -> Result<ReleaseTrust, Error> {
+    let trust = ReleaseTrust::from_args(keyring)?;
+    for w in &trust.warnings {
+        errln!("{tool}: warning: {}", sigbundle::text::escape_name(w));
+    }
+    Ok(trust)
+}
+
+/// How to check a bundle, from the shared options; `keep_bodies` when the step needs the
+/// signatures' bytes after verification.
+pub fn check_options(a: &CheckArgs, keep_bodies: bool) -> Result<CheckOptions, Error> {
+    if a.packer_key.is_empty() && !a.allow_unsigned {
+        return Err(Error::Usage(
+            "give the packer's public key with --packer-key FILE, or accept an unsigned bundle with --allow-unsigned"
+                .into(),
+        ));
+    }
+    Ok(CheckOptions {
+        packer_keys: if a.packer_key.is_empty() {
+            None
+        } else {
+            Some(Keyring::from_files(&a.packer_key)?)
+        },
+        allow_unsigned: a.allow_unsigned,
+        release_keys: release_trust("unpack", &a.keyring)?,
+        strict: a.strict,
+        now: SystemTime::now(),
+        limits: Limits::default(),
+        keep_bodies,
+    })
+}
+
+/// An audited step's result; with `--json`, a failure is also said as a JSON document.
+pub fn json_on_failure<T>(
+    result: Result<(VerifiedBundle, StepDone<T>), Error>,
+    bundle: &Path,
+    json: bool,
+) -> Result<(VerifiedBundle, StepDone<T>), Error> {
+    if let (Err(e), true) = (&result, json) {
+        let (problems, more_problems) = e.rejection().unwrap_or((&[], 0));
+        print_json(&crate::json::Refused {
+            ok: false,
+            bundle,
+            error: e.to_string(),
+            problems,
+            more_problems,
+        });
+    }
+    result
+}

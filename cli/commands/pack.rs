@@ -1,0 +1,203 @@
+//! `pack`: resolve what was named, fetch and verify every signature, write one bundle (or, with
+//! `--dry-run`, print the plan); progress on a terminal, a line per release otherwise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sigbundle::bundle::Compression;
+use sigbundle::error::Error;
+use sigbundle::fsutil::Overwrite;
+use sigbundle::graph::GraphSource;
+use sigbundle::packer_key::PackerSigner;
+use sigbundle::packing::{self, Output, PackOptions, PackSummary, ReleaseOutcome};
+use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
+use sigbundle::resolve::{self, ResolveOptions, Spec};
+use sigbundle::store::{FetchConfig, Fetcher, Store};
+use sigbundle::text::escape_name;
+
+use super::{passphrase, release_trust};
+use crate::args::pack::{CompressionArg, PackArgs};
+use crate::errln;
+use crate::exit::{CommandResult, Outcome};
+use crate::printer::{print_json, stderr_is_terminal, write_text};
+
+pub fn run(a: PackArgs) -> CommandResult {
+    let specs = specs(&a)?;
+    let registry = Registry::new(RegistryConfig {
+        auth: match &a.authfile {
+            Some(p) => AuthFile::from_file(p)?,
+            None => AuthFile::discover()?,
+        },
+        insecure: a.insecure_registry.clone(),
+        ca_file: a.registry_ca.clone(),
+        timeout: Some(Duration::from_secs(a.timeout)),
+    })?;
+    let resolve_opts = ResolveOptions {
+        arch: a.arch,
+        release_repo: a.release_repo.clone(),
+        graph: match &a.graph_file {
+            Some(f) => GraphSource::File(f.clone()),
+            None => GraphSource::Url(a.graph_url.clone()),
+        },
+        min_version: a.min_version.clone(),
+        max_version: a.max_version.clone(),
+    };
+    let bar = progress_bar(a.quiet);
+    let opts = options(&a, bar.clone())?;
+    let summary = packing::resolve_and_pack(&specs, &registry, &resolve_opts, &opts);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let summary = summary?;
+    say(&a, &summary)?;
+    // A dry run prints its plan either way; the exit code says whether a real run would pack.
+    match summary.dry_run_failure() {
+        Some(e) if a.dry_run => Err(e.into()),
+        _ => Ok(Outcome::Success),
+    }
+}
+
+/// Every name asked for: arguments, list files, channels.
+fn specs(a: &PackArgs) -> Result<Vec<(String, Spec)>, Error> {
+    let mut specs = Vec::new();
+    for r in &a.releases {
+        specs.push((r.trim().to_string(), Spec::parse(r)?));
+    }
+    for f in &a.from_file {
+        for (_, text, spec) in resolve::read_list(f)? {
+            specs.push((text, spec));
+        }
+    }
+    for c in &a.channel {
+        specs.push((format!("channel:{c}"), Spec::parse(&format!("channel:{c}"))?));
+    }
+    Ok(specs)
+}
+
+fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOptions, Error> {
+    let stores = if a.stores.is_empty() {
+        Store::red_hat()
+    } else {
+        a.stores.iter().map(|s| Store::parse(s)).collect::<Result<_, _>>()?
+    };
+    let output = match a.output.as_deref() {
+        Some(p) if p.as_os_str() == "-" => Output::Stdout,
+        Some(p) => Output::File {
+            path: p.to_path_buf(),
+            overwrite: if a.force { Overwrite::Always } else { Overwrite::Never },
+        },
+        None => return Err(Error::Usage("-o FILE is required".into())),
+    };
+    Ok(PackOptions {
+        stores,
+        release_keys: release_trust("pack", &a.keyring)?,
+        strict: a.strict,
+        signer: match &a.sign_key {
+            Some(path) => Some(PackerSigner::from_file(path, passphrase().as_deref())?),
+            None => None,
+        },
+        compression: match a.compression {
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::None => Compression::None,
+        },
+        output,
+        created: packing::source_date_epoch()?,
+        concurrency: a.concurrency,
+        allow_missing: a.allow_missing,
+        all_stores: a.all_stores,
+        fetcher: Fetcher::new(FetchConfig {
+            timeout: Duration::from_secs(a.timeout),
+            retries: a.retries,
+            ca_file: a.ca_file.clone(),
+            ..FetchConfig::default()
+        })?,
+        dry_run: a.dry_run,
+        progress: Some(progress(bar, a.quiet)),
+    })
+}
+
+fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !stderr_is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(0);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} fetching {pos}/{len} releases [{elapsed}] {wide_msg}")
+            .expect("a valid template"),
+    );
+    Some(b)
+}
+
+/// What is said as each release completes: on the bar, or a line on stderr (unless quiet).
+fn progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> packing::Progress {
+    Arc::new(move |o: &ReleaseOutcome| {
+        let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
+        let line = match &o.store {
+            Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
+            None => format!("{}: no valid signature", o.digest),
+        };
+        let incomplete = o.incomplete.iter().map(|f| {
+            format!(
+                "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
+                escape_name(f)
+            )
+        });
+        let rejected = o
+            .signatures
+            .iter()
+            .filter(|j| !j.report.verdict.is_valid())
+            .map(|j| format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict));
+        match &bar {
+            Some(b) => {
+                b.set_length(b.length().unwrap_or(0).max(b.position() + 1));
+                b.inc(1);
+                b.set_message(line);
+                for msg in incomplete.chain(rejected) {
+                    b.println(msg);
+                }
+            }
+            None if !quiet => {
+                errln!("{line}");
+                for msg in incomplete.chain(rejected) {
+                    errln!("{msg}");
+                }
+            }
+            None => {}
+        }
+    })
+}
+
+/// The summary (JSON, the plan, or a line on stderr).
+fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
+    if a.json {
+        print_json(&crate::json::Packed {
+            summary,
+            plan: a.dry_run.then_some(summary.outcomes.as_slice()),
+        });
+    } else if a.dry_run {
+        write_text(&crate::render::plan(summary))?;
+        errln!(
+            "plan: {} release(s), {} valid signature(s), {} rejected, {} missing; nothing written",
+            summary.releases,
+            summary.signatures,
+            summary.rejected_signatures,
+            summary.missing.len()
+        );
+    } else if !a.quiet {
+        for m in &summary.missing {
+            errln!("missing: {} ({})", m.digest, m.reason);
+        }
+        errln!(
+            "packed {} release(s), {} signature(s) into {} ({} bytes, sha256 {}), packer {}, in {:.2}s",
+            summary.releases,
+            summary.signatures,
+            summary.output,
+            summary.bundle_bytes,
+            summary.bundle_sha256,
+            summary.packer,
+            summary.elapsed_seconds
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `unpack verify`: the full verification, its report (or JSON), one audit record.
+
+use std::path::Path;
+
+use sigbundle::audit::{Action, AuditLog};
+use sigbundle::bundle::{PackerStatus, VerifiedBundle};
+use sigbundle::error::Error;
+use sigbundle::step::{audited, StepDone};
+use sigbundle::text::escape_name;
+
+use super::{check_options, json_on_failure};
+use crate::args::unpack::VerifyArgs;
+use crate::errln;
+use crate::exit::{CommandResult, Outcome};
+use crate::printer::{print_json, write_text};
+
+pub fn run(a: VerifyArgs, log: &AuditLog) -> CommandResult {
+    let opts = check_options(&a.check, false)?;
+    let result = audited(log, &a.bundle, Action::Verify, &opts, None, |_| {
+        Ok(StepDone::ok((), None))
+    });
+    let (b, _) = json_on_failure(result, &a.bundle, a.json)?;
+    if a.json {
+        print_json(&crate::json::Verified::of(&a.bundle, &b));
+    } else {
+        report(&a.bundle, &b)?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The report of a verified bundle: the table on stdout, the packer's warnings and the tally on
+/// stderr.
+pub fn report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
+    write_text(&crate::render::verified(path, b))?;
+    if let PackerStatus::Verified { warnings, .. } = &b.packer {
+        for w in warnings {
+            errln!("unpack: warning: {}", escape_name(w));
+        }
+    }
+    let sigs: usize = b.releases.iter().map(|r| r.signatures.len()).sum();
+    errln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
+    Ok(())
+}

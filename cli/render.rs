@@ -1,0 +1,261 @@
+//! Every table and report the binaries print, as text: the release table `verify` and
+//! `inspect` share, the bundle header, `pack --dry-run`'s plan, the files `emit` wrote and the
+//! audit listing. Texts from bundles, manifests and logs are escaped here and cut only between
+//! characters; the printer escapes once more on the way out.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use sigbundle::audit::{Destination, Record};
+use sigbundle::bundle::{PackerStatus, VerifiedBundle};
+use sigbundle::manifest::{Manifest, Missing};
+use sigbundle::packing::PackSummary;
+use sigbundle::text::{escape_name as e, head_chars, tail_chars, truncate_chars};
+use sigbundle::unpack::{EmittedFile, FileAction};
+use sigbundle::verify::rfc3339;
+
+/// The release column: `sha256:` and 64 hex digits.
+const RELEASE: usize = 71;
+
+/// One signature row of the release table.
+struct SignatureRow<'a> {
+    signer_cert: Option<&'a str>,
+    identity: Option<&'a str>,
+    warnings: &'a [String],
+}
+
+/// One release of the release table: its signatures, and (for claims) the names it was asked as.
+struct ReleaseRows<'a> {
+    digest: String,
+    signatures: Vec<SignatureRow<'a>>,
+    asked_as: Option<String>,
+}
+
+/// The release table: a line per signature (the release and count on its first), warnings under
+/// it, the names asked as when shown, then the missing releases.
+fn release_table(out: &mut String, last_column: &str, releases: Vec<ReleaseRows<'_>>, missing: &[Missing]) {
+    let _ = writeln!(
+        out,
+        "{:<RELEASE$}  {:<4}  {:<16}  {last_column}",
+        "RELEASE", "SIGS", "SIGNER"
+    );
+    for r in releases {
+        for (i, s) in r.signatures.iter().enumerate() {
+            let signer = s.signer_cert.map_or("?", |f| tail_chars(f, 16));
+            let (d, n) = if i == 0 {
+                (r.digest.as_str(), r.signatures.len().to_string())
+            } else {
+                ("", String::new())
+            };
+            let _ = writeln!(
+                out,
+                "{d:<RELEASE$}  {n:<4}  {:<16}  {}",
+                e(signer),
+                e(s.identity.unwrap_or(""))
+            );
+            for w in s.warnings {
+                let _ = writeln!(out, "{:<RELEASE$}  warning: {}", "", e(w));
+            }
+        }
+        if let Some(names) = r.asked_as {
+            let _ = writeln!(out, "{:<RELEASE$}  {:<4}  {:<16}  asked as: {}", "", "", "", e(&names));
+        }
+    }
+    for m in missing {
+        let _ = writeln!(
+            out,
+            "{:<RELEASE$}  {:<4}  missing: {}",
+            m.digest.to_string(),
+            0,
+            e(&m.reason)
+        );
+    }
+}
+
+/// `unpack verify`'s report of a verified bundle (stdout part).
+pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
+    let mut out = String::with_capacity(b.releases.len() * 120 + 1024);
+    let _ = writeln!(out, "bundle     {}", e(&path.display().to_string()));
+    let _ = writeln!(out, "sha256     {}", b.sha256);
+    let _ = writeln!(out, "created    {} by {}", e(&b.manifest.created), e(&b.manifest.tool));
+    match &b.packer {
+        PackerStatus::Verified {
+            fingerprint,
+            signed_at,
+            warnings,
+        } => {
+            let at = signed_at.map(rfc3339).unwrap_or_default();
+            let _ = writeln!(out, "packer     {fingerprint} (signature verified, signed {at})");
+            for w in warnings {
+                let _ = writeln!(out, "           warning: {}", e(w));
+            }
+        }
+        PackerStatus::NotChecked { claimed } => {
+            let _ = writeln!(out, "packer     {} (NOT checked: no --packer-key)", e(claimed));
+        }
+        PackerStatus::Unsigned => {
+            let _ = writeln!(out, "packer     none (unsigned bundle, accepted with --allow-unsigned)");
+        }
+    }
+    let _ = writeln!(out);
+    let releases = b
+        .releases
+        .iter()
+        .map(|r| ReleaseRows {
+            digest: r.digest.to_string(),
+            signatures: r
+                .signatures
+                .iter()
+                .map(|s| SignatureRow {
+                    signer_cert: s.report.signer_cert.as_deref(),
+                    identity: s.report.identity.as_deref(),
+                    warnings: &s.report.warnings,
+                })
+                .collect(),
+            asked_as: None,
+        })
+        .collect();
+    release_table(&mut out, "IDENTITY", releases, &b.manifest.missing);
+    out
+}
+
+/// What `unpack inspect` prints without keys: the manifest's claims, marked as such.
+pub fn claims(bundle: &Path, m: &Manifest) -> String {
+    let mut out = String::with_capacity(m.releases.len() * 200 + 512);
+    let _ = writeln!(
+        out,
+        "NOT VERIFIED: what {} claims to hold (give --packer-key to verify)",
+        e(&bundle.display().to_string())
+    );
+    let _ = writeln!(out, "format     {}", e(&m.format));
+    let _ = writeln!(out, "created    {} by {}", e(&m.created), e(&m.tool));
+    let _ = writeln!(out, "packer     {} (claimed)", e(&m.packer));
+    let _ = writeln!(out);
+    let releases = m
+        .releases
+        .iter()
+        .map(|r| ReleaseRows {
+            digest: r.digest.to_string(),
+            signatures: r
+                .signatures
+                .iter()
+                .map(|s| SignatureRow {
+                    signer_cert: s.signer_cert.as_deref(),
+                    identity: s.identity.as_deref(),
+                    warnings: &[],
+                })
+                .collect(),
+            asked_as: Some(r.requested.join(", ")),
+        })
+        .collect();
+    release_table(&mut out, "IDENTITY / NAMES", releases, &m.missing);
+    out
+}
+
+/// `pack --dry-run`'s plan: a line per signature seen.
+pub fn plan(summary: &PackSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<RELEASE$}  {:<5}  {:<17}  {:>6}  NAMES",
+        "RELEASE", "SIG", "VERDICT", "BYTES"
+    );
+    for o in &summary.outcomes {
+        let names = o.requested.join(", ");
+        if o.signatures.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<RELEASE$}  {:<5}  {:<17}  {:>6}  {names}",
+                o.digest.to_string(),
+                "-",
+                "none found",
+                0
+            );
+        }
+        for j in &o.signatures {
+            let _ = writeln!(
+                out,
+                "{:<RELEASE$}  {:<5}  {:<17}  {:>6}  {names}",
+                o.digest.to_string(),
+                j.index,
+                j.report.verdict.name(),
+                j.size
+            );
+        }
+    }
+    out
+}
+
+/// The files `emit` wrote (or found unchanged), one per line.
+pub fn files(files: &[EmittedFile]) -> String {
+    let mut out = String::with_capacity(files.len() * 110);
+    for f in files {
+        let action = match f.action {
+            FileAction::Created => "created",
+            FileAction::Unchanged => "unchanged",
+            FileAction::Replaced => "replaced",
+        };
+        let _ = writeln!(out, "{action:9} {} ({})", f.path.display(), f.digest);
+    }
+    out
+}
+
+fn destination_cell(d: &Option<Destination>) -> String {
+    match d {
+        None => "-".to_string(),
+        Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
+        Some(Destination::StoreDir { path }) => format!("store:{path}"),
+        Some(Destination::Stdout { digest, index }) => format!("stdout:{digest}#{index}"),
+        Some(Destination::Cluster { server, context, .. }) => {
+            format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
+        }
+    }
+}
+
+/// The audit listing: per record, or per release. Every field of a record is the log's word
+/// (a log is anyone's who can write it): cut and escaped.
+pub fn audit_records(records: &[Record], by_release: bool) -> String {
+    let cell = |s: &str, n: usize| e(&truncate_chars(s, n));
+    let mut out = String::with_capacity(records.len() * 160 + 128);
+    if by_release {
+        let _ = writeln!(
+            out,
+            "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  DESTINATION",
+            "RELEASE", "TIME", "ACTION", "OUTCOME"
+        );
+        for r in records {
+            for rel in &r.releases {
+                let _ = writeln!(
+                    out,
+                    "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  {}",
+                    cell(&rel.digest, 80),
+                    cell(&r.time, 40),
+                    cell(&r.action, 20),
+                    cell(&r.outcome, 20),
+                    e(&destination_cell(&r.destination))
+                );
+            }
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  DESTINATION",
+            "SEQ", "TIME", "ACTION", "OUTCOME", "BUNDLE SHA256", "RELS"
+        );
+        for r in records {
+            let sha = r.bundle_sha256.as_deref().map_or("-", |s| head_chars(s, 16));
+            let _ = writeln!(
+                out,
+                "{:>4}  {:<20}  {:<7}  {:<8}  {:<16}  {:>4}  {}",
+                r.seq,
+                cell(&r.time, 40),
+                cell(&r.action, 20),
+                cell(&r.outcome, 20),
+                e(sha),
+                r.releases.len(),
+                e(&destination_cell(&r.destination))
+            );
+        }
+    }
+    out
+}
