@@ -153,3 +153,151 @@ fn record_refused(path: &Path, err: &UnpackError, action: Action) -> NewRecord {
         problems,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{write_bundle, Compression, Limits};
+    use crate::digest::Digest;
+    use crate::manifest::{signature_path, Member, Release, SignatureEntry, FORMAT_V1, TOOL_VERSION, UNSIGNED};
+    use crate::verify::trust::ReleaseTrust;
+    use sha2::Digest as _;
+
+    const HEX: &str = "0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363";
+
+    /// An unsigned bundle of one real Red Hat signature, written to `dir/b.tar`.
+    fn bundle(dir: &Path) -> std::path::PathBuf {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/stores/redhat");
+        let sig = std::fs::read(fixtures.join(format!("sha256={HEX}/signature-1"))).unwrap();
+        let digest = Digest::parse(&format!("sha256:{HEX}")).unwrap();
+        let path = signature_path(&digest, 1);
+        let sha = hex::encode(sha2::Sha256::digest(&sig));
+        let manifest = Manifest {
+            format: FORMAT_V1.into(),
+            tool: TOOL_VERSION.into(),
+            created: "2023-11-14T22:13:20Z".into(),
+            packer: UNSIGNED.into(),
+            releases: vec![Release {
+                digest,
+                requested: vec![digest.to_string()],
+                store: "test".into(),
+                signatures: vec![SignatureEntry {
+                    path: path.clone(),
+                    size: sig.len() as u64,
+                    sha256: sha.clone(),
+                    verdict: "valid".into(),
+                    signer: None,
+                    signer_cert: None,
+                    created: None,
+                    identity: None,
+                    creator: None,
+                    satisfies: vec![],
+                }],
+                incomplete: vec![],
+            }],
+            missing: vec![],
+            members: vec![Member {
+                path: path.clone(),
+                size: sig.len() as u64,
+                sha256: sha,
+            }],
+        };
+        let tar = write_bundle(
+            Vec::new(),
+            Compression::None,
+            0,
+            &manifest.to_bytes(),
+            None,
+            &[(path, sig)],
+        )
+        .unwrap();
+        let out = dir.join("b.tar");
+        std::fs::write(&out, tar).unwrap();
+        out
+    }
+
+    fn opts() -> CheckOptions {
+        CheckOptions {
+            packer_keys: None,
+            allow_unsigned: true,
+            release_keys: ReleaseTrust::default_release(),
+            strict: false,
+            now: std::time::SystemTime::now(),
+            limits: Limits::default(),
+            keep_bodies: true,
+        }
+    }
+
+    fn outcomes(log: &AuditLog) -> Vec<(String, String)> {
+        log.read_all()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.action, r.outcome))
+            .collect()
+    }
+
+    /// Every way a step ends leaves exactly one record, with the outcome it ended in.
+    #[test]
+    fn every_step_is_recorded_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.log"));
+        let good = bundle(dir.path());
+        let ok = audited(&log, &good, Action::Verify, &opts(), None, |_| {
+            Ok(StepDone::ok(7, None))
+        });
+        assert_eq!(ok.unwrap().1.value, 7);
+        let failed = audited(
+            &log,
+            &good,
+            Action::Emit,
+            &opts(),
+            None,
+            |_| -> Result<StepDone<()>, Error> { Err(Error::Usage("disk full".into())) },
+        );
+        assert!(matches!(failed, Err(Error::Usage(_))));
+        let conflict = audited(&log, &good, Action::Apply, &opts(), None, |_| {
+            Ok(StepDone {
+                value: (),
+                destination: None,
+                conflicts: vec!["sha256-x: other bytes".into()],
+            })
+        });
+        assert_eq!(conflict.unwrap().1.conflicts.len(), 1);
+        let bad = dir.path().join("bad.tar");
+        std::fs::write(&bad, b"not a bundle").unwrap();
+        let mut ran = false;
+        let refused = audited(&log, &bad, Action::Emit, &opts(), None, |_| {
+            ran = true;
+            Ok(StepDone::ok((), None))
+        });
+        assert!(refused.is_err() && !ran, "a refused bundle runs no step");
+        assert_eq!(
+            outcomes(&log),
+            [
+                ("verify", "ok"),
+                ("emit", "failed"),
+                ("apply", "conflict"),
+                ("emit", "refused")
+            ]
+            .map(|(a, o)| (a.to_string(), o.to_string()))
+        );
+        let records = log.read_all().unwrap();
+        assert_eq!(records[2].problems, ["sha256-x: other bytes"]);
+        assert_eq!(records[0].releases.len(), 1);
+    }
+
+    /// A log that cannot take a record stops the step before the bundle is read; a record that
+    /// cannot be written for a failure is said after the failure.
+    #[test]
+    fn no_step_without_a_log_that_can_record_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = bundle(dir.path());
+        let as_dir = AuditLog::new(dir.path().to_path_buf());
+        let mut ran = false;
+        let r = audited(&as_dir, &good, Action::Verify, &opts(), None, |_| {
+            ran = true;
+            Ok(StepDone::ok((), None))
+        });
+        assert!(matches!(r, Err(Error::Audit(_))) && !ran);
+    }
+}
