@@ -3,10 +3,7 @@
 # tests/fixtures: pack three releases into a signed bundle, verify it, emit oc ConfigMaps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! dpkg -s libclang-dev libssl-dev pkg-config >/dev/null 2>&1; then
-  ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get update -qq
-  ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get install -y -qq libclang-dev libssl-dev pkg-config
-fi
+bash scripts/deps.sh build
 cargo install --locked --path . --root "${SIGBUNDLE_ROOT:-$HOME/.local}"
 export PATH="${SIGBUNDLE_ROOT:-$HOME/.local}/bin:$PATH"
 out=${DEMO_DIR:-./demo}
