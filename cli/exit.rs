@@ -30,6 +30,12 @@ fn code(class: ExitClass) -> ExitCode {
 
 /// Say an error (if any) and return the exit code.
 pub fn finish(program: &str, result: CommandResult) -> ExitCode {
+    // A report that could not be written (other than to a reader who closed the pipe) fails
+    // a command that otherwise succeeded.
+    let result = match (result, crate::printer::stdout_failure()) {
+        (Ok(Outcome::Success), Some(e)) => Err(e),
+        (result, _) => result,
+    };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::VerificationFailed) => code(ExitClass::Verification),

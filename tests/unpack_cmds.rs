@@ -374,3 +374,85 @@ fn concurrent_runs_append_whole_records_to_one_log() {
         .code(0)
         .stdout_has("intact: 8 record(s)");
 }
+
+/// `unpack audit | head -1`, `inspect | head`, `verify | head`: a reader that closed stdout
+/// ends the report quietly with the command's own outcome (exit 0, no panic, no message), and
+/// the audit record says what happened. The product itself (`emit --signature`) into a closed
+/// pipe, or a report onto a full disk, is an I/O error (exit 2) and recorded as such.
+#[test]
+fn a_closed_stdout_ends_reports_quietly_and_products_with_an_error() {
+    let env = Env::new();
+    let (key, public) = env.packer_key("ops");
+    let store = fixture("stores/redhat");
+    env.run(
+        "pack",
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+            RH_4_10_18,
+        ],
+    )
+    .code(0);
+    let public = public.to_str().unwrap();
+    let reports: [&[&str]; 6] = [
+        &["verify", "b.tar.zst", "--packer-key", public],
+        &["verify", "b.tar.zst", "--packer-key", public, "--json"],
+        &["inspect", "b.tar.zst"],
+        &["inspect", "b.tar.zst", "--json"],
+        &["audit"],
+        &["audit", "--json"],
+    ];
+    for args in reports {
+        let r = env.run_stdout_to("unpack", args, closed_pipe());
+        r.code(0);
+        assert!(
+            !(r.stderr.contains("panic") || r.stderr.contains("error")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let outcomes: Vec<(String, String)> = env
+        .audit_records()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("verify".into(), "ok".into()), ("verify".into(), "ok".into())]
+    );
+
+    let r = env.run_stdout_to(
+        "unpack",
+        &["emit", "b.tar.zst", "--packer-key", public, "--signature", RH_4_15_0],
+        closed_pipe(),
+    );
+    r.code(2).stderr_has("cannot write to stdout");
+    let last = env.audit_records().pop().unwrap();
+    assert_eq!(
+        (last["action"].as_str(), last["outcome"].as_str()),
+        (Some("emit"), Some("failed"))
+    );
+
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let r = env.run_stdout_to("unpack", &["verify", "b.tar.zst", "--packer-key", public], full.into());
+    r.code(2).stderr_has("cannot write to stdout: No space left on device");
+    assert!(
+        !r.stderr.contains("OK:"),
+        "no tally after a report that was not written: {}",
+        r.stderr
+    );
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    env.run_stdout_to("unpack", &["audit"], full.into())
+        .code(2)
+        .stderr_has("cannot write to stdout");
+}

@@ -21,7 +21,7 @@ pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
         print_json(&records);
         return Ok(Outcome::Success);
     }
-    write_text(&crate::render::audit_records(&records, a.by_release))?;
+    write_text(&crate::render::audit_records(&records, a.by_release));
     errln!("{} record(s) in {}", records.len(), log.path.display());
     Ok(Outcome::Success)
 }

@@ -80,7 +80,7 @@ fn to_store_dir(b: &VerifiedBundle, dir: &Path, a: &EmitArgs) -> Result<Destinat
             patch: Some(&s.patch_command),
         });
     } else {
-        write_text(&crate::render::files(&s.files))?;
+        write_text(&crate::render::files(&s.files));
         errln!(
             "wrote {} signature(s) to {} in the mirror layout; serve it over HTTPS and point the cluster at it:",
             s.files.len(),
@@ -105,7 +105,7 @@ fn to_configmaps(b: &VerifiedBundle, emitter: &DirEmitter, a: &EmitArgs) -> Resu
             patch: None,
         });
     } else {
-        write_text(&crate::render::files(&files))?;
+        write_text(&crate::render::files(&files));
         errln!(
             "wrote {} ConfigMap file(s) to {}; load them with: oc apply -f {}",
             files.len(),

@@ -43,7 +43,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
             manifest: &m,
         });
     } else {
-        write_text(&crate::render::claims(&a.bundle, &m))?;
+        write_text(&crate::render::claims(&a.bundle, &m));
     }
     Ok(Outcome::Success)
 }

@@ -176,7 +176,7 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
             plan: a.dry_run.then_some(summary.outcomes.as_slice()),
         });
     } else if a.dry_run {
-        write_text(&crate::render::plan(summary))?;
+        write_text(&crate::render::plan(summary));
         errln!(
             "plan: {} release(s), {} valid signature(s), {} rejected, {} missing; nothing written",
             summary.releases,

@@ -31,7 +31,10 @@ pub fn run(a: VerifyArgs, log: &AuditLog) -> CommandResult {
 /// The report of a verified bundle: the table on stdout, the packer's warnings and the tally on
 /// stderr.
 pub fn report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
-    write_text(&crate::render::verified(path, b))?;
+    write_text(&crate::render::verified(path, b));
+    if let Some(e) = crate::printer::stdout_failure() {
+        return Err(e);
+    }
     if let PackerStatus::Verified { warnings, .. } = &b.packer {
         for w in warnings {
             errln!("unpack: warning: {}", escape_name(w));

@@ -164,6 +164,18 @@ impl Env {
         Run::from(c.stdin(Stdio::null()).output().unwrap())
     }
 
+    /// Run a binary with stdout going to `stdout` (a pipe nobody reads, `/dev/full`); the
+    /// returned run has stderr and the exit code.
+    pub fn run_stdout_to(&self, bin: &str, args: &[&str], stdout: Stdio) -> Run {
+        Run::from(
+            self.command(bin, args)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .output()
+                .unwrap(),
+        )
+    }
+
     /// Generate a packer key pair `<name>.key` / `<name>.pub.asc` in the temp dir.
     pub fn packer_key(&self, name: &str) -> (PathBuf, PathBuf) {
         self.run(
@@ -761,4 +773,12 @@ impl GpgSigner {
         self.gpg(&["--sign", "--output", out.to_str().unwrap(), input.to_str().unwrap()]);
         std::fs::remove_file(input).unwrap();
     }
+}
+
+/// The write end of a pipe whose reader has already gone, as `| head -1` leaves it once `head`
+/// has its line: every write gets EPIPE.
+pub fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
 }
