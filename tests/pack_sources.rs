@@ -447,7 +447,15 @@ fn list_file_with_comments_and_duplicates_collapses_to_digests() {
     std::fs::write(env.path("bad.txt"), "# ok\nnot-a-release\n").unwrap();
     env.run(
         "pack",
-        &["--store", "x", "--no-sign", "--from-file", "bad.txt", "-o", "c"],
+        &[
+            "--store",
+            REDHAT_STORE,
+            "--no-sign",
+            "--from-file",
+            "bad.txt",
+            "-o",
+            "c",
+        ],
     )
     .code(2)
     .stderr_has("bad.txt:2")
@@ -819,7 +827,7 @@ fn registry_and_update_service_failures_are_named() {
             "--insecure-registry",
             &host,
             "--store",
-            "x",
+            REDHAT_STORE,
             "--no-sign",
             "-o",
             "b",
@@ -844,7 +852,7 @@ fn registry_and_update_service_failures_are_named() {
             "--insecure-registry",
             &host,
             "--store",
-            "x",
+            REDHAT_STORE,
             "--no-sign",
             "-o",
             "b",
@@ -871,7 +879,7 @@ fn registry_and_update_service_failures_are_named() {
             "--channel",
             "stable-4.13",
             "--store",
-            "x",
+            REDHAT_STORE,
             "--no-sign",
             "-o",
             "b",
@@ -888,7 +896,7 @@ fn registry_and_update_service_failures_are_named() {
             "--channel",
             "stable-4.13",
             "--store",
-            "x",
+            REDHAT_STORE,
             "--no-sign",
             "-o",
             "b",
@@ -904,7 +912,7 @@ fn registry_and_update_service_failures_are_named() {
             "--channel",
             "stable-4.13",
             "--store",
-            "x",
+            REDHAT_STORE,
             "--no-sign",
             "-o",
             "b",
@@ -913,4 +921,54 @@ fn registry_and_update_service_failures_are_named() {
     .code(2)
     .stderr_has("HTTP 404");
     assert!(!env.path("b").exists());
+}
+
+/// A store folder that does not exist, or the folder above a store, is a usage error naming
+/// the path (not "no signature" for every release), found before anything is fetched.
+#[test]
+fn a_store_folder_that_is_not_a_store_is_a_usage_error() {
+    let env = Env::new();
+    let r = env.run(
+        "pack",
+        &["--store", "no/such/dir", "--no-sign", "-o", "b.tar.zst", RH_4_15_0],
+    );
+    r.code(2)
+        .stderr_has("store no/such/dir: cannot read it: No such file or directory");
+    let parent = fixture("stores");
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            parent.to_str().unwrap(),
+            "--no-sign",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+        ],
+    );
+    r.code(2)
+        .stderr_has("not a signature store (no sha256=<digest> folders);")
+        .stderr_has("stores/openshift-ci is one");
+    std::fs::create_dir(env.path("empty")).unwrap();
+    env.run("pack", &["--store", "empty", "--no-sign", "-o", "b.tar.zst", RH_4_15_0])
+        .code(2)
+        .stderr_has("store empty: not a signature store");
+    assert!(!env.path("b.tar.zst").exists());
+}
+
+/// `pack -o -` on a terminal would write raw zstd into it: refused before anything is fetched.
+#[test]
+fn pack_to_stdout_refuses_a_terminal() {
+    let env = Env::new();
+    let store = fixture("stores/redhat");
+    let text = in_terminal(
+        &env,
+        "pack",
+        &format!("--store {} --no-sign -o - {RH_4_15_0}", store.display()),
+    );
+    assert!(
+        text.contains("pack: error: -o - writes a binary bundle; redirect stdout"),
+        "{text}"
+    );
+    assert!(text.contains("EXIT=2"), "{text}");
 }

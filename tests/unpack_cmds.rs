@@ -123,23 +123,13 @@ fn emit_signature_writes_bare_bytes_to_a_pipe() {
 
 #[test]
 fn emit_signature_refuses_a_terminal() {
-    if !have("script") {
-        panic!("util-linux `script` is needed to give the binary a terminal");
-    }
     let env = Env::new();
     env.pack_unsigned("b.tar.zst", "zstd").code(0);
-    let cmd = format!(
-        "{} emit b.tar.zst --allow-unsigned --signature {RH_4_15_0}; echo EXIT=$?",
-        env!("CARGO_BIN_EXE_unpack")
+    let text = in_terminal(
+        &env,
+        "unpack",
+        &format!("emit b.tar.zst --allow-unsigned --signature {RH_4_15_0}"),
     );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .current_dir(env.dir.path())
-        .env("XDG_STATE_HOME", env.path("state"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("redirect stdout"), "{text}");
     assert!(text.contains("EXIT=2"), "{text}");
 }

@@ -19,9 +19,15 @@ use super::{passphrase, release_trust};
 use crate::args::pack::{CompressionArg, PackArgs};
 use crate::errln;
 use crate::exit::{CommandResult, Outcome};
-use crate::printer::{print_json, stderr_is_terminal, write_text};
+use crate::printer::{print_json, stderr_is_terminal, stdout_is_terminal, write_text};
 
 pub fn run(a: PackArgs) -> CommandResult {
+    // Refuse a terminal before fetching anything: a bundle is binary.
+    if a.output.as_deref().is_some_and(|p| p.as_os_str() == "-") && !a.dry_run && stdout_is_terminal() {
+        return Err(Error::Usage(
+            "-o - writes a binary bundle; redirect stdout to a file or a pipe, or give -o FILE".into(),
+        ));
+    }
     let specs = specs(&a)?;
     let registry = Registry::new(RegistryConfig {
         auth: match &a.authfile {
@@ -80,6 +86,9 @@ fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOpti
     } else {
         a.stores.iter().map(|s| Store::parse(s)).collect::<Result<_, _>>()?
     };
+    for store in &stores {
+        store.check()?;
+    }
     let output = match a.output.as_deref() {
         Some(p) if p.as_os_str() == "-" => Output::Stdout,
         Some(p) => Output::File {

@@ -28,6 +28,8 @@ pub enum StoreError {
     TooLarge { url: String },
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("store {path}: {reason}")]
+    NotAStore { path: PathBuf, reason: String },
     #[error("cannot read CA file {path}: {reason}")]
     Ca { path: PathBuf, reason: String },
     #[error("cannot set up the HTTP client: {reason}")]
@@ -73,6 +75,47 @@ impl Store {
     /// The default stores.
     pub fn red_hat() -> Vec<Store> {
         RED_HAT_STORES.iter().map(|s| Store::Http((*s).to_string())).collect()
+    }
+
+    /// A store folder must exist and look like one: at least one `sha256=<64 hex>` folder,
+    /// the layout `oc adm release mirror --release-image-signature-to-dir` writes. A mistyped
+    /// path or the folder above a store would otherwise read as "no signature" for every
+    /// release. URLs are checked when fetched.
+    pub fn check(&self) -> Result<(), StoreError> {
+        let Store::Dir(dir) = self else { return Ok(()) };
+        let not_a_store = |reason: String| StoreError::NotAStore {
+            path: dir.clone(),
+            reason,
+        };
+        let entries = std::fs::read_dir(dir).map_err(|e| not_a_store(format!("cannot read it: {e}")))?;
+        let is_digest_dir = |name: &std::ffi::OsStr| {
+            name.to_str()
+                .and_then(|n| n.strip_prefix("sha256="))
+                .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        let mut below = None;
+        // A bounded look: a store folder of 100,000 releases is read only until its first one.
+        for entry in entries.take(100_000) {
+            let Ok(entry) = entry else { continue };
+            if is_digest_dir(&entry.file_name()) {
+                return Ok(());
+            }
+            if entry.path().is_dir() {
+                let holds_store = std::fs::read_dir(entry.path())
+                    .map(|e| e.take(1000).any(|e| e.is_ok_and(|e| is_digest_dir(&e.file_name()))))
+                    .unwrap_or(false);
+                if holds_store && below.as_ref().is_none_or(|b: &PathBuf| entry.path() < *b) {
+                    below = Some(entry.path());
+                }
+            }
+        }
+        Err(not_a_store(match below {
+            Some(p) => format!(
+                "not a signature store (no sha256=<digest> folders); {} is one",
+                p.display()
+            ),
+            None => "not a signature store (no sha256=<digest> folders in it)".into(),
+        }))
     }
 
     /// Where signature `n` of `digest` lives in this store.

@@ -19,6 +19,9 @@ pub const RH_4_10_18: &str = "sha256:195de2a5ef3af1083620a62a45ea61ac1233ffa27bb
 pub const RH_4_15_46: &str = "sha256:ea0429e14dc9ff007f56d5db2b75209c2510d81e6869194e33a53352d2b6a4fa";
 pub const RH_ALL: [&str; 3] = [RH_4_15_0, RH_4_10_18, RH_4_15_46];
 
+/// The store of real Red Hat signatures, for tests whose store is not the point.
+pub const REDHAT_STORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stores/redhat");
+
 /// A fixture path under tests/fixtures.
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
@@ -781,4 +784,27 @@ pub fn closed_pipe() -> Stdio {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     Stdio::from(writer)
+}
+
+/// Run `bin args…` with a terminal on stdin, stdout and stderr (util-linux `script`), in the
+/// env's folder; returns what the terminal showed, ending with `EXIT=<code>`.
+pub fn in_terminal(env: &Env, bin: &str, args: &str) -> String {
+    assert!(
+        have("script"),
+        "util-linux `script` is needed to give the binary a terminal"
+    );
+    let exe = match bin {
+        "pack" => env!("CARGO_BIN_EXE_pack"),
+        "unpack" => env!("CARGO_BIN_EXE_unpack"),
+        other => panic!("no binary {other}"),
+    };
+    let out = Command::new("script")
+        .args(["-qec", &format!("{exe} {args}; echo EXIT=$?"), "/dev/null"])
+        .current_dir(env.dir.path())
+        .envs(env.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
