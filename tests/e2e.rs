@@ -258,7 +258,18 @@ fn bundle_signed_by_an_untrusted_packer_is_refused() {
     )
     .code(1)
     .stderr_has("manifest.json.asc")
-    .stderr_has("not a trusted packer key");
+    .stderr_has("which is in no trusted packer certificate");
+    // Certificates are named by primary fingerprint, as everywhere else; the signing subkey
+    // is a detail, and the manifest's claim says which key to ask for.
+    let (mallory_primary, mallory_subkey) = gpg_fingerprints(&env.path("mallory.pub.asc"));
+    let (ops_primary, _) = gpg_fingerprints(&trusted);
+    env.run(
+        "unpack",
+        &["verify", "b.tar.zst", "--packer-key", trusted.to_str().unwrap()],
+    )
+    .stderr_has(&format!("signed by key {mallory_subkey}, which"))
+    .stderr_has(&format!("(trusted: {ops_primary})"))
+    .stderr_has(&format!("the manifest names packer {mallory_primary} (unverified)"));
 }
 
 #[test]

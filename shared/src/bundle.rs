@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 use crate::digest::Digest;
 use crate::keyring::Keyring;
 use crate::manifest::{Manifest, ManifestError, ManifestLimits};
-use crate::packer_key::verify_packer_signature;
+use crate::packer_key::{verify_packer_signature, PackerVerdict};
 use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 
 /// The manifest's member name.
@@ -1366,7 +1366,18 @@ fn judge_packer_then_decode(
                 signed_at: Some(ok.created),
                 warnings: ok.warnings,
             },
-            Err(v) => return refuse(scan, Problem::PackerSignature { reason: v.to_string() }),
+            Err(v) => {
+                let mut reason = v.to_string();
+                if let PackerVerdict::Untrusted { .. } = v {
+                    // Who the manifest says packed it (a claim, read within the same limits)
+                    // tells the operator which key to ask for.
+                    if let Ok(m) = Manifest::parse_bounded(manifest_bytes, &opts.limits.manifest) {
+                        let claimed = crate::text::escape_name(&m.packer);
+                        reason.push_str(&format!("; the manifest names packer {claimed} (unverified)"));
+                    }
+                }
+                return refuse(scan, Problem::PackerSignature { reason });
+            }
         },
     };
     scan.packer = Some(status);

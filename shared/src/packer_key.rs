@@ -204,10 +204,19 @@ pub struct PackerCheck {
 pub enum PackerVerdict {
     #[error("bad-signature: not a detached OpenPGP signature: {reason}")]
     Malformed { reason: String },
-    #[error("untrusted-signer: {}", untrusted(.issuers))]
-    Untrusted { issuers: Vec<String> },
-    #[error("bad-signature: the signature by {fingerprint} does not match the manifest ({reason})")]
-    BadSignature { fingerprint: String, reason: String },
+    #[error("untrusted-signer: {}", untrusted(.issuers, .trusted))]
+    Untrusted {
+        /// The keys the signature names (a signing subkey, usually).
+        issuers: Vec<String>,
+        /// The trusted packer certificates, by primary fingerprint.
+        trusted: Vec<String>,
+    },
+    #[error("bad-signature: the signature by {} does not match the manifest ({reason})", key_name(.fingerprint, .subkey))]
+    BadSignature {
+        fingerprint: String,
+        subkey: Option<String>,
+        reason: String,
+    },
     #[error("weak-hash: made with {algorithm}, which a packer signature may not use (SHA-256 or stronger)")]
     WeakHash { algorithm: String },
     #[error("bad-signature: the signature carries no creation time")]
@@ -218,9 +227,10 @@ pub enum PackerVerdict {
         signed_at: u64,
         reason: String,
     },
-    #[error("expired-key: made at {} by packer key {fingerprint}, which expired {}", rfc3339(*.signed_at), expired(*.expired_at))]
+    #[error("expired-key: made at {} by {}, which expired {}", rfc3339(*.signed_at), key_name(.fingerprint, .subkey), expired(*.expired_at))]
     KeyExpired {
         fingerprint: String,
+        subkey: Option<String>,
         signed_at: u64,
         expired_at: Option<u64>,
     },
@@ -228,16 +238,32 @@ pub enum PackerVerdict {
     Revoked { fingerprint: String, reason: String },
     #[error("expired-signature: the packer signature expired at {}", rfc3339(*.expired_at))]
     SignatureExpired { expired_at: u64 },
-    #[error("bad-signature: key {fingerprint} of a trusted packer certificate is not a signing key")]
-    NotSigningKey { fingerprint: String },
+    #[error("bad-signature: {} is not a signing key", key_name(.fingerprint, .subkey))]
+    NotSigningKey {
+        fingerprint: String,
+        subkey: Option<String>,
+    },
 }
 
-fn untrusted(issuers: &[String]) -> String {
-    if issuers.is_empty() {
+/// A key named as users know it: by its certificate's primary fingerprint (what `pack key
+/// generate`, `verify`, `inspect` and receipts print), with the subkey that signed as a detail.
+fn key_name(cert: &str, subkey: &Option<String>) -> String {
+    match subkey {
+        Some(sub) if sub != cert => format!("packer key {cert} (signing subkey {sub})"),
+        _ => format!("packer key {cert}"),
+    }
+}
+
+fn untrusted(issuers: &[String], trusted: &[String]) -> String {
+    let signer = if issuers.is_empty() {
         "the signature names no signer".into()
     } else {
-        format!("signed by {}, not a trusted packer key", issuers.join(", "))
-    }
+        format!(
+            "signed by key {}, which is in no trusted packer certificate",
+            issuers.join(", ")
+        )
+    };
+    format!("{signer} (trusted: {})", trusted.join(", "))
 }
 
 fn expired(at: Option<u64>) -> String {
@@ -412,6 +438,7 @@ fn judge(
     if vc.alive().is_err() {
         return Err(PackerVerdict::KeyExpired {
             fingerprint: cert.fingerprint().to_hex(),
+            subkey: None,
             signed_at: created,
             expired_at: vc.primary_key().key_expiration_time().map(unix),
         });
@@ -419,21 +446,24 @@ fn judge(
     let mut not_signing = None;
     let mut expired_key = None;
     for ka in vc.keys().key_handles(issuers.iter()) {
-        let fingerprint = ka.key().fingerprint().to_hex();
+        let fingerprint = cert.fingerprint().to_hex();
+        let subkey = Some(ka.key().fingerprint().to_hex());
         if ka.alive().is_err() {
             expired_key = Some(PackerVerdict::KeyExpired {
                 fingerprint,
+                subkey,
                 signed_at: created,
                 expired_at: ka.key_expiration_time().map(unix),
             });
             continue;
         }
         if ka.key_flags().is_some_and(|f| !f.for_signing()) {
-            not_signing = Some(PackerVerdict::NotSigningKey { fingerprint });
+            not_signing = Some(PackerVerdict::NotSigningKey { fingerprint, subkey });
             continue;
         }
         let bad = |reason: String| PackerVerdict::BadSignature {
             fingerprint: fingerprint.clone(),
+            subkey: subkey.clone(),
             reason,
         };
         policy
@@ -454,8 +484,8 @@ fn judge(
             ));
         }
         return Ok(PackerCheck {
-            signer: fingerprint,
-            signer_cert: cert.fingerprint().to_hex(),
+            signer: ka.key().fingerprint().to_hex(),
+            signer_cert: fingerprint,
             created,
             warnings,
         });
@@ -463,9 +493,12 @@ fn judge(
     Err(expired_key
         .or(not_signing)
         .unwrap_or_else(|| PackerVerdict::NotValidAtSignatureTime {
-            fingerprint: issuers.first().map(KeyHandle::to_hex).unwrap_or_default(),
+            fingerprint: cert.fingerprint().to_hex(),
             signed_at: created,
-            reason: format!("not a valid key of {} at that time", cert.fingerprint()),
+            reason: format!(
+                "its key {} is not valid at that time",
+                issuers.first().map(KeyHandle::to_hex).unwrap_or_default()
+            ),
         }))
 }
 
@@ -492,7 +525,14 @@ pub fn verify_packer_signature(
             None => untrusted.extend(issuers.iter().map(KeyHandle::to_hex)),
         }
     }
-    Err(PackerVerdict::Untrusted { issuers: untrusted })
+    // A signature names its key by fingerprint and by key ID: say each key once.
+    let named = untrusted.clone();
+    untrusted.retain(|id| !named.iter().any(|f| f.len() > id.len() && f.ends_with(id.as_str())));
+    untrusted.dedup();
+    Err(PackerVerdict::Untrusted {
+        issuers: untrusted,
+        trusted: certs.iter().map(|c| c.fingerprint().to_hex()).collect(),
+    })
 }
 
 #[cfg(test)]

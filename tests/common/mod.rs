@@ -808,3 +808,25 @@ pub fn in_terminal(env: &Env, bin: &str, args: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The primary fingerprint and the first subkey fingerprint of a public key file, as `gpg`
+/// reads them.
+pub fn gpg_fingerprints(public: &Path) -> (String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = gpg(
+        home.path(),
+        &[
+            "--show-keys",
+            "--with-colons",
+            "--with-subkey-fingerprints",
+            public.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let fprs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("fpr:"))
+        .map(|l| l.split(':').nth(9).unwrap())
+        .collect();
+    (fprs[0].to_string(), fprs[1].to_string())
+}
