@@ -228,6 +228,55 @@ fn audit_check_finds_an_edited_a_deleted_and_a_reordered_record() {
     env.run("unpack", &["audit", "--check"]).code(1).stderr_has("line 2");
     restore();
     env.run("unpack", &["audit", "--check"]).code(0);
+
+    // The last record deleted: the chain alone still holds (it cannot see its own end), the
+    // head written in an outside logbook finds it.
+    let head = env.run("unpack", &["audit", "--head"]).stdout.trim().to_string();
+    env.run("unpack", &["audit", "--check", "--expect-head", &head])
+        .code(0)
+        .stdout_has("intact: 3 record(s)");
+    tamper(&env, |l| {
+        l.pop();
+    });
+    env.run("unpack", &["audit", "--check"])
+        .code(0)
+        .stdout_has("intact: 2 record(s)");
+    env.run("unpack", &["audit", "--check", "--expect-head", &head])
+        .code(1)
+        .stderr_has(&format!(
+            "does not hold the expected record {head}: records were removed"
+        ));
+    let r = env.run("unpack", &["audit", "--check", "--expect-head", &head, "--json"]);
+    r.code(1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["records"].as_u64()),
+        (Some("head-missing"), Some(2))
+    );
+    // An older head is still in the log after more records: a log only grows.
+    restore();
+    let older = env.audit_records()[0]["hash"].as_str().unwrap().to_string();
+    env.run("unpack", &["audit", "--check", "--expect-head", &older.to_uppercase()])
+        .code(0);
+    env.run("unpack", &["audit", "--check", "--expect-head", "abc"])
+        .code(2)
+        .stderr_has("64 hexadecimal digits");
+    env.run("unpack", &["audit", "--expect-head", &head])
+        .code(2)
+        .stderr_has("--check");
+
+    // A log that does not exist is not an intact empty chain.
+    std::fs::remove_file(env.path("state/sigbundle/audit.log")).unwrap();
+    for args in [
+        &["audit", "--check"][..],
+        &["audit", "--head"],
+        &["audit", "--receipt", "b.tar.zst.receipt.json"],
+    ] {
+        env.run("unpack", args)
+            .code(2)
+            .stderr_has("no audit log at ")
+            .stderr_has("state/sigbundle/audit.log: nothing was recorded there");
+    }
 }
 
 #[test]

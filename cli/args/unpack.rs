@@ -156,6 +156,10 @@ pub struct AuditArgs {
     /// Verify the hash chain and report the first broken link
     #[arg(long, conflicts_with_all = ["head", "receipt"])]
     pub check: bool,
+    /// With --check: also require the record with this hash (from an outside logbook, see
+    /// --head) to be in the log; a chain alone cannot see records removed from its end
+    #[arg(long, value_name = "HASH", requires = "check", value_parser = parse_head)]
+    pub expect_head: Option<String>,
     /// Print the newest record's hash (for an outside logbook)
     #[arg(long, conflicts_with = "receipt")]
     pub head: bool,
@@ -195,4 +199,13 @@ pub enum FormatArg {
     OcJson,
     /// The same objects as YAML
     Yaml,
+}
+
+/// A record hash: 64 hexadecimal digits.
+fn parse_head(s: &str) -> Result<String, String> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err("a record hash is 64 hexadecimal digits (as `unpack audit --head` prints it)".into())
+    }
 }

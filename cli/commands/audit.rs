@@ -1,7 +1,7 @@
 //! `unpack audit`: list what crossed (per record or per release), check the hash chain, or match
 //! a pack receipt. A broken chain and a receipt that does not match end with exit 1.
 
-use sigbundle::audit::{match_receipt, AuditLog, ChainCheck, Receipt, ReceiptMatch};
+use sigbundle::audit::{match_receipt, AuditError, AuditLog, ChainCheck, Receipt, ReceiptMatch};
 use sigbundle::text::escape_name;
 
 use crate::args::unpack::AuditArgs;
@@ -11,7 +11,7 @@ use crate::{errln, outln};
 
 pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
     if a.check || a.head {
-        return check(log, a.head, a.json);
+        return check(log, a.head, a.expect_head.as_deref(), a.json);
     }
     if let Some(path) = &a.receipt {
         return receipt(log, path, a.json);
@@ -26,8 +26,8 @@ pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
     Ok(Outcome::Success)
 }
 
-fn check(log: &AuditLog, head_only: bool, json: bool) -> CommandResult {
-    let c = log.check()?;
+fn check(log: &AuditLog, head_only: bool, expect_head: Option<&str>, json: bool) -> CommandResult {
+    let c = log.check(expect_head)?;
     if json {
         print_json(&c);
     }
@@ -48,10 +48,21 @@ fn check(log: &AuditLog, head_only: bool, json: bool) -> CommandResult {
             );
             Outcome::VerificationFailed
         }
+        ChainCheck::HeadMissing { records, expected, .. } => {
+            errln!(
+                "unpack: audit log {} does not hold the expected record {expected}: records were removed from its end, or the log was replaced (the {records} record(s) it holds chain intact)",
+                log.path.display()
+            );
+            Outcome::VerificationFailed
+        }
     })
 }
 
 fn receipt(log: &AuditLog, path: &std::path::Path, json: bool) -> CommandResult {
+    // "Not imported" from a log that is not there would be a guess: it may live elsewhere.
+    if !log.path.exists() {
+        return Err(AuditError::Missing { path: log.path.clone() }.into());
+    }
     let records = log.read_all()?;
     let r = Receipt::read(path)?;
     let m = match_receipt(&r, &records);

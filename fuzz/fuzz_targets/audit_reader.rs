@@ -10,7 +10,7 @@ use sigbundle::audit::{check_chain, parse_records, AuditLog};
 use sigbundle_cli::render::audit_records as render_records;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = check_chain(Cursor::new(data));
+    let _ = check_chain(Cursor::new(data), Some("5a1e"));
     if let Ok(records) = parse_records(Cursor::new(data), Path::new("fuzz.log")) {
         for by_release in [false, true] {
             let shown = render_records(&records, by_release);
@@ -26,5 +26,5 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, data).unwrap();
     let log = AuditLog::new(path);
     let _ = log.ready();
-    let _ = log.check();
+    let _ = log.check(None);
 });

@@ -37,6 +37,8 @@ pub enum AuditError {
     Tail { path: PathBuf, reason: String },
     #[error("receipt {path}: {reason}")]
     Receipt { path: PathBuf, reason: String },
+    #[error("no audit log at {path}: nothing was recorded there (or --audit-log names another file)")]
+    Missing { path: PathBuf },
 }
 
 /// Where a bundle's content went.
@@ -214,8 +216,21 @@ impl NewRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum ChainCheck {
-    Intact { records: usize, head: String },
-    Broken { line: usize, reason: String },
+    Intact {
+        records: usize,
+        head: String,
+    },
+    Broken {
+        line: usize,
+        reason: String,
+    },
+    /// Every link holds, but the record whose hash was expected (`--expect-head`) is not in
+    /// the log: records were removed from its end, or the log was replaced.
+    HeadMissing {
+        records: usize,
+        head: String,
+        expected: String,
+    },
 }
 
 /// An append-only, hash-chained log file.
@@ -406,13 +421,15 @@ impl AuditLog {
         parse_records(BufReader::new(file), &self.path)
     }
 
-    /// Check every link of the chain; report the first broken one.
-    pub fn check(&self) -> Result<ChainCheck, AuditError> {
+    /// Check every link of the chain and report the first broken one; with `expect_head`
+    /// (a record hash written down elsewhere), also that the log still holds that record. A
+    /// chain cannot see its own truncation: only a head kept outside the log can. A log that
+    /// does not exist is an error, not an empty chain.
+    pub fn check(&self, expect_head: Option<&str>) -> Result<ChainCheck, AuditError> {
         match File::open(&self.path) {
-            Ok(f) => check_chain(BufReader::new(f)).map_err(|e| self.io(e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ChainCheck::Intact {
-                records: 0,
-                head: GENESIS.to_string(),
+            Ok(f) => check_chain(BufReader::new(f), expect_head).map_err(|e| self.io(e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AuditError::Missing {
+                path: self.path.clone(),
             }),
             Err(e) => Err(self.io(e)),
         }
@@ -460,8 +477,10 @@ pub fn parse_records<R: BufRead>(mut r: R, path: &Path) -> Result<Vec<Record>, A
     Ok(out)
 }
 
-/// Check the hash chain of a log read from `r`.
-pub fn check_chain<R: BufRead>(mut r: R) -> std::io::Result<ChainCheck> {
+/// Check the hash chain of a log read from `r`, and that it holds the record whose hash is
+/// `expect_head` (if given; [`GENESIS`] is the empty log's head).
+pub fn check_chain<R: BufRead>(mut r: R, expect_head: Option<&str>) -> std::io::Result<ChainCheck> {
+    let mut found = expect_head.is_none_or(|h| h.eq_ignore_ascii_case(GENESIS));
     let mut prev = GENESIS.to_string();
     let mut n = 0usize;
     let mut buf = Vec::new();
@@ -498,10 +517,18 @@ pub fn check_chain<R: BufRead>(mut r: R) -> std::io::Result<ChainCheck> {
                 n + 1
             ));
         }
+        found |= expect_head.is_some_and(|h| h.eq_ignore_ascii_case(&want));
         prev = want;
         n += 1;
     }
-    Ok(ChainCheck::Intact { records: n, head: prev })
+    Ok(match expect_head {
+        Some(expected) if !found => ChainCheck::HeadMissing {
+            records: n,
+            head: prev,
+            expected: expected.to_ascii_lowercase(),
+        },
+        _ => ChainCheck::Intact { records: n, head: prev },
+    })
 }
 
 /// Where a record's content went, in one short cell of the listing.
@@ -628,7 +655,7 @@ mod tests {
         for a in [Action::Verify, Action::Emit, Action::Apply] {
             log.append(rec(a)).unwrap();
         }
-        let ChainCheck::Intact { records: 3, head } = log.check().unwrap() else {
+        let ChainCheck::Intact { records: 3, head } = log.check(None).unwrap() else {
             panic!()
         };
         assert_eq!(Some(head), log.read_all().unwrap()[2].hash);
@@ -646,12 +673,12 @@ mod tests {
         // Edit the last record.
         let edited = lines[2].replace("\"apply\"", "\"verify\"");
         write(&[lines[0], lines[1], &edited]);
-        assert!(matches!(log.check().unwrap(), ChainCheck::Broken { line: 3, .. }));
+        assert!(matches!(log.check(None).unwrap(), ChainCheck::Broken { line: 3, .. }));
         // Delete the middle one.
         write(&[lines[0], lines[2]]);
-        assert!(matches!(log.check().unwrap(), ChainCheck::Broken { line: 2, .. }));
+        assert!(matches!(log.check(None).unwrap(), ChainCheck::Broken { line: 2, .. }));
         // Swap two.
         write(&[lines[1], lines[0], lines[2]]);
-        assert!(matches!(log.check().unwrap(), ChainCheck::Broken { line: 1, .. }));
+        assert!(matches!(log.check(None).unwrap(), ChainCheck::Broken { line: 1, .. }));
     }
 }
