@@ -972,3 +972,38 @@ fn pack_to_stdout_refuses_a_terminal() {
     );
     assert!(text.contains("EXIT=2"), "{text}");
 }
+
+/// A bare 64-hex digest, or an uppercase one, is refused (registries and stores compare
+/// digests as strings) with the digest that was meant.
+#[test]
+fn a_near_miss_digest_says_what_was_meant() {
+    let env = Env::new();
+    let hex = &RH_4_15_0[7..];
+    let upper = hex.to_uppercase();
+    let cases = [
+        (
+            hex.to_string(),
+            format!("must start with \"sha256:\"; did you mean {RH_4_15_0}?"),
+        ),
+        (
+            format!("sha256:{upper}"),
+            format!("must be lowercase; did you mean {RH_4_15_0}?"),
+        ),
+        (
+            format!("quay.io/openshift-release-dev/ocp-release@sha256:{upper}"),
+            format!("did you mean quay.io/openshift-release-dev/ocp-release@{RH_4_15_0}?"),
+        ),
+    ];
+    for (input, hint) in cases {
+        env.run(
+            "pack",
+            &["--store", REDHAT_STORE, "--no-sign", "-o", "b.tar.zst", &input],
+        )
+        .code(2)
+        .stderr_has(&hint);
+    }
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--signature", hex])
+        .code(2)
+        .stderr_has(&format!("did you mean {RH_4_15_0}?"));
+}

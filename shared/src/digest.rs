@@ -13,6 +13,12 @@ pub enum DigestError {
     InvalidDigest { input: String, reason: &'static str },
     #[error("invalid pullspec {input:?}: {reason}")]
     InvalidPullspec { input: String, reason: &'static str },
+    #[error("invalid digest {input:?}: {reason}; did you mean {suggestion}?")]
+    DidYouMean {
+        input: String,
+        reason: &'static str,
+        suggestion: String,
+    },
 }
 
 /// A release digest: `sha256:` followed by exactly 64 lowercase hex digits.
@@ -20,8 +26,12 @@ pub enum DigestError {
 pub struct Digest([u8; 32]);
 
 impl Digest {
-    /// Parse `sha256:<64 lowercase hex>` strictly.
+    /// Parse `sha256:<64 lowercase hex>` strictly. Digests are compared as strings by
+    /// registries and stores, so a bare or uppercase one is refused, with the digest meant.
     pub fn parse(input: &str) -> Result<Digest, DigestError> {
+        if let Some(e) = Self::near_miss(input) {
+            return Err(e);
+        }
         let err = |reason| DigestError::InvalidDigest {
             input: input.to_string(),
             reason,
@@ -30,6 +40,20 @@ impl Digest {
             .strip_prefix("sha256:")
             .ok_or_else(|| err("must start with \"sha256:\""))?;
         Self::from_hex(hex).map_err(err)
+    }
+
+    /// A bare 64-hex digest (`sha256:` left off) or an uppercase one, with what was meant.
+    pub fn near_miss(input: &str) -> Option<DigestError> {
+        let (hex, reason) = match input.strip_prefix("sha256:") {
+            Some(hex) if hex.bytes().any(|b| b.is_ascii_uppercase()) => (hex, "hex digits must be lowercase"),
+            Some(_) => return None,
+            None => (input, "must start with \"sha256:\""),
+        };
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| DigestError::DidYouMean {
+            input: input.to_string(),
+            reason,
+            suggestion: format!("sha256:{}", hex.to_ascii_lowercase()),
+        })
     }
 
     /// Parse the 64 lowercase hex digits alone.
@@ -134,7 +158,17 @@ impl Pullspec {
             return Err(err("empty, or contains white space"));
         }
         let (name, digest) = match input.split_once('@') {
-            Some((name, d)) => (name, Some(Digest::parse(d).map_err(|_| err("bad digest after '@'"))?)),
+            Some((name, d)) => {
+                let digest = Digest::parse(d).map_err(|e| match e {
+                    DigestError::DidYouMean { reason, suggestion, .. } => DigestError::DidYouMean {
+                        input: input.to_string(),
+                        reason,
+                        suggestion: format!("{name}@{suggestion}"),
+                    },
+                    _ => err("bad digest after '@'"),
+                })?;
+                (name, Some(digest))
+            }
             None => (input, None),
         };
         let (registry, rest) = name.split_once('/').ok_or_else(|| err("need registry/repository"))?;

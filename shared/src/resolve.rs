@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::digest::{Digest, Pullspec};
+use crate::digest::{Digest, DigestError, Pullspec};
 use crate::graph::{fetch_graph, select_nodes, GraphError, GraphSource, DEFAULT_GRAPH_URL};
 use crate::registry::{Registry, RegistryError};
 
@@ -110,11 +110,19 @@ impl Spec {
         if let Some(c) = s.strip_prefix("channel:") {
             return valid_channel(c).map(|c| Spec::Channel(c.to_string())).map_err(bad);
         }
+        // The input is quoted once, by `bad`; a near miss says what was meant.
+        let reason = |e: DigestError| match e {
+            DigestError::DidYouMean { reason, suggestion, .. } => bad(format!("{reason}; did you mean {suggestion}?")),
+            other => bad(other.to_string()),
+        };
+        if let Some(e) = Digest::near_miss(s) {
+            return Err(reason(e));
+        }
         if s.starts_with("sha256:") {
-            return Digest::parse(s).map(Spec::Digest).map_err(|e| bad(e.to_string()));
+            return Digest::parse(s).map(Spec::Digest).map_err(reason);
         }
         if s.contains('/') {
-            return Pullspec::parse(s).map(Spec::Pullspec).map_err(|e| bad(e.to_string()));
+            return Pullspec::parse(s).map(Spec::Pullspec).map_err(reason);
         }
         if s.chars().next().is_some_and(|c| c.is_ascii_digit()) {
             return semver::Version::parse(s)
