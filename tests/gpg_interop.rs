@@ -215,3 +215,44 @@ fn a_text_mode_packer_signature_from_gpg_verifies() {
         .code(0)
         .stdout_has("signature verified");
 }
+
+/// `pack key generate` on a terminal without `SIGBUNDLE_KEY_PASSPHRASE` asks for a passphrase
+/// twice (no echo), and `pack --sign-key` asks for it again; without a terminal the key is
+/// written unprotected, with a warning that says so.
+#[test]
+fn a_terminal_is_asked_for_the_passphrase_and_an_unprotected_key_is_warned_about() {
+    let env = Env::new();
+    let shown = in_terminal_typing(&env, "pack", "key generate --name typed -o typed", "s3cret\ns3cret\n");
+    assert!(
+        shown.contains("Passphrase for the new packer key (empty for none):"),
+        "{shown}"
+    );
+    assert!(shown.contains("EXIT=0"), "{shown}");
+    assert!(!shown.contains("not protected"), "{shown}");
+    let store = fixture("stores/redhat");
+    let args = format!(
+        "--store {} --sign-key typed.key -q -o b.tar.zst {RH_4_15_0}",
+        store.display()
+    );
+    // Locked: without a terminal the environment is the only way in.
+    let plain: Vec<String> = args.split(' ').map(str::to_string).collect();
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    env.run("pack", &plain).code(2).stderr_has("protected by a passphrase");
+    let shown = in_terminal_typing(&env, "pack", &args, "s3cret\n");
+    assert!(shown.contains("Passphrase for typed.key:"), "{shown}");
+    assert!(shown.contains("EXIT=0"), "{shown}");
+    env.run("unpack", &["verify", "b.tar.zst", "--packer-key", "typed.pub.asc"])
+        .code(0);
+
+    let shown = in_terminal_typing(&env, "pack", "key generate --name typo -o typo", "one\ntwo\n");
+    assert!(
+        shown.contains("the two passphrases differ; no key was written"),
+        "{shown}"
+    );
+    assert!(shown.contains("EXIT=2"), "{shown}");
+    assert!(!env.path("typo.key").exists());
+
+    env.run("pack", &["key", "generate", "--name", "open", "-o", "open"])
+        .code(0)
+        .stderr_has("warning: open.key is not protected by a passphrase");
+}

@@ -15,18 +15,12 @@ use std::time::SystemTime;
 use sigbundle::bundle::{CheckOptions, Limits, VerifiedBundle};
 use sigbundle::error::Error;
 use sigbundle::keyring::Keyring;
-use sigbundle::packer_key::PASSPHRASE_ENV;
 use sigbundle::step::StepDone;
 use sigbundle::verify::trust::ReleaseTrust;
 
 use crate::args::unpack::CheckArgs;
 use crate::errln;
 use crate::printer::print_json;
-
-/// The packer key passphrase from the environment (never from the command line).
-pub fn passphrase() -> Option<String> {
-    std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
-}
 
 /// The release trust from `--keyring` (default: Red Hat's), its warnings said on stderr.
 pub fn release_trust(tool: &str, keyring: &[PathBuf]) -> Result<ReleaseTrust, Error> {

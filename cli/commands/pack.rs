@@ -8,14 +8,13 @@ use sigbundle::bundle::Compression;
 use sigbundle::error::Error;
 use sigbundle::fsutil::Overwrite;
 use sigbundle::graph::GraphSource;
-use sigbundle::packer_key::PackerSigner;
 use sigbundle::packing::{self, Output, PackOptions, PackSummary, ReleaseOutcome};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
 use sigbundle::resolve::{self, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
 use sigbundle::text::escape_name;
 
-use super::{passphrase, release_trust};
+use super::release_trust;
 use crate::args::pack::{CompressionArg, PackArgs};
 use crate::errln;
 use crate::exit::{CommandResult, Outcome};
@@ -102,7 +101,7 @@ fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOpti
         release_keys: release_trust("pack", &a.keyring)?,
         strict: a.strict,
         signer: match &a.sign_key {
-            Some(path) => Some(PackerSigner::from_file(path, passphrase().as_deref())?),
+            Some(path) => Some(super::pack_key::signer(path)?),
             None => None,
         },
         compression: match a.compression {

@@ -33,7 +33,7 @@ pub enum PackerError {
     Parse { path: PathBuf, reason: String },
     #[error("{path} holds no usable signing key with secret key material")]
     NoSigningKey { path: PathBuf },
-    #[error("secret key {path} is protected by a passphrase; set {PASSPHRASE_ENV}")]
+    #[error("secret key {path} is protected by a passphrase; set {PASSPHRASE_ENV}, or run on a terminal to type it")]
     NeedPassphrase { path: PathBuf },
     #[error("cannot unlock secret key {path}: wrong passphrase in {PASSPHRASE_ENV}?")]
     WrongPassphrase { path: PathBuf },

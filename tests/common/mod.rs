@@ -789,6 +789,12 @@ pub fn closed_pipe() -> Stdio {
 /// Run `bin args…` with a terminal on stdin, stdout and stderr (util-linux `script`), in the
 /// env's folder; returns what the terminal showed, ending with `EXIT=<code>`.
 pub fn in_terminal(env: &Env, bin: &str, args: &str) -> String {
+    in_terminal_typing(env, bin, args, "")
+}
+
+/// [`in_terminal`], with `typed` typed on the terminal (the terminal echoes what is typed
+/// ahead of a prompt, so it shows in the output).
+pub fn in_terminal_typing(env: &Env, bin: &str, args: &str, typed: &str) -> String {
     assert!(
         have("script"),
         "util-linux `script` is needed to give the binary a terminal"
@@ -798,14 +804,17 @@ pub fn in_terminal(env: &Env, bin: &str, args: &str) -> String {
         "unpack" => env!("CARGO_BIN_EXE_unpack"),
         other => panic!("no binary {other}"),
     };
-    let out = Command::new("script")
+    let mut child = Command::new("script")
         .args(["-qec", &format!("{exe} {args}; echo EXIT=$?"), "/dev/null"])
         .current_dir(env.dir.path())
         .envs(env.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap();
+    child.stdin.take().unwrap().write_all(typed.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
