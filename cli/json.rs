@@ -80,3 +80,9 @@ pub struct Packed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<&'a [ReleaseOutcome]>,
 }
+
+/// `pack keys --json` and `unpack keys --json`.
+#[derive(Serialize)]
+pub struct Keys<'a> {
+    pub entries: &'a [sigbundle::verify::trust::TrustedEntry],
+}

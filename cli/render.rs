@@ -259,3 +259,41 @@ pub fn audit_records(records: &[Record], by_release: bool) -> String {
     }
     out
 }
+
+/// The release keys, entry by entry: where the entry came from (the compiled-in default is
+/// said to be the ConfigMap OCP ships), then a line per key (fingerprint, algorithm, date, user
+/// IDs) and its subkeys.
+pub fn trusted_keys(entries: &[sigbundle::verify::trust::TrustedEntry]) -> String {
+    let mut out = String::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let sources: Vec<String> = entry
+            .sources
+            .iter()
+            .map(|src| match src.strip_prefix("embedded:") {
+                Some(file) => format!("compiled in, the ConfigMap OCP ships: {}", e(file)),
+                None => e(src),
+            })
+            .collect();
+        let _ = writeln!(out, "entry {} ({})", e(&entry.name), sources.join(", "));
+        for k in &entry.keys {
+            let date = head_chars(&k.created, 10);
+            let _ = writeln!(
+                out,
+                "  {}  {:<8}  {date}  {}",
+                k.fingerprint,
+                k.algorithm,
+                k.user_ids.first().map(|u| e(u)).unwrap_or_default()
+            );
+            for u in k.user_ids.iter().skip(1) {
+                let _ = writeln!(out, "  {:<40}  {:<8}  {:<10}  {}", "", "", "", e(u));
+            }
+            for sub in &k.subkeys {
+                let _ = writeln!(out, "    subkey {sub}");
+            }
+        }
+    }
+    out
+}

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Some(Command::Key(KeyCommand::Generate { name, output, force })) => {
             commands::pack_key::generate(&name, &output, force)
         }
+        Some(Command::Keys(a)) => commands::keys::run("pack", a),
         None => commands::pack::run(cli.pack),
     };
     exit::finish("pack", result)

@@ -821,3 +821,62 @@ fn expired_and_untrusted_release_signatures_inside_a_bundle_are_refused() {
     .code(1)
     .stderr_has("expired-signature");
 }
+
+/// `pack keys` and `unpack keys` list the release keys signatures are checked against: the
+/// compiled-in default (Red Hat release key 2 and beta key 2, one entry), or `--keyring` files
+/// and ConfigMaps, entry by entry.
+#[test]
+fn keys_lists_the_release_keys_and_where_they_come_from() {
+    let env = Env::new();
+    let r = env.run("unpack", &["keys"]);
+    r.code(0)
+        .stdout_has("entry verifier-public-key-redhat (compiled in, the ConfigMap OCP ships: release-verification-configmap.rhel.yaml")
+        .stdout_has("567E347AD0044ADE55BA8A5F199E2F91FD431D51  RSA-4096  2009-10-22  Red Hat, Inc. (release key 2) <security@redhat.com>")
+        .stdout_has("B08B659EE86AF623BC90E8DB938A80CAF21541EB  RSA-4096  2009-02-24  Red Hat, Inc. (beta key 2) <security@redhat.com>")
+        .stderr_has("2 key(s) in 1 entry; a release needs a valid signature by any one of them");
+    assert_eq!(env.run("pack", &["keys"]).stdout, r.stdout);
+
+    let ci = fixture("keys/openshift-ci-4.asc");
+    env.run("pack", &["keys", "--keyring", ci.to_str().unwrap()])
+        .code(0)
+        .stdout_has(&format!("entry --keyring ({})", ci.display()))
+        .stdout_has("6A9588F07F2D3AE7973AD2A9193E53CCD2E2F7A4  RSA-2048  2025-03-04  openshift-ci-release-key")
+        .stdout_has("    subkey 09E2BC9B23558F2EDD8779C814138D69C4F56F63");
+
+    let armored = |f: &str| {
+        std::fs::read_to_string(fixture(&format!("keys/{f}")))
+            .unwrap()
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    };
+    let cm = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: release-verification\ndata:\n  verifier-public-key-redhat: |\n{}  verifier-public-key-ci: |\n{}",
+        armored("redhat-release-key-2.asc"),
+        armored("openshift-ci-4.asc")
+    );
+    std::fs::write(env.path("rv.yaml"), cm).unwrap();
+    let r = env.run("unpack", &["keys", "--keyring", "rv.yaml", "--json"]);
+    r.code(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let names: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["verifier-public-key-ci", "verifier-public-key-redhat"]);
+    assert_eq!(
+        v["entries"][1]["keys"][0]["fingerprint"],
+        "567E347AD0044ADE55BA8A5F199E2F91FD431D51"
+    );
+    assert_eq!(
+        v["entries"][0]["keys"][0]["subkeys"][0],
+        "09E2BC9B23558F2EDD8779C814138D69C4F56F63"
+    );
+    env.run("unpack", &["keys", "--keyring", "rv.yaml"])
+        .stderr_has("2 key(s) in 2 entries; a release needs a valid signature from each of the 2 entries");
+    env.run("unpack", &["keys", "--keyring", "nothere.asc"])
+        .code(2)
+        .stderr_has("nothere.asc");
+}

@@ -34,8 +34,11 @@ Examples:
   # From a local folder in the mirror layout, unsigned, gzip
   pack --store ./signatures --no-sign --compression gzip -o sigs.tar.gz sha256:<hex>
 
-  # Make a packer key pair (passphrase, if any, from SIGBUNDLE_KEY_PASSPHRASE)
+  # Make a packer key pair (passphrase from SIGBUNDLE_KEY_PASSPHRASE, or typed on a terminal)
   pack key generate --name 'Ops packer <ops@example.com>' -o packer
+
+  # The release keys signatures are checked against, and where they come from
+  pack keys
 
 Exit codes: 0 ok, 1 verification failed (no valid signature), 2 usage or I/O error.";
 
@@ -60,6 +63,8 @@ pub enum Command {
     /// Manage packer keys
     #[command(subcommand)]
     Key(KeyCommand),
+    /// List the release keys signatures are checked against (compiled in, or --keyring)
+    Keys(super::KeysArgs),
 }
 
 #[derive(Subcommand)]

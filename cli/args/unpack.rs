@@ -33,6 +33,10 @@ Examples:
   unpack audit --check
   unpack audit --receipt sigs.tar.zst.receipt.json
 
+  # The release keys signatures are checked against (the cluster's own: --keyring its ConfigMap)
+  unpack keys
+  unpack keys --keyring release-verification.yaml
+
 Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error.";
 
 #[derive(Parser)]
@@ -62,6 +66,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// What crossed: list the audit log, check its hash chain, match a pack receipt
     Audit(AuditArgs),
+    /// List the release keys signatures are checked against (compiled in, or --keyring)
+    Keys(super::KeysArgs),
 }
 
 /// The arguments of `unpack verify`.

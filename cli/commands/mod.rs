@@ -5,6 +5,7 @@ pub mod apply;
 pub mod audit;
 pub mod emit;
 pub mod inspect;
+pub mod keys;
 pub mod pack;
 pub mod pack_key;
 pub mod verify;

@@ -59,6 +59,51 @@ impl TrustEntry {
     }
 }
 
+/// One `verifier-public-key-*` entry, described: a release needs a valid signature by one of
+/// its keys, for every entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrustedEntry {
+    /// The ConfigMap key, or `--keyring` for key files.
+    pub name: String,
+    /// Where it came from: files, or `embedded:…` for the compiled-in default.
+    pub sources: Vec<String>,
+    pub keys: Vec<TrustedKey>,
+}
+
+/// One trusted release key, described.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrustedKey {
+    /// The primary key's fingerprint (uppercase hex).
+    pub fingerprint: String,
+    /// `RSA-4096`, `DSA`, `ECDSA`, …
+    pub algorithm: String,
+    /// When the key was made (RFC 3339).
+    pub created: String,
+    pub user_ids: Vec<String>,
+    /// Its subkeys (fingerprints).
+    pub subkeys: Vec<String>,
+}
+
+/// The algorithm of a key, with its size where that is what one asks about.
+fn algorithm(m: &super::gopgp::packet::KeyMaterial) -> String {
+    use super::gopgp::packet::KeyMaterial;
+    match m {
+        KeyMaterial::Rsa { n, .. } => {
+            let bytes = n.bytes.iter().skip_while(|&&b| b == 0).count();
+            let lead = n
+                .bytes
+                .iter()
+                .find(|&&b| b != 0)
+                .map_or(0, |b| 8 - b.leading_zeros() as usize);
+            format!("RSA-{}", (bytes.saturating_sub(1)) * 8 + lead)
+        }
+        KeyMaterial::Dsa { .. } => "DSA".into(),
+        KeyMaterial::ElGamal { .. } => "ElGamal".into(),
+        KeyMaterial::Ecdsa { .. } => "ECDSA".into(),
+        KeyMaterial::Ecdh { .. } => "ECDH".into(),
+    }
+}
+
 /// The whole trust configuration.
 #[derive(Debug, Clone)]
 pub struct ReleaseTrust {
@@ -218,6 +263,33 @@ impl ReleaseTrust {
             ring,
             certs,
         })
+    }
+
+    /// Every entry and its keys, as `pack keys` and `unpack keys` list them.
+    pub fn describe(&self) -> Vec<TrustedEntry> {
+        self.entries
+            .iter()
+            .map(|e| TrustedEntry {
+                name: e.name.clone(),
+                sources: e.sources.clone(),
+                keys: e
+                    .ring
+                    .entities
+                    .iter()
+                    .map(|k| TrustedKey {
+                        fingerprint: k.primary.fingerprint_hex(),
+                        algorithm: algorithm(&k.primary.material),
+                        created: crate::verify::rfc3339(u64::from(k.primary.creation_time)),
+                        user_ids: k
+                            .identities
+                            .iter()
+                            .map(|i| String::from_utf8_lossy(&i.name).into_owned())
+                            .collect(),
+                        subkeys: k.subkeys.iter().map(|s| s.key.fingerprint_hex()).collect(),
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Every primary-key fingerprint, entry by entry.
