@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use sigbundle_cli::args::pack::{Cli, Command, KeyCommand};
 use sigbundle_cli::{commands, exit, startup};
@@ -17,6 +17,8 @@ fn main() -> ExitCode {
             commands::pack_key::generate(&name, &output, force)
         }
         Some(Command::Keys(a)) => commands::keys::run("pack", a),
+        Some(Command::Completions(a)) => commands::docs::completions(Cli::command(), a),
+        Some(Command::Man(a)) => commands::docs::man(Cli::command(), a),
         None => commands::pack::run(cli.pack),
     };
     exit::finish("pack", result)

@@ -5,7 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
 cargo install --locked --path . --root "${SIGBUNDLE_ROOT:-$HOME/.local}"
-export PATH="${SIGBUNDLE_ROOT:-$HOME/.local}/bin:$PATH"
+root=${SIGBUNDLE_ROOT:-$HOME/.local}
+export PATH="$root/bin:$PATH"
+# Manual pages and bash completions beside the binaries (`man pack`, `man unpack-emit`).
+for b in pack unpack; do
+  "$b" man --dir "$root/share/man/man1" 2>/dev/null
+  mkdir -p "$root/share/bash-completion/completions"
+  "$b" completions bash > "$root/share/bash-completion/completions/$b"
+done
 out=${DEMO_DIR:-./demo}
 mkdir -p "$out"
 [ -f "$out/packer.key" ] || pack key generate --name 'Demo packer <demo@example.org>' -o "$out/packer"

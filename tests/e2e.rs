@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::*;
 use sigbundle::bundle::{write_bundle, Compression};
 use sigbundle::manifest::Manifest;
@@ -879,4 +881,50 @@ fn keys_lists_the_release_keys_and_where_they_come_from() {
     env.run("unpack", &["keys", "--keyring", "nothere.asc"])
         .code(2)
         .stderr_has("nothere.asc");
+}
+
+/// Completion scripts and manual pages come from the same definitions that parse the
+/// arguments: every subcommand has a page whose synopsis names it, and the bash script parses.
+#[test]
+fn completions_and_manual_pages_cover_every_command() {
+    let env = Env::new();
+    for bin in ["pack", "unpack"] {
+        let r = env.run(bin, &["completions", "bash"]);
+        r.code(0);
+        assert!(r.stdout.contains(&format!("_{bin}()")), "{}", r.stdout);
+        std::fs::write(env.path(&format!("{bin}.bash")), &r.raw_stdout).unwrap();
+        let syntax = Command::new("bash")
+            .arg("-n")
+            .arg(env.path(&format!("{bin}.bash")))
+            .output()
+            .unwrap();
+        assert!(syntax.status.success(), "{}", String::from_utf8_lossy(&syntax.stderr));
+        for shell in ["zsh", "fish"] {
+            env.run(bin, &["completions", shell]).code(0).stdout_has(bin);
+        }
+        env.run(bin, &["man", "--dir", "man1"])
+            .code(0)
+            .stderr_has("manual page(s) in man1");
+    }
+    let pages = env.ls("man1");
+    for want in [
+        "pack.1",
+        "pack-key-generate.1",
+        "pack-keys.1",
+        "unpack.1",
+        "unpack-verify.1",
+        "unpack-emit.1",
+        "unpack-apply.1",
+        "unpack-audit.1",
+        "unpack-keys.1",
+    ] {
+        assert!(pages.iter().any(|p| p == want), "{want} not in {pages:?}");
+    }
+    let page = std::fs::read_to_string(env.path("man1/unpack-emit.1")).unwrap();
+    assert!(page.contains(".TH unpack-emit 1"), "{page}");
+    assert!(page.contains("unpack emit"), "the synopsis names the command: {page}");
+    assert!(page.contains("\\-\\-to\\-dir"), "{page}");
+    env.run("pack", &["completions", "tcsh"])
+        .code(2)
+        .stderr_has("invalid value 'tcsh'");
 }

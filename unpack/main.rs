@@ -4,11 +4,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use sigbundle::audit::AuditLog;
 use sigbundle_cli::args::unpack::{Cli, Command};
-use sigbundle_cli::commands::{apply, audit, emit, inspect, keys, verify};
+use sigbundle_cli::commands::{apply, audit, docs, emit, inspect, keys, verify};
 use sigbundle_cli::{exit, startup};
 
 fn main() -> ExitCode {
@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Command::Apply(a) => apply::run(a, &log),
         Command::Audit(a) => audit::run(a, &log),
         Command::Keys(a) => keys::run("unpack", a),
+        Command::Completions(a) => docs::completions(Cli::command(), a),
+        Command::Man(a) => docs::man(Cli::command(), a),
     };
     exit::finish("unpack", result)
 }

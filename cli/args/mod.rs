@@ -1,4 +1,5 @@
-//! The binaries' arguments, as clap parses them; `keys`, which both binaries have.
+//! The binaries' arguments, as clap parses them; what both binaries have (`keys`,
+//! `completions`, `man`).
 
 pub mod pack;
 pub mod unpack;
@@ -13,4 +14,20 @@ pub struct KeysArgs {
     /// Print as JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+/// The arguments of `completions`.
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The arguments of `man`.
+#[derive(clap::Args)]
+pub struct ManArgs {
+    /// Folder to write the pages to (created if missing; pages there are replaced)
+    #[arg(long, value_name = "DIR")]
+    pub dir: std::path::PathBuf,
 }

@@ -65,6 +65,10 @@ pub enum Command {
     Key(KeyCommand),
     /// List the release keys signatures are checked against (compiled in, or --keyring)
     Keys(super::KeysArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
+    Completions(super::CompletionsArgs),
+    /// Write the manual pages (section 1) of every command into a folder
+    Man(super::ManArgs),
 }
 
 #[derive(Subcommand)]

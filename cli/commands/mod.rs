@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod docs;
 pub mod emit;
 pub mod inspect;
 pub mod keys;
