@@ -928,3 +928,67 @@ fn completions_and_manual_pages_cover_every_command() {
         .code(2)
         .stderr_has("invalid value 'tcsh'");
 }
+
+/// Every command's `--help` ends with examples; `pack --help` groups its options under
+/// headings, in the order a run goes, and says how --registry-ca and --ca-file differ.
+#[test]
+fn every_help_has_examples_and_pack_groups_its_options() {
+    let env = Env::new();
+    let commands: [(&str, &[&str]); 14] = [
+        ("pack", &[]),
+        ("pack", &["key", "generate"]),
+        ("pack", &["keys"]),
+        ("pack", &["completions"]),
+        ("pack", &["man"]),
+        ("unpack", &[]),
+        ("unpack", &["verify"]),
+        ("unpack", &["inspect"]),
+        ("unpack", &["emit"]),
+        ("unpack", &["apply"]),
+        ("unpack", &["audit"]),
+        ("unpack", &["keys"]),
+        ("unpack", &["completions"]),
+        ("unpack", &["man"]),
+    ];
+    for (bin, sub) in commands {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let r = env.run(bin, &args);
+        r.code(0);
+        let examples = r.stdout.split("\nExamples:\n").nth(1).unwrap_or_default();
+        assert!(
+            examples.contains(&format!("  {bin} ")),
+            "{bin} {sub:?} --help has no examples:\n{}",
+            r.stdout
+        );
+    }
+    let help = env.run("pack", &["--help"]).stdout;
+    let headings: Vec<&str> = help
+        .lines()
+        .filter(|l| !l.starts_with(' ') && l.ends_with(':'))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Commands:",
+            "Arguments:",
+            "Options:",
+            "Inputs:",
+            "Stores:",
+            "Registry:",
+            "Verification:",
+            "Output:",
+            "Fetching:",
+            "Examples:"
+        ]
+    );
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("for registries (tag and version resolution); https signature stores use --ca-file"),
+        "{help}"
+    );
+    assert!(
+        flat.contains("for https signature stores (--store URLs); registries use --registry-ca"),
+        "{help}"
+    );
+}

@@ -74,6 +74,10 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Generate a packer key pair: PREFIX.key (secret, 0600) and PREFIX.pub.asc (public)
+    #[command(after_help = "Examples:
+  pack key generate --name 'Ops packer <ops@example.com>' -o packer
+  # Non-interactive, protected (else it is asked for on a terminal, or the key is unprotected)
+  SIGBUNDLE_KEY_PASSPHRASE=... pack key generate --name 'CI packer <ci@example.com>' -o ci")]
     Generate {
         /// User ID of the key, e.g. 'Ops packer <ops@example.com>'
         #[arg(long)]
@@ -95,94 +99,96 @@ pub struct PackArgs {
     #[arg(value_name = "RELEASE")]
     pub releases: Vec<String>,
     /// File with one release per line (# comments, blank lines ignored); repeatable
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Inputs")]
     pub from_file: Vec<PathBuf>,
     /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Inputs")]
     pub channel: Vec<String>,
     /// Lowest version taken from a channel (inclusive)
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub min_version: Option<semver::Version>,
     /// Highest version taken from a channel (inclusive)
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub max_version: Option<semver::Version>,
     /// Update service graph endpoint
-    #[arg(long, value_name = "URL", default_value = DEFAULT_GRAPH_URL)]
+    #[arg(long, value_name = "URL", default_value = DEFAULT_GRAPH_URL, help_heading = "Inputs")]
     pub graph_url: String,
     /// Read channel graphs from a saved graph API answer instead
-    #[arg(long, value_name = "FILE", conflicts_with = "graph_url")]
+    #[arg(long, value_name = "FILE", conflicts_with = "graph_url", help_heading = "Inputs")]
     pub graph_file: Option<PathBuf>,
     /// Architecture for versions and channels: x86_64, aarch64, ppc64le, s390x, multi
-    #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+    #[arg(long, default_value = "x86_64", value_parser = parse_arch, help_heading = "Inputs")]
     pub arch: Arch,
     /// Repository bare versions are tags of (<version>-<arch>)
-    #[arg(long, value_name = "REPO", default_value = resolve::DEFAULT_RELEASE_REPO)]
+    #[arg(long, value_name = "REPO", default_value = resolve::DEFAULT_RELEASE_REPO, help_heading = "Inputs")]
     pub release_repo: String,
-    /// Registry credentials (auth.json / pull secret) [default: $REGISTRY_AUTH_FILE,
-    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json]
-    #[arg(long, value_name = "FILE")]
-    pub authfile: Option<PathBuf>,
-    /// Extra CA certificates (PEM) for registries
-    #[arg(long, value_name = "FILE")]
-    pub registry_ca: Option<PathBuf>,
-    /// Reach this registry host[:port] over plain HTTP (test registries); repeatable
-    #[arg(long, value_name = "HOST")]
-    pub insecure_registry: Vec<String>,
-    /// Resolve and fetch, print the plan, write nothing
-    #[arg(long)]
-    pub dry_run: bool,
     /// Signature store: a folder in the mirror layout or an http(s) URL; repeatable, tried in
     /// order [default: Red Hat's two stores]
-    #[arg(long = "store", value_name = "DIR|URL")]
+    #[arg(long = "store", value_name = "DIR|URL", help_heading = "Stores")]
     pub stores: Vec<String>,
+    /// Collect from every store, not only the first with a valid signature
+    #[arg(long, help_heading = "Stores")]
+    pub all_stores: bool,
+    /// Extra CA certificates (PEM) for https signature stores (--store URLs); registries use
+    /// --registry-ca
+    #[arg(long, value_name = "FILE", help_heading = "Stores")]
+    pub ca_file: Option<PathBuf>,
+    /// Registry credentials (auth.json / pull secret) [default: $REGISTRY_AUTH_FILE,
+    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json]
+    #[arg(long, value_name = "FILE", help_heading = "Registry")]
+    pub authfile: Option<PathBuf>,
+    /// Extra CA certificates (PEM) for registries (tag and version resolution); https
+    /// signature stores use --ca-file
+    #[arg(long, value_name = "FILE", help_heading = "Registry")]
+    pub registry_ca: Option<PathBuf>,
+    /// Reach this registry host[:port] over plain HTTP (test registries); repeatable
+    #[arg(long, value_name = "HOST", help_heading = "Registry")]
+    pub insecure_registry: Vec<String>,
     /// Release keyring: key files (armored or binary; together one entry, any key enough) or the
     /// cluster's release-verification ConfigMap (each verifier-public-key-* entry required);
     /// replaces the default (Red Hat's keys)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Verification")]
     pub keyring: Vec<PathBuf>,
     /// Also refuse what the cluster accepts but sequoia's standard policy does not (MD5, SHA-1,
     /// malformed messages, loose JSON): verdict strict-refused
-    #[arg(long)]
+    #[arg(long, help_heading = "Verification")]
     pub strict: bool,
+    /// Pack what has valid signatures and record the rest as missing (else: exit 1, no bundle)
+    #[arg(long, help_heading = "Verification")]
+    pub allow_missing: bool,
+    /// Resolve and fetch, print the plan, write nothing
+    #[arg(long, help_heading = "Output")]
+    pub dry_run: bool,
     /// Secret packer key to sign the bundle with (passphrase from SIGBUNDLE_KEY_PASSPHRASE)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub sign_key: Option<PathBuf>,
     /// Write an unsigned bundle (unpack then needs --allow-unsigned)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub no_sign: bool,
     /// Bundle file to write, or - for standard output
-    #[arg(short, long, value_name = "FILE", required = true)]
+    #[arg(short, long, value_name = "FILE", required = true, help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Compression of the bundle
-    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd, help_heading = "Output")]
     pub compression: CompressionArg,
     /// Replace an existing output file
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub force: bool,
-    /// Pack what has valid signatures and record the rest as missing (else: exit 1, no bundle)
-    #[arg(long)]
-    pub allow_missing: bool,
-    /// Collect from every store, not only the first with a valid signature
-    #[arg(long)]
-    pub all_stores: bool,
-    /// Releases fetched at once
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub concurrency: usize,
-    /// Per-request timeout, seconds
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub timeout: u64,
-    /// Retries on timeouts, connection errors and 5xx
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub retries: u32,
-    /// Extra CA certificates (PEM) for private stores
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
     /// Print the summary as JSON on stdout
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// Print nothing but errors
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
+    /// Releases fetched at once
+    #[arg(long, default_value_t = 16, value_name = "N", help_heading = "Fetching")]
+    pub concurrency: usize,
+    /// Per-request timeout, seconds
+    #[arg(long, default_value_t = 30, value_name = "SECS", help_heading = "Fetching")]
+    pub timeout: u64,
+    /// Retries on timeouts, connection errors and 5xx
+    #[arg(long, default_value_t = 3, value_name = "N", help_heading = "Fetching")]
+    pub retries: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -76,6 +76,11 @@ pub enum Command {
 
 /// The arguments of `unpack verify`.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  unpack verify sigs.tar.zst --packer-key packer.pub.asc
+  unpack verify sigs.tar.zst --packer-key ops.pub.asc --packer-key backup.pub.asc --json
+  # Against exactly what the cluster trusts
+  unpack verify sigs.tar.zst --packer-key packer.pub.asc --keyring release-verification.yaml")]
 pub struct VerifyArgs {
     /// The bundle file
     pub bundle: PathBuf,
@@ -88,6 +93,11 @@ pub struct VerifyArgs {
 
 /// The arguments of `unpack inspect`.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  # What the bundle claims, before trusting anything (marked NOT VERIFIED)
+  unpack inspect sigs.tar.zst
+  # The same, verified
+  unpack inspect sigs.tar.zst --packer-key packer.pub.asc --json")]
 pub struct InspectArgs {
     /// The bundle file
     pub bundle: PathBuf,
@@ -105,6 +115,14 @@ pub struct InspectArgs {
 /// The arguments of `unpack emit`.
 #[derive(Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["to_dir", "store_dir", "signature"])))]
+#[command(after_help = "Examples:
+  # One ConfigMap per release, as `oc adm release mirror` writes them, then apply them
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --to-dir ./configmaps
+  oc apply -f ./configmaps
+  # A signature store for a web server (spec.signatureStores), and the patch that points at it
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --store-dir /srv/sigs --store-url https://sigs.internal/
+  # One bare signature on stdout
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --signature sha256:<hex> > signature-1")]
 pub struct EmitArgs {
     /// The bundle file
     pub bundle: PathBuf,
@@ -138,6 +156,12 @@ pub struct EmitArgs {
 
 /// The arguments of `unpack apply`.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  # Look first: the server says what it would do, nothing is stored
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --dry-run
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --context admin
+  # Take over keys another field manager holds with other bytes
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --force-conflicts")]
 pub struct ApplyArgs {
     /// The bundle file
     pub bundle: PathBuf,
@@ -162,6 +186,12 @@ pub struct ApplyArgs {
 
 /// The arguments of `unpack audit`.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  unpack audit                           # per record
+  unpack audit --by-release --json       # per release, for scripts
+  unpack audit --head                    # write this in an outside logbook after each import
+  unpack audit --check --expect-head <hash-from-the-logbook>
+  unpack audit --receipt sigs.tar.zst.receipt.json")]
 pub struct AuditArgs {
     /// Verify the hash chain and report the first broken link
     #[arg(long, conflicts_with_all = ["head", "receipt"])]
