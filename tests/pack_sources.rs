@@ -317,6 +317,8 @@ fn channel_range_selects_exactly_the_graph_nodes() {
         &[
             "--graph-file",
             fixture("graph/amd64-stable-4.13.json").to_str().unwrap(),
+            "--graph-file-arch",
+            "amd64",
             "--channel",
             "stable-4.13",
             "--min-version",
@@ -385,6 +387,8 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         &[
             "--graph-file",
             graph.to_str().unwrap(),
+            "--graph-file-arch",
+            "amd64",
             "--channel",
             "stable-4.13",
             "--max-version",
@@ -1006,4 +1010,100 @@ fn a_near_miss_digest_says_what_was_meant() {
     env.run("unpack", &["emit", "b.tar.zst", "--allow-unsigned", "--signature", hex])
         .code(2)
         .stderr_has(&format!("did you mean {RH_4_15_0}?"));
+}
+
+/// A saved graph answer records neither its channel nor its architecture: the channel is
+/// checked against the nodes' channel lists, the architecture must be said and match --arch,
+/// and versions resolve from the file's nodes, not from the registry.
+#[test]
+fn a_graph_file_is_checked_against_the_channel_and_arch_asked_for() {
+    let env = Env::new();
+    let graph = fixture("graph/amd64-stable-4.13.json");
+    let graph = graph.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--graph-file",
+            graph,
+            "--store",
+            REDHAT_STORE,
+            "--no-sign",
+            "--dry-run",
+            "--json",
+            "-o",
+            "x",
+        ];
+        args.extend(extra);
+        env.run("pack", &args)
+    };
+    run(&["--channel", "stable-4.13"])
+        .code(2)
+        .stderr_has("say which architecture it was saved for with --graph-file-arch");
+    run(&[
+        "--graph-file-arch",
+        "amd64",
+        "--arch",
+        "s390x",
+        "--channel",
+        "stable-4.13",
+    ])
+    .code(2)
+    .stderr_has("saved for architecture amd64, but --arch asks for s390x");
+    run(&["--graph-file-arch", "amd64", "--channel", "fast-4.99"])
+        .code(2)
+        .stderr_has("update graph for channel fast-4.99")
+        .stderr_has("not saved for this channel: release 4.12.20 is not in it (it is in candidate-4.12,");
+    // x86_64 is amd64 in the service's names: both checks pass and the plan is made (exit 1:
+    // the fixture store holds no signature of those releases).
+    run(&[
+        "--graph-file-arch",
+        "x86_64",
+        "--channel",
+        "stable-4.13",
+        "--max-version",
+        "4.12.2",
+    ])
+    .code(1)
+    .stderr_has("no valid signature");
+
+    // Versions from the file's nodes: no registry is configured or reached.
+    let want = graph_digests((4, 13, 0), (4, 13, 0));
+    // (exit 1: the fixture store holds no signature of it; the JSON still names it).
+    let r = run(&["--graph-file-arch", "amd64", "4.13.0"]);
+    r.code(1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["missing"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["missing"][0]["digest"].as_str(), Some(want[0].1.as_str()), "{v}");
+    run(&["--graph-file-arch", "amd64", "4.99.1"])
+        .code(2)
+        .stderr_has("version 4.99.1: graph file")
+        .stderr_has("not a release in it");
+    run(&["--graph-file-arch", "amd64", "--arch", "aarch64", "4.13.0"])
+        .code(2)
+        .stderr_has("saved for architecture amd64, but --arch asks for arm64");
+
+    // A graph without channel metadata cannot be checked, and is not trusted to be the channel.
+    std::fs::write(
+        env.path("bare.json"),
+        format!(r#"{{"nodes":[{{"version":"4.15.0","payload":"quay.io/openshift-release-dev/ocp-release@{RH_4_15_0}"}}],"edges":[]}}"#),
+    )
+    .unwrap();
+    env.run(
+        "pack",
+        &[
+            "--graph-file",
+            "bare.json",
+            "--graph-file-arch",
+            "amd64",
+            "--channel",
+            "stable-4.15",
+            "--store",
+            REDHAT_STORE,
+            "--no-sign",
+            "--dry-run",
+            "-o",
+            "x",
+        ],
+    )
+    .code(2)
+    .stderr_has("carries no io.openshift.upgrades.graph.release.channels metadata");
 }

@@ -113,9 +113,14 @@ pub struct PackArgs {
     /// Update service graph endpoint
     #[arg(long, value_name = "URL", default_value = DEFAULT_GRAPH_URL, help_heading = "Inputs")]
     pub graph_url: String,
-    /// Read channel graphs from a saved graph API answer instead
+    /// Read channel graphs from a saved graph API answer instead (its channel is checked
+    /// against its nodes; say its arch with --graph-file-arch); versions resolve from it too
     #[arg(long, value_name = "FILE", conflicts_with = "graph_url", help_heading = "Inputs")]
     pub graph_file: Option<PathBuf>,
+    /// The architecture the saved answer was requested for (the arch= of its URL: amd64,
+    /// arm64, ppc64le, s390x, multi); must match --arch. Versions then resolve from its nodes
+    #[arg(long, value_name = "ARCH", requires = "graph_file", value_parser = parse_arch, help_heading = "Inputs")]
+    pub graph_file_arch: Option<Arch>,
     /// Architecture for versions and channels: x86_64, aarch64, ppc64le, s390x, multi
     #[arg(long, default_value = "x86_64", value_parser = parse_arch, help_heading = "Inputs")]
     pub arch: Arch,

@@ -41,7 +41,10 @@ pub fn run(a: PackArgs) -> CommandResult {
         arch: a.arch,
         release_repo: a.release_repo.clone(),
         graph: match &a.graph_file {
-            Some(f) => GraphSource::File(f.clone()),
+            Some(f) => GraphSource::File {
+                path: f.clone(),
+                arch: a.graph_file_arch.map(|a| a.graph_name().to_string()),
+            },
             None => GraphSource::Url(a.graph_url.clone()),
         },
         min_version: a.min_version.clone(),

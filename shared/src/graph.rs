@@ -1,6 +1,7 @@
 //! The update service's graph of a channel: fetched from its API (or read from a saved answer)
 //! and narrowed to the releases within a version range, by their payload digests.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -15,8 +16,6 @@ const MAX_GRAPH_BYTES: usize = 64 << 20;
 /// Why a channel's graph gave no releases.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
     #[error("update graph for channel {channel} ({source_name}): {reason}")]
     Bad {
         channel: String,
@@ -37,13 +36,24 @@ pub struct GraphNode {
     pub version: String,
     #[serde(default)]
     pub payload: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
 }
+
+/// The node metadata naming every channel a release is in (comma-separated).
+pub const CHANNELS_METADATA: &str = "io.openshift.upgrades.graph.release.channels";
 
 /// Where channel graphs come from.
 #[derive(Debug, Clone)]
 pub enum GraphSource {
     Url(String),
-    File(PathBuf),
+    /// A saved answer, and the architecture it was requested for (the `arch=` of its URL, in
+    /// the update service's names): an answer records neither its channel nor its arch, so
+    /// the arch must be said and the channel is checked against the nodes' metadata.
+    File {
+        path: PathBuf,
+        arch: Option<String>,
+    },
 }
 
 /// Select the nodes of a graph within `[min, max]`: (version, digest), sorted by version.
@@ -51,6 +61,7 @@ pub fn select_nodes(
     graph_bytes: &[u8],
     channel: &str,
     source_name: &str,
+    check_channel: bool,
     min: Option<&semver::Version>,
     max: Option<&semver::Version>,
 ) -> Result<Vec<(semver::Version, Digest)>, GraphError> {
@@ -60,6 +71,9 @@ pub fn select_nodes(
         reason,
     };
     let g: Graph = serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
+    if check_channel {
+        in_channel(&g, channel).map_err(err)?;
+    }
     let mut out = Vec::new();
     for (i, n) in g.nodes.iter().enumerate() {
         let v = semver::Version::parse(&n.version)
@@ -82,8 +96,42 @@ pub fn select_nodes(
     Ok(out)
 }
 
+/// Whether a saved answer is the graph of `channel`: the service answers with the releases in
+/// the channel, and each node lists its channels, so every node must list this one.
+fn in_channel(g: &Graph, channel: &str) -> Result<(), String> {
+    for n in &g.nodes {
+        let Some(list) = n.metadata.get(CHANNELS_METADATA) else {
+            return Err(format!(
+                "node {} carries no {CHANNELS_METADATA} metadata, so the channel the file was saved for cannot be checked",
+                n.version
+            ));
+        };
+        if !list.split(',').any(|c| c.trim() == channel) {
+            return Err(format!(
+                "not saved for this channel: release {} is not in it (it is in {list})",
+                n.version
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A version's digest from a saved answer (`pack 4.13.0 --graph-file …` needs no registry).
+pub fn version_in(
+    graph_bytes: &[u8],
+    source_name: &str,
+    version: &semver::Version,
+) -> Result<Option<Digest>, GraphError> {
+    Ok(
+        select_nodes(graph_bytes, "(any)", source_name, false, Some(version), Some(version))?
+            .into_iter()
+            .next()
+            .map(|(_, d)| d),
+    )
+}
+
 /// The graph of `channel` for `arch` (the update service's arch name): its bytes and where
-/// they came from.
+/// they came from. A saved answer must have been saved for `arch`.
 pub async fn fetch_graph(
     http: &reqwest::Client,
     source: &GraphSource,
@@ -91,12 +139,12 @@ pub async fn fetch_graph(
     arch: &str,
 ) -> Result<(Vec<u8>, String), GraphError> {
     match source {
-        GraphSource::File(path) => {
-            let b = std::fs::read(path).map_err(|source| GraphError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            Ok((b, path.display().to_string()))
+        GraphSource::File { path, arch: saved_for } => {
+            read_saved(path, saved_for.as_deref(), arch).map_err(|reason| GraphError::Bad {
+                channel: channel.to_string(),
+                source_name: path.display().to_string(),
+                reason,
+            })
         }
         GraphSource::Url(base) => {
             let err = |reason: String| GraphError::Bad {
@@ -129,6 +177,26 @@ pub async fn fetch_graph(
     }
 }
 
+/// A saved answer's bytes, if it was saved for `arch`.
+pub fn read_saved(path: &std::path::Path, saved_for: Option<&str>, arch: &str) -> Result<(Vec<u8>, String), String> {
+    match saved_for {
+        None => {
+            return Err(format!(
+                "say which architecture it was saved for with --graph-file-arch (the arch= of the graph URL; --arch asks for {arch}): a saved answer does not record it"
+            ))
+        }
+        Some(a) if a != arch => {
+            return Err(format!("saved for architecture {a}, but --arch asks for {arch}"));
+        }
+        Some(_) => {}
+    }
+    let b = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if b.len() > MAX_GRAPH_BYTES {
+        return Err(format!("larger than {MAX_GRAPH_BYTES} bytes"));
+    }
+    Ok((b, path.display().to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,8 +204,8 @@ mod tests {
     #[test]
     fn graph_node_without_payload_is_an_error() {
         let g = br#"{"version":1,"nodes":[{"version":"4.1.0","payload":""}],"edges":[]}"#;
-        let e = select_nodes(g, "c", "f", None, None).unwrap_err();
+        let e = select_nodes(g, "c", "f", false, None, None).unwrap_err();
         assert!(e.to_string().contains("node 4.1.0 has no payload"), "{e}");
-        assert!(select_nodes(b"{", "c", "f", None, None).is_err());
+        assert!(select_nodes(b"{", "c", "f", false, None, None).is_err());
     }
 }

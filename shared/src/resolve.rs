@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::digest::{Digest, DigestError, Pullspec};
-use crate::graph::{fetch_graph, select_nodes, GraphError, GraphSource, DEFAULT_GRAPH_URL};
+use crate::graph::{fetch_graph, read_saved, select_nodes, version_in, GraphError, GraphSource, DEFAULT_GRAPH_URL};
 use crate::registry::{Registry, RegistryError};
 
 /// Release versions (`4.15.0`, `4.16.0-rc.1`), compared by semver rules.
@@ -34,6 +34,12 @@ pub enum ResolveError {
     Graph(#[from] GraphError),
     #[error("channel {channel} has no release between {min} and {max}")]
     EmptyChannel { channel: String, min: String, max: String },
+    #[error("version {version}: graph file {path}: {reason}")]
+    VersionFromGraph {
+        version: String,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// One thing the user asked for, resolved to a digest.
@@ -214,6 +220,24 @@ pub async fn resolve_all(
                 let (r, p, name) = (registry.clone(), p.clone(), name.clone());
                 lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
             }
+            Spec::Version(v) if matches!(opts.graph, GraphSource::File { .. }) => {
+                let GraphSource::File { path, arch } = &opts.graph else {
+                    unreachable!()
+                };
+                let bad = |reason: String| ResolveError::VersionFromGraph {
+                    version: v.to_string(),
+                    path: path.clone(),
+                    reason,
+                };
+                let (bytes, source) = read_saved(path, arch.as_deref(), opts.arch.graph_name()).map_err(bad)?;
+                let digest = version_in(&bytes, &source, v)?.ok_or_else(|| {
+                    bad("not a release in it (versions resolve from the graph file when one is given)".into())
+                })?;
+                out.push(Request {
+                    name: name.clone(),
+                    digest,
+                });
+            }
             Spec::Version(v) => {
                 let tag = format!("{}:{v}-{}", opts.release_repo, opts.arch.tag_name());
                 let p = Pullspec::parse(&tag).map_err(|e| ResolveError::BadInput {
@@ -232,6 +256,7 @@ pub async fn resolve_all(
                     &bytes,
                     c,
                     &source_name,
+                    matches!(opts.graph, GraphSource::File { .. }),
                     opts.min_version.as_ref(),
                     opts.max_version.as_ref(),
                 )?;
