@@ -269,29 +269,28 @@ fn scan_number(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
         }
     }
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        match b.get(i) {
-            None => return Err(unexpected_eof()),
-            Some(c) if c.is_ascii_digit() => {}
-            Some(&c) => return Err(invalid(c, "after decimal point in numeric literal")),
-        }
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
+        i = scan_digits(b, i + 1, "after decimal point in numeric literal")?;
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        match b.get(i) {
-            None => return Err(unexpected_eof()),
-            Some(c) if c.is_ascii_digit() => {}
-            Some(&c) => return Err(invalid(c, "in exponent of numeric literal")),
-        }
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
+        i = scan_digits(b, i, "in exponent of numeric literal")?;
+    }
+    Ok(i)
+}
+
+/// One or more digits at `b[i]` (a fraction or an exponent; else the error names `ctx`); the
+/// index after them.
+fn scan_digits(b: &[u8], mut i: usize, ctx: &str) -> Result<usize, JsonError> {
+    match b.get(i) {
+        None => return Err(unexpected_eof()),
+        Some(c) if c.is_ascii_digit() => {}
+        Some(&c) => return Err(invalid(c, ctx)),
+    }
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
     }
     Ok(i)
 }

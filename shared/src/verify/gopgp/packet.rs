@@ -502,31 +502,21 @@ impl Signature {
 
     /// The `switch packetType` of `parseSignatureSubpacket`: the contents `p` of a subpacket.
     fn read_subpacket(&mut self, typ: u8, critical: bool, p: &[u8], hashed: bool) -> Result<(), GoErr> {
-        let u32_of = |p: &[u8]| u32::from_be_bytes([p[0], p[1], p[2], p[3]]);
         match typ {
             2 => {
                 if !hashed {
                     return Err(GoErr::Structural("signature creation time in non-hashed area".into()));
                 }
-                if p.len() != 4 {
-                    return Err(GoErr::Structural("signature creation time not four bytes".into()));
-                }
-                self.creation_time = Some(u32_of(p));
+                self.creation_time = Some(four_byte_subpacket(p, "signature creation time not four bytes")?);
             }
             3 => {
                 if hashed {
-                    if p.len() != 4 {
-                        return Err(GoErr::Structural("expiration subpacket with bad length".into()));
-                    }
-                    self.sig_lifetime = Some(u32_of(p));
+                    self.sig_lifetime = Some(four_byte_subpacket(p, "expiration subpacket with bad length")?);
                 }
             }
             9 => {
                 if hashed {
-                    if p.len() != 4 {
-                        return Err(GoErr::Structural("key expiration subpacket with bad length".into()));
-                    }
-                    self.key_lifetime = Some(u32_of(p));
+                    self.key_lifetime = Some(four_byte_subpacket(p, "key expiration subpacket with bad length")?);
                 }
             }
             11 | 21 | 22 | 30 => {}
@@ -1072,6 +1062,15 @@ fn parse_literal(r: &Shared) -> Result<Packet, GoErr> {
         time: u32::from_be_bytes(t),
         body: r.clone(),
     }))
+}
+
+/// The value of a subpacket of four bytes (a time or a lifetime); `bad_length` when it has
+/// another length.
+fn four_byte_subpacket(p: &[u8], bad_length: &str) -> Result<u32, GoErr> {
+    match p {
+        [a, b, c, d] => Ok(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => Err(GoErr::Structural(bad_length.into())),
+    }
 }
 
 /// The length of the subpacket `sub` starts with (RFC 4880 5.2.3.1, as both
