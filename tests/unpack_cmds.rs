@@ -318,6 +318,12 @@ fn receipts_match_what_was_imported() {
     let receipt: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.path("b.tar.zst.receipt.json")).unwrap()).unwrap();
     assert_eq!(receipt["releases"].as_array().unwrap().len(), 3);
+    // No log yet: an error, not a guess that the bundle was not imported.
+    env.run("unpack", &["audit", "--receipt", "b.tar.zst.receipt.json"])
+        .code(2)
+        .stderr_has("no audit log at");
+    env.pack_unsigned("other.tar.gz", "gzip").code(0);
+    env.run("unpack", &["verify", "other.tar.gz", "--allow-unsigned"]).code(0);
     env.run("unpack", &["audit", "--receipt", "b.tar.zst.receipt.json"])
         .code(1)
         .stdout_has("not imported");

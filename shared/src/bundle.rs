@@ -706,9 +706,16 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
-/// A release signature to verify: the member's index in the manifest, the release it is filed
-/// under, its bytes, and (when a sink waits for whole releases) its place in its release.
-type Job = (usize, Digest, Vec<u8>, Option<Slot>);
+/// A release signature to verify.
+struct Job {
+    /// The member's index in the manifest.
+    member: usize,
+    /// The release it is filed under.
+    digest: Digest,
+    bytes: Vec<u8>,
+    /// Its place in its release, when a sink waits for whole releases.
+    slot: Option<Slot>,
+}
 
 /// Where a signature belongs: its release's index in the manifest, its position there, and how
 /// many signatures the release has.
@@ -733,7 +740,12 @@ type Pending = Mutex<std::collections::HashMap<usize, Vec<Option<Vec<u8>>>>>;
 
 /// Verify one job on a worker; hand a release to the sink once its last signature is in.
 fn verify_job(opts: &CheckOptions, sink: Option<&dyn ReleaseSink>, pending: &Pending, job: Job) -> Done {
-    let (i, digest, mut bytes, slot) = job;
+    let Job {
+        member,
+        digest,
+        mut bytes,
+        slot,
+    } = job;
     let report = verify::verify_release_signature(&opts.release_keys, &digest, &bytes, opts.now, opts.strict);
     if let (Some(sink), Some(slot), true) = (sink, slot, report.verdict.is_valid()) {
         let body = if opts.keep_bodies {
@@ -757,10 +769,17 @@ fn verify_job(opts: &CheckOptions, sink: Option<&dyn ReleaseSink>, pending: &Pen
         }
     }
     let bytes = if opts.keep_bodies { bytes } else { Vec::new() };
-    (i, report, bytes)
+    Done { member, report, bytes }
 }
-/// A verified signature: the member's index, the report, its bytes back.
-type Done = (usize, SignatureReport, Vec<u8>);
+
+/// A verified signature.
+struct Done {
+    /// The member's index in the manifest.
+    member: usize,
+    report: SignatureReport,
+    /// Its bytes back (empty unless [`CheckOptions::keep_bodies`]).
+    bytes: Vec<u8>,
+}
 
 /// What the stream pass collected.
 #[derive(Default)]
@@ -800,9 +819,99 @@ impl Scan {
     /// reported missing too: one problem per member, naming what is there.
     fn mark_seen(&mut self, path: &str) {
         if let Some(m) = &self.manifest {
-            if let Ok(i) = m.members.binary_search_by(|x| x.path.as_str().cmp(path)) {
+            if let Some(i) = m.member_index(path) {
                 self.seen_members[i] = true;
             }
+        }
+    }
+
+    /// A member at `path`, listed at `listed` or not: its index the first time a listed one is
+    /// seen; otherwise the problem is recorded (a duplicate, or not listed) and `None`.
+    fn claim(&mut self, listed: Option<usize>, path: String) -> Option<usize> {
+        match listed {
+            Some(i) if self.seen_members[i] => {
+                self.problems.push(Problem::Duplicate { member: path });
+                None
+            }
+            Some(i) => {
+                self.seen_members[i] = true;
+                Some(i)
+            }
+            None => {
+                if self.seen_other.contains(&path) {
+                    self.problems.push(Problem::Duplicate { member: path });
+                } else {
+                    self.seen_other.insert(path.clone());
+                    self.problems.push(Problem::Unlisted { member: path });
+                }
+                None
+            }
+        }
+    }
+
+    /// Member `i` of the manifest, read: its size and sha256 as listed, then queued as the
+    /// release signature its path files it as.
+    fn check_member(&mut self, i: usize, path: String, body: Vec<u8>) {
+        let Some(manifest) = &self.manifest else { return };
+        let want = &manifest.members[i];
+        if body.len() as u64 != want.size {
+            self.problems.push(Problem::SizeMismatch {
+                member: path,
+                expected: want.size,
+                got: body.len() as u64,
+            });
+            return;
+        }
+        let got = sha256_hex(&body);
+        if got != want.sha256 {
+            self.problems.push(Problem::HashMismatch {
+                member: path,
+                expected: want.sha256.clone(),
+                got,
+            });
+            return;
+        }
+        match (digest_of_path(&path), self.jobs.is_some()) {
+            (Some(digest), true) => {
+                let slot = self.slots.get(i).copied().flatten();
+                self.queue(Job {
+                    member: i,
+                    digest,
+                    bytes: body,
+                    slot,
+                })
+            }
+            _ => self.problems.push(Problem::Manifest {
+                reason: format!("inconsistent: member {path:?} is not a release signature"),
+            }),
+        }
+    }
+
+    /// The listed members never seen, as problems; unless the stream broke first (members
+    /// after a break were never seen: not "missing").
+    fn missing_members(&mut self, manifest: &Manifest) {
+        let stream_broke = self.problems.any(|p| match p {
+            Problem::Corrupt { .. } | Problem::TooManyMembers { .. } => true,
+            Problem::TooLarge { member, .. } => member == ARCHIVE,
+            _ => false,
+        });
+        if !stream_broke {
+            for (m, seen) in manifest.members.iter().zip(&self.seen_members) {
+                if !seen {
+                    self.problems.push(Problem::MissingMember { member: m.path.clone() });
+                }
+            }
+        }
+    }
+
+    /// The refusal, with what is known for the record.
+    fn rejected(self, sha256: Option<String>, manifest: Option<Manifest>) -> BundleError {
+        BundleError::Rejected {
+            sha256,
+            manifest: manifest.map(Box::new),
+            packer: self.packer.map(Box::new),
+            problems: self.problems.kept,
+            more_problems: self.problems.more,
         }
     }
 
@@ -907,24 +1016,8 @@ pub fn read_bundle<R: Read>(
         inner: input,
         state: tap_state.clone(),
     };
-    let (compression, decoded) = match open_stream(tap) {
-        Ok(x) => x,
-        Err(BundleError::Rejected {
-            problems,
-            more_problems,
-            ..
-        }) => {
-            // Nothing was decoded; hash what is there for the record.
-            return Err(BundleError::Rejected {
-                sha256: None,
-                manifest: None,
-                packer: None,
-                problems,
-                more_problems,
-            });
-        }
-        Err(e) => return Err(e),
-    };
+    // A refusal here has decoded nothing: no hash, manifest or packer to record.
+    let (compression, decoded) = open_stream(tap)?;
     let capped = Capped {
         inner: decoded,
         left: opts.limits.max_total,
@@ -940,16 +1033,7 @@ pub fn read_bundle<R: Read>(
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (rx, pending) = (&job_rx, &pending);
-            // Each worker keeps its results and hands them over when joined (a channel back
-            // woke the reader once per signature).
-            handles.push(s.spawn(move || {
-                let mut done: Vec<Done> = Vec::new();
-                loop {
-                    let batch = rx.lock().expect("no worker panics holding the lock").recv();
-                    let Ok(batch) = batch else { return done };
-                    done.extend(batch.into_iter().map(|job| verify_job(opts, sink, pending, job)));
-                }
-            }));
+            handles.push(s.spawn(move || verify_batches(opts, sink, rx, pending)));
         }
         let mut scan = Scan {
             problems: Problems {
@@ -961,41 +1045,7 @@ pub fn read_bundle<R: Read>(
         };
         let mut archive = tar::Archive::new(capped);
         let ended = scan_entries(&mut archive, opts, sink.is_some(), &mut scan);
-        let mut capped = archive.into_inner();
-        let raw = if ended == Ended::Clean {
-            // Whatever follows the end-of-archive block must be zero padding, to the end.
-            let mut buf = [0u8; 8192];
-            let mut broke = false;
-            loop {
-                match capped.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if buf[..n].iter().any(|&b| b != 0) {
-                            scan.problems.push(Problem::TrailingData);
-                            broke = true;
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        scan.problems.push(stream_problem(&e, &opts.limits));
-                        broke = true;
-                        break;
-                    }
-                }
-            }
-            if broke {
-                Ok(capped.inner.into_raw())
-            } else {
-                capped.inner.finish().map(|(after, raw)| {
-                    if let Some(reason) = after {
-                        scan.problems.push(Problem::NotCanonicalStream { reason });
-                    }
-                    raw
-                })
-            }
-        } else {
-            Ok(capped.inner.into_raw())
-        };
+        let raw = after_archive(archive.into_inner(), ended, &mut scan.problems, &opts.limits);
         // Close the job queue; the workers finish what is queued and stop.
         scan.flush_jobs();
         scan.jobs = None;
@@ -1019,6 +1069,57 @@ pub fn read_bundle<R: Read>(
         }
         finish(opts, scan, done, sha256, size, compression)
     })
+}
+
+/// A verification worker: batches of jobs until the queue closes. It keeps its results and
+/// hands them over when joined (a channel back woke the reader once per signature).
+fn verify_batches(
+    opts: &CheckOptions,
+    sink: Option<&dyn ReleaseSink>,
+    rx: &Mutex<mpsc::Receiver<Vec<Job>>>,
+    pending: &Pending,
+) -> Vec<Done> {
+    let mut done: Vec<Done> = Vec::new();
+    loop {
+        let batch = rx.lock().expect("no worker panics holding the lock").recv();
+        let Ok(batch) = batch else { return done };
+        done.extend(batch.into_iter().map(|job| verify_job(opts, sink, pending, job)));
+    }
+}
+
+/// After the archive's entries: at a clean end, what follows the end-of-archive block must be
+/// zero padding, to the end, and nothing may follow the compressed stream in the file. The raw
+/// input, to be read to its end.
+fn after_archive<D: Read>(
+    mut capped: Capped<Decoded<D>>,
+    ended: Ended,
+    problems: &mut Problems,
+    limits: &Limits,
+) -> io::Result<Raw<D>> {
+    if ended != Ended::Clean {
+        return Ok(capped.inner.into_raw());
+    }
+    let mut buf = [0u8; 8192];
+    loop {
+        match capped.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if buf[..n].iter().any(|&b| b != 0) {
+                    problems.push(Problem::TrailingData);
+                    return Ok(capped.inner.into_raw());
+                }
+            }
+            Err(e) => {
+                problems.push(stream_problem(&e, limits));
+                return Ok(capped.inner.into_raw());
+            }
+        }
+    }
+    let (after, raw) = capped.inner.finish()?;
+    if let Some(reason) = after {
+        problems.push(Problem::NotCanonicalStream { reason });
+    }
+    Ok(raw)
 }
 
 /// Read `manifest.json` (the first member) and nothing else, without checking signatures or
@@ -1101,6 +1202,17 @@ fn read_body<R: Read>(
     }
 }
 
+/// Where the walk over the entries stands.
+#[derive(Default)]
+struct Walk {
+    /// Entries seen so far (the current one included).
+    index: usize,
+    /// The manifest's bytes until the packer's signature has been judged.
+    manifest_bytes: Option<Vec<u8>>,
+    /// `manifest.json.asc` was seen.
+    sig_seen: bool,
+}
+
 /// Walk the tar entries. The first must be the manifest, kept as bytes until the second has
 /// been seen: the packer's signature, checked over those bytes before they are decoded.
 fn scan_entries<R: Read>(
@@ -1118,10 +1230,7 @@ fn scan_entries<R: Read>(
             return Ended::Broken;
         }
     };
-    let mut index = 0usize;
-    // The manifest's bytes until the packer's signature has been judged.
-    let mut manifest_bytes: Option<Vec<u8>> = None;
-    let mut sig_seen = false;
+    let mut walk = Walk::default();
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
@@ -1130,166 +1239,157 @@ fn scan_entries<R: Read>(
                 return Ended::Broken;
             }
         };
-        index += 1;
-        if index > max_entries {
+        walk.index += 1;
+        if walk.index > max_entries {
             scan.problems.push_first(Problem::TooManyMembers {
                 limit: limits.manifest.max_members,
             });
             return Ended::Stopped;
         }
-        let raw_path = name_field(entry.header());
-        let etype = entry.header().entry_type();
-        let path = match check_path(&raw_path) {
-            Ok(p) => p,
-            Err(p) => {
-                scan.problems.push(p);
-                if index == 1 {
-                    // No manifest: nothing else can be checked.
-                    return Ended::Stopped;
-                }
-                continue;
-            }
-        };
-        if !etype.is_file() || etype == tar::EntryType::Continuous {
-            scan.problems.push(Problem::NotRegularFile {
-                member: crate::text::escape_name(&path),
-                kind: kind_name(etype),
-            });
-            if index == 1 {
-                return Ended::Stopped;
-            }
-            scan.mark_seen(&path);
-            continue;
-        }
-        if let Some(field) = non_canonical_field(entry.header(), &path) {
-            scan.mark_seen(&path);
-            scan.problems.push(Problem::NotCanonicalHeader {
-                member: path,
-                field: field.to_string(),
-            });
-            if index == 1 {
-                return Ended::Stopped;
-            }
-            continue;
-        }
-        if index == 1 {
-            if path != MANIFEST {
-                scan.problems.push(Problem::ManifestNotFirst { member: path });
-                return Ended::Stopped;
-            }
-            match read_body(&mut entry, &path, limits.max_manifest, limits, &mut scan.problems) {
-                Ok(b) => manifest_bytes = Some(b),
-                Err(true) => return Ended::Broken,
-                Err(false) => return Ended::Stopped,
-            }
-            continue;
-        }
-        if let Some(bytes) = manifest_bytes.take() {
-            // The second member: the packer's signature, or (unsigned) the first signature.
-            let sig = if path == MANIFEST_SIG {
-                sig_seen = true;
-                match read_body(&mut entry, &path, limits.max_manifest_sig, limits, &mut scan.problems) {
-                    Ok(b) => Some(b),
-                    Err(true) => return Ended::Broken,
-                    Err(false) => return Ended::Stopped,
-                }
-            } else {
-                None
-            };
-            if !judge_packer_then_decode(opts, scan, sig.as_deref(), &bytes, streaming) {
-                return Ended::Stopped;
-            }
-            if sig_seen {
-                continue;
-            }
-        }
-        if path == MANIFEST {
-            scan.problems.push(Problem::Duplicate { member: path });
-            continue;
-        }
-        if path == MANIFEST_SIG {
-            if sig_seen {
-                scan.problems.push(Problem::Duplicate { member: path });
-            } else {
-                sig_seen = true;
-                scan.problems.push(Problem::PackerSignature {
-                    reason: "must be the second member".into(),
-                });
-            }
-            continue;
-        }
-        let Some(manifest) = &scan.manifest else {
-            return Ended::Stopped; // refused already: no manifest to check against
-        };
-        if entry.size() > limits.max_member {
-            scan.mark_seen(&path);
-            scan.problems.push(Problem::TooLarge {
-                member: path,
-                limit: limits.max_member,
-            });
-            continue;
-        }
-        let listed = manifest.members.binary_search_by(|x| x.path.as_str().cmp(&path)).ok();
-        match listed {
-            Some(i) if scan.seen_members[i] => {
-                scan.problems.push(Problem::Duplicate { member: path });
-                continue;
-            }
-            Some(i) => scan.seen_members[i] = true,
-            None => {
-                if scan.seen_other.contains(&path) {
-                    scan.problems.push(Problem::Duplicate { member: path });
-                } else {
-                    scan.seen_other.insert(path.clone());
-                    scan.problems.push(Problem::Unlisted { member: path });
-                }
-                continue;
-            }
-        }
-        let body = match read_body(&mut entry, &path, limits.max_member, limits, &mut scan.problems) {
-            Ok(b) => b,
-            Err(true) => return Ended::Broken,
-            Err(false) => continue,
-        };
-        let Some(i) = listed else { continue };
-        let Some(manifest) = &scan.manifest else { continue };
-        let want = &manifest.members[i];
-        if body.len() as u64 != want.size {
-            scan.problems.push(Problem::SizeMismatch {
-                member: path,
-                expected: want.size,
-                got: body.len() as u64,
-            });
-            continue;
-        }
-        let got = sha256_hex(&body);
-        if got != want.sha256 {
-            scan.problems.push(Problem::HashMismatch {
-                member: path,
-                expected: want.sha256.clone(),
-                got,
-            });
-            continue;
-        }
-        match (digest_of_path(&path), scan.jobs.is_some()) {
-            (Some(d), true) => {
-                let slot = scan.slots.get(i).copied().flatten();
-                scan.queue((i, d, body, slot))
-            }
-            _ => scan.problems.push(Problem::Manifest {
-                reason: format!("inconsistent: member {path:?} is not a release signature"),
-            }),
+        if let Err(ended) = scan_entry(&mut entry, &mut walk, opts, streaming, scan) {
+            return ended;
         }
     }
-    if index == 0 {
+    if walk.index == 0 {
         scan.problems.push(Problem::NoManifest);
         return Ended::Clean;
     }
-    if let Some(bytes) = manifest_bytes.take() {
+    if let Some(bytes) = walk.manifest_bytes.take() {
         // The manifest alone.
         judge_packer_then_decode(opts, scan, None, &bytes, streaming);
     }
     Ended::Clean
+}
+
+/// One entry: its header, then by its place and name the manifest, the packer's signature or a
+/// release signature. `Err` ends the walk so.
+fn scan_entry<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    walk: &mut Walk,
+    opts: &CheckOptions,
+    streaming: bool,
+    scan: &mut Scan,
+) -> Result<(), Ended> {
+    let limits = &opts.limits;
+    let Some(path) = check_header(entry.header(), walk.index == 1, scan)? else {
+        return Ok(());
+    };
+    if walk.index == 1 {
+        if path != MANIFEST {
+            scan.problems.push(Problem::ManifestNotFirst { member: path });
+            return Err(Ended::Stopped);
+        }
+        let body = read_body(entry, &path, limits.max_manifest, limits, &mut scan.problems);
+        walk.manifest_bytes = Some(body.map_err(ended_by)?);
+        return Ok(());
+    }
+    if let Some(bytes) = walk.manifest_bytes.take() {
+        // The second member: the packer's signature, or (unsigned) the first signature.
+        let sig = if path == MANIFEST_SIG {
+            walk.sig_seen = true;
+            let body = read_body(entry, &path, limits.max_manifest_sig, limits, &mut scan.problems);
+            Some(body.map_err(ended_by)?)
+        } else {
+            None
+        };
+        if !judge_packer_then_decode(opts, scan, sig.as_deref(), &bytes, streaming) {
+            return Err(Ended::Stopped);
+        }
+        if walk.sig_seen {
+            return Ok(());
+        }
+    }
+    if path == MANIFEST {
+        scan.problems.push(Problem::Duplicate { member: path });
+        return Ok(());
+    }
+    if path == MANIFEST_SIG {
+        if walk.sig_seen {
+            scan.problems.push(Problem::Duplicate { member: path });
+        } else {
+            walk.sig_seen = true;
+            scan.problems.push(Problem::PackerSignature {
+                reason: "must be the second member".into(),
+            });
+        }
+        return Ok(());
+    }
+    scan_member(entry, path, limits, scan)
+}
+
+/// How the walk ends when the manifest or the packer's signature cannot be read: the stream
+/// broke, or the member was refused (for its size).
+fn ended_by(stream_broke: bool) -> Ended {
+    if stream_broke {
+        Ended::Broken
+    } else {
+        Ended::Stopped
+    }
+}
+
+/// The checks of a member's header: a safe name, a regular file, the header `pack` writes. Its
+/// path when it passes; `Ok(None)` when it is refused (a listed member counts as present);
+/// `Err` when the first member is refused: without a manifest nothing else can be checked.
+fn check_header(header: &tar::Header, first: bool, scan: &mut Scan) -> Result<Option<String>, Ended> {
+    let etype = header.entry_type();
+    let (problem, path) = match check_path(&name_field(header)) {
+        Err(p) => (p, None),
+        Ok(path) if !etype.is_file() || etype == tar::EntryType::Continuous => (
+            Problem::NotRegularFile {
+                member: crate::text::escape_name(&path),
+                kind: kind_name(etype),
+            },
+            Some(path),
+        ),
+        Ok(path) => match non_canonical_field(header, &path) {
+            Some(field) => (
+                Problem::NotCanonicalHeader {
+                    member: path.clone(),
+                    field: field.to_string(),
+                },
+                Some(path),
+            ),
+            None => return Ok(Some(path)),
+        },
+    };
+    scan.problems.push(problem);
+    if first {
+        return Err(Ended::Stopped);
+    }
+    if let Some(path) = path {
+        scan.mark_seen(&path);
+    }
+    Ok(None)
+}
+
+/// A release signature member (after the manifest was decoded): within the size limit, listed
+/// in the manifest, seen once, of the size and sha256 listed; then queued for verification.
+fn scan_member<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: String,
+    limits: &Limits,
+    scan: &mut Scan,
+) -> Result<(), Ended> {
+    let Some(manifest) = &scan.manifest else {
+        return Err(Ended::Stopped); // refused already: no manifest to check against
+    };
+    if entry.size() > limits.max_member {
+        scan.mark_seen(&path);
+        scan.problems.push(Problem::TooLarge {
+            member: path,
+            limit: limits.max_member,
+        });
+        return Ok(());
+    }
+    let Some(i) = scan.claim(manifest.member_index(&path), path.clone()) else {
+        return Ok(());
+    };
+    match read_body(entry, &path, limits.max_member, limits, &mut scan.problems) {
+        Ok(body) => scan.check_member(i, path, body),
+        Err(true) => return Err(Ended::Broken),
+        Err(false) => {}
+    }
+    Ok(())
 }
 
 /// Each member's place in its release, by member index.
@@ -1297,7 +1397,7 @@ fn slots_of(m: &Manifest) -> Vec<Option<Slot>> {
     let mut slots = vec![None; m.members.len()];
     for (release, r) in m.releases.iter().enumerate() {
         for (position, sig) in r.signatures.iter().enumerate() {
-            if let Ok(i) = m.members.binary_search_by(|x| x.path.as_str().cmp(&sig.path)) {
+            if let Some(i) = m.member_index(&sig.path) {
                 slots[i] = Some(Slot {
                     release,
                     position,
@@ -1417,44 +1517,54 @@ fn finish(
         if scan.problems.is_empty() {
             scan.problems.push(Problem::NoManifest);
         }
-        return Err(BundleError::Rejected {
-            sha256,
-            manifest: None,
-            packer: scan.packer.map(Box::new),
-            problems: scan.problems.kept,
-            more_problems: scan.problems.more,
-        });
+        return Err(scan.rejected(sha256, None));
     };
-    // Members after a break were never seen: not "missing".
-    let stream_broke = scan.problems.any(|p| match p {
-        Problem::Corrupt { .. } | Problem::TooManyMembers { .. } => true,
-        Problem::TooLarge { member, .. } => member == ARCHIVE,
-        _ => false,
-    });
-    if !stream_broke {
-        for (m, seen) in manifest.members.iter().zip(&scan.seen_members) {
-            if !seen {
-                scan.problems.push(Problem::MissingMember { member: m.path.clone() });
-            }
+    scan.missing_members(&manifest);
+    let releases = checked_releases(opts, &manifest, done, &mut scan.problems);
+    // Every release must have reached here with every signature verified valid.
+    if scan.problems.is_empty() {
+        if let Some(r) = releases.iter().find(|r| r.signatures.is_empty()) {
+            scan.problems.push(Problem::Manifest {
+                reason: format!("inconsistent: release {} has no signature", r.digest),
+            });
         }
     }
+    let sha256 = match sha256 {
+        Some(sha256) if scan.problems.is_empty() => sha256,
+        sha256 => return Err(scan.rejected(sha256, Some(manifest))),
+    };
+    Ok(VerifiedBundle {
+        sha256,
+        size,
+        compression,
+        packer: scan.packer.unwrap_or(PackerStatus::Unsigned),
+        manifest,
+        releases,
+    })
+}
+
+/// The manifest's releases with the verification results of their signatures, in manifest
+/// order; a signature that does not verify, or a release whose valid signatures do not satisfy
+/// the trust configuration, is a problem.
+fn checked_releases(
+    opts: &CheckOptions,
+    manifest: &Manifest,
+    done: Vec<Vec<Done>>,
+    problems: &mut Problems,
+) -> Vec<CheckedRelease> {
     let mut by_member: Vec<Option<(SignatureReport, Vec<u8>)>> = (0..manifest.members.len()).map(|_| None).collect();
     // Each worker's results as they are (one list of all would copy them at the peak).
-    for (i, report, bytes) in done.into_iter().flatten() {
-        by_member[i] = Some((report, bytes));
+    for d in done.into_iter().flatten() {
+        by_member[d.member] = Some((d.report, d.bytes));
     }
     let mut releases = Vec::with_capacity(manifest.releases.len());
     for r in &manifest.releases {
         let mut sigs = Vec::with_capacity(r.signatures.len());
         for s in &r.signatures {
-            let found = manifest
-                .members
-                .binary_search_by(|m| m.path.as_str().cmp(&s.path))
-                .ok()
-                .and_then(|i| by_member[i].take());
+            let found = manifest.member_index(&s.path).and_then(|i| by_member[i].take());
             let Some((report, bytes)) = found else { continue };
             if !report.verdict.is_valid() {
-                scan.problems.push(Problem::ReleaseSignature {
+                problems.push(Problem::ReleaseSignature {
                     member: s.path.clone(),
                     digest: r.digest.to_string(),
                     verdict: crate::text::escape_name(&report.verdict.to_string()),
@@ -1469,7 +1579,7 @@ fn finish(
         }
         let entries = opts.release_keys.unsatisfied_by(sigs.iter().map(|s| &s.report));
         if !entries.is_empty() && !sigs.is_empty() {
-            scan.problems.push(Problem::UnsatisfiedTrust {
+            problems.push(Problem::UnsatisfiedTrust {
                 digest: r.digest.to_string(),
                 entries,
             });
@@ -1480,34 +1590,7 @@ fn finish(
             signatures: sigs,
         });
     }
-    // Every release must have reached here with every signature verified valid.
-    if scan.problems.is_empty() {
-        if let Some(r) = releases.iter().find(|r| r.signatures.is_empty()) {
-            scan.problems.push(Problem::Manifest {
-                reason: format!("inconsistent: release {} has no signature", r.digest),
-            });
-        }
-    }
-    let sha256 = match sha256 {
-        Some(sha256) if scan.problems.is_empty() => sha256,
-        sha256 => {
-            return Err(BundleError::Rejected {
-                sha256,
-                manifest: Some(Box::new(manifest)),
-                packer: scan.packer.map(Box::new),
-                problems: scan.problems.kept,
-                more_problems: scan.problems.more,
-            })
-        }
-    };
-    Ok(VerifiedBundle {
-        sha256,
-        size,
-        compression,
-        packer: scan.packer.unwrap_or(PackerStatus::Unsigned),
-        manifest,
-        releases,
-    })
+    releases
 }
 
 #[cfg(test)]

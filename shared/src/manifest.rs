@@ -180,28 +180,64 @@ impl Manifest {
         Ok(m)
     }
 
+    /// The index in `members` of the member at `path` (the list is sorted by path).
+    pub fn member_index(&self, path: &str) -> Option<usize> {
+        self.members.binary_search_by(|m| m.path.as_str().cmp(path)).ok()
+    }
+
+    /// Every rule of the format the serde types cannot express, in this order: the header
+    /// fields, the names asked for, the member list, the releases and their signatures, the
+    /// missing releases, and no member left over.
     fn check_consistent(&self, limits: &ManifestLimits) -> Result<(), ManifestError> {
-        let bad = |reason: String| Err(ManifestError::Inconsistent { reason });
-        let show = |s: &str| crate::text::escape_name(&crate::text::truncate_chars(s, 100));
+        self.check_header(limits)?;
+        self.check_requested()?;
+        self.check_members()?;
+        let mut used = vec![false; self.members.len()];
+        let mut digests = std::collections::BTreeSet::new();
+        for r in &self.releases {
+            if !digests.insert(r.digest) {
+                return inconsistent(format!("release {} is listed twice", r.digest));
+            }
+            self.check_release(r, &mut used)?;
+        }
+        for m in &self.missing {
+            if digests.contains(&m.digest) {
+                return inconsistent(format!("release {} is both packed and missing", m.digest));
+            }
+        }
+        if let Some(k) = used.iter().position(|u| !u) {
+            return inconsistent(format!("member {:?} belongs to no release", self.members[k].path));
+        }
+        Ok(())
+    }
+
+    /// `created`, `packer` and the number of members.
+    fn check_header(&self, limits: &ManifestLimits) -> Result<(), ManifestError> {
         if !is_rfc3339_seconds(&self.created) {
-            return bad(format!(
+            return inconsistent(format!(
                 "created {:?} is not an RFC 3339 UTC time in whole seconds",
                 show(&self.created)
             ));
         }
         if self.packer != UNSIGNED && !is_fingerprint(&self.packer) {
-            return bad(format!(
+            return inconsistent(format!(
                 "packer {:?} is neither a key fingerprint nor {UNSIGNED:?}",
                 show(&self.packer)
             ));
         }
         if self.members.len() > limits.max_members {
-            return bad(format!(
+            return inconsistent(format!(
                 "{} members listed, over the limit of {}",
                 self.members.len(),
                 limits.max_members
             ));
         }
+        Ok(())
+    }
+
+    /// The names each release (packed or missing) was asked for: not too many, each one a
+    /// name someone can ask for.
+    fn check_requested(&self) -> Result<(), ManifestError> {
         for (digest, requested) in self
             .releases
             .iter()
@@ -209,7 +245,7 @@ impl Manifest {
             .chain(self.missing.iter().map(|m| (m.digest, &m.requested)))
         {
             if requested.len() > MAX_REQUESTED {
-                return bad(format!(
+                return inconsistent(format!(
                     "release {digest} was asked for under {} names, over the limit of {MAX_REQUESTED}",
                     requested.len()
                 ));
@@ -218,85 +254,90 @@ impl Manifest {
                 .iter()
                 .find(|n| n.is_empty() || n.len() > 1024 || n.chars().any(crate::text::is_unsafe_char))
             {
-                return bad(format!(
+                return inconsistent(format!(
                     "release {digest} names {:?}, which no one can ask for",
                     show(n)
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each member has a sha256; the list is sorted by path, each path once.
+    fn check_members(&self) -> Result<(), ManifestError> {
         for m in &self.members {
             if !is_sha256_hex(&m.sha256) {
-                return bad(format!("member {:?} has no valid sha256", show(&m.path)));
+                return inconsistent(format!("member {:?} has no valid sha256", show(&m.path)));
             }
         }
         if let Some(w) = self.members.windows(2).find(|w| w[0].path >= w[1].path) {
-            return bad(format!(
+            return inconsistent(format!(
                 "members are not sorted by path, or listed twice, at {:?}",
                 w[1].path
             ));
         }
-        let mut used = vec![false; self.members.len()];
-        let mut digests = std::collections::BTreeSet::new();
-        for r in &self.releases {
-            if !digests.insert(r.digest) {
-                return bad(format!("release {} is listed twice", r.digest));
-            }
-            if r.signatures.is_empty() {
-                return bad(format!(
-                    "release {} lists no signature (a release without one belongs in \"missing\")",
-                    r.digest
+        Ok(())
+    }
+
+    /// One release: one to [`MAX_SIGNATURES`] signatures, each valid, at its path, and the
+    /// member it names (marked in `used`).
+    fn check_release(&self, r: &Release, used: &mut [bool]) -> Result<(), ManifestError> {
+        if r.signatures.is_empty() {
+            return inconsistent(format!(
+                "release {} lists no signature (a release without one belongs in \"missing\")",
+                r.digest
+            ));
+        }
+        if r.signatures.len() > MAX_SIGNATURES {
+            return inconsistent(format!(
+                "release {} lists {} signatures; the cluster reads at most {MAX_SIGNATURES}",
+                r.digest,
+                r.signatures.len()
+            ));
+        }
+        for (i, s) in r.signatures.iter().enumerate() {
+            if s.verdict != "valid" {
+                return inconsistent(format!(
+                    "signature {:?} has verdict {:?}; a bundle holds valid signatures only",
+                    show(&s.path),
+                    show(&s.verdict)
                 ));
             }
-            if r.signatures.len() > MAX_SIGNATURES {
-                return bad(format!(
-                    "release {} lists {} signatures; the cluster reads at most {MAX_SIGNATURES}",
-                    r.digest,
-                    r.signatures.len()
+            if let Some(f) = [&s.signer, &s.signer_cert]
+                .into_iter()
+                .flatten()
+                .find(|f| !is_fingerprint(f))
+            {
+                return inconsistent(format!(
+                    "signature {:?} names signer {:?}, which is not a key fingerprint",
+                    show(&s.path),
+                    show(f)
                 ));
             }
-            for (i, s) in r.signatures.iter().enumerate() {
-                if s.verdict != "valid" {
-                    return bad(format!(
-                        "signature {:?} has verdict {:?}; a bundle holds valid signatures only",
-                        show(&s.path),
-                        show(&s.verdict)
-                    ));
-                }
-                if let Some(f) = [&s.signer, &s.signer_cert]
-                    .into_iter()
-                    .flatten()
-                    .find(|f| !is_fingerprint(f))
-                {
-                    return bad(format!(
-                        "signature {:?} names signer {:?}, which is not a key fingerprint",
-                        show(&s.path),
-                        show(f)
-                    ));
-                }
-                let want = signature_path(&r.digest, i + 1);
-                if s.path != want {
-                    return bad(format!(
-                        "signature {:?} of release {} should be at {want:?}",
-                        s.path, r.digest
-                    ));
-                }
-                match self.members.binary_search_by(|m| m.path.as_str().cmp(&s.path)) {
-                    Ok(k) if self.members[k].size == s.size && self.members[k].sha256 == s.sha256 => used[k] = true,
-                    Ok(_) => return bad(format!("{:?}: size or sha256 differs from its member entry", s.path)),
-                    Err(_) => return bad(format!("{:?} is not in the member list", s.path)),
-                }
+            let want = signature_path(&r.digest, i + 1);
+            if s.path != want {
+                return inconsistent(format!(
+                    "signature {:?} of release {} should be at {want:?}",
+                    s.path, r.digest
+                ));
             }
-        }
-        for m in &self.missing {
-            if digests.contains(&m.digest) {
-                return bad(format!("release {} is both packed and missing", m.digest));
+            match self.member_index(&s.path) {
+                Some(k) if self.members[k].size == s.size && self.members[k].sha256 == s.sha256 => used[k] = true,
+                Some(_) => return inconsistent(format!("{:?}: size or sha256 differs from its member entry", s.path)),
+                None => return inconsistent(format!("{:?} is not in the member list", s.path)),
             }
-        }
-        if let Some(k) = used.iter().position(|u| !u) {
-            return bad(format!("member {:?} belongs to no release", self.members[k].path));
         }
         Ok(())
     }
+}
+
+fn inconsistent(reason: String) -> Result<(), ManifestError> {
+    Err(ManifestError::Inconsistent { reason })
+}
+
+/// A value from the manifest as an error message shows it: escaped, at most 100 characters.
+fn show(s: &str) -> String {
+    crate::text::escape_name(&crate::text::truncate_chars(s, 100))
 }
 
 /// Whether `s` is an OpenPGP fingerprint as sigbundle writes it: 40 (v4) or 64 (v6) uppercase

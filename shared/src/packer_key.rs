@@ -5,11 +5,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use openpgp::cert::{CertBuilder, CipherSuite};
 use openpgp::crypto::{KeyPair, Password};
-use openpgp::packet::Signature;
+use openpgp::packet::key::{PublicParts, UnspecifiedRole};
+use openpgp::packet::{Key, Signature};
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
 use openpgp::serialize::stream::{Armorer, Message, Signer};
@@ -20,6 +21,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::keyring::Keyring;
+use crate::verify::{rfc3339, unix};
 
 /// The environment variable a secret key's passphrase is read from (never the command line).
 pub const PASSPHRASE_ENV: &str = "SIGBUNDLE_KEY_PASSPHRASE";
@@ -278,14 +280,6 @@ fn because(r: &str) -> String {
     }
 }
 
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-fn rfc3339(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
-}
-
 /// The policy packer signatures and keys are judged by: sequoia's standard policy (SHA-1 is
 /// refused outright below, whatever a signature's date).
 fn packer_policy() -> StandardPolicy<'static> {
@@ -461,21 +455,7 @@ fn judge(
             not_signing = Some(PackerVerdict::NotSigningKey { fingerprint, subkey });
             continue;
         }
-        let bad = |reason: String| PackerVerdict::BadSignature {
-            fingerprint: fingerprint.clone(),
-            subkey: subkey.clone(),
-            reason,
-        };
-        policy
-            .signature(sig, HashAlgoSecurity::CollisionResistance)
-            .map_err(|e| bad(format!("refused by policy: {e}")))?;
-        let hash = hash_document(sig, data).map_err(|e| bad(e.to_string()))?;
-        sig.verify_hash(ka.key(), hash).map_err(|e| bad(e.to_string()))?;
-        if let Some(exp) = sig.signature_expiration_time() {
-            if now >= exp {
-                return Err(PackerVerdict::SignatureExpired { expired_at: unix(exp) });
-            }
-        }
+        verify_by_key(policy, sig, ka.key(), (&fingerprint, &subkey), data, now)?;
         let mut warnings = Vec::new();
         if created > unix(now) + FUTURE_TOLERANCE_SECS {
             warnings.push(format!(
@@ -500,6 +480,34 @@ fn judge(
                 issuers.first().map(KeyHandle::to_hex).unwrap_or_default()
             ),
         }))
+}
+
+/// [`judge`] by one signing key (fingerprint `fingerprint`): the signature's algorithms under
+/// `policy`, the signature itself over `data`, and its expiry as of `now`.
+fn verify_by_key(
+    policy: &dyn Policy,
+    sig: &Signature,
+    key: &Key<PublicParts, UnspecifiedRole>,
+    (fingerprint, subkey): (&str, &Option<String>),
+    data: &[u8],
+    now: SystemTime,
+) -> Result<(), PackerVerdict> {
+    let bad = |reason: String| PackerVerdict::BadSignature {
+        fingerprint: fingerprint.to_string(),
+        subkey: subkey.clone(),
+        reason,
+    };
+    policy
+        .signature(sig, HashAlgoSecurity::CollisionResistance)
+        .map_err(|e| bad(format!("refused by policy: {e}")))?;
+    let hash = hash_document(sig, data).map_err(|e| bad(e.to_string()))?;
+    sig.verify_hash(key, hash).map_err(|e| bad(e.to_string()))?;
+    if let Some(exp) = sig.signature_expiration_time() {
+        if now >= exp {
+            return Err(PackerVerdict::SignatureExpired { expired_at: unix(exp) });
+        }
+    }
+    Ok(())
 }
 
 /// Check a packer's detached signature of `data` (the exact bytes of `manifest.json`) against
@@ -541,6 +549,7 @@ mod tests {
     use openpgp::packet::signature::SignatureBuilder;
     use openpgp::serialize::Serialize as _;
     use openpgp::types::ReasonForRevocation;
+    use std::time::Duration;
 
     const DAY: Duration = Duration::from_secs(86_400);
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -349,21 +349,12 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         return Err(PackError::NothingRequested);
     }
     let wanted = collapse(requests);
-    let outcomes = collect(&wanted, opts).await?;
-    let missing: Vec<MissingRelease> = outcomes
-        .iter()
-        .filter(|o| o.store.is_none())
-        .map(|o| MissingRelease {
-            digest: o.digest,
-            requested: o.requested.clone(),
-            reason: missing_reason(o),
-        })
-        .collect();
+    let mut outcomes = collect(&wanted, opts).await?;
+    let missing = missing_releases(&outcomes);
     let would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
     if !opts.dry_run && would_fail {
         return Err(PackError::NoValidSignature { missing });
     }
-    let mut outcomes = outcomes;
     let (manifest, members) = build_manifest(&mut outcomes, &missing, opts);
     let mut summary = PackSummary {
         releases: manifest.releases.len(),
@@ -384,11 +375,44 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         outcomes: Vec::new(),
         would_fail,
     };
-    if opts.dry_run {
-        summary.elapsed_seconds = started.elapsed().as_secs_f64();
-        summary.outcomes = outcomes;
-        return Ok(summary);
+    if !opts.dry_run {
+        let written = write_output(opts, &manifest, &members)?;
+        summary.bundle_bytes = written.bytes;
+        summary.bundle_sha256 = written.sha256;
+        summary.output = written.output;
+        summary.receipt = written.receipt;
     }
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    summary.outcomes = outcomes;
+    Ok(summary)
+}
+
+/// The releases that ended without a complete set of valid signatures, and why.
+fn missing_releases(outcomes: &[ReleaseOutcome]) -> Vec<MissingRelease> {
+    outcomes
+        .iter()
+        .filter(|o| o.store.is_none())
+        .map(|o| MissingRelease {
+            digest: o.digest,
+            requested: o.requested.clone(),
+            reason: missing_reason(o),
+        })
+        .collect()
+}
+
+/// What was written, and where.
+struct Written {
+    bytes: u64,
+    sha256: String,
+    /// The destination as shown (`-` for standard output).
+    output: String,
+    /// The receipt's path, when one was written.
+    receipt: Option<String>,
+}
+
+/// Sign the manifest and write the bundle to its destination (with a receipt beside a file);
+/// a bundle that unpack would refuse for its size is not written.
+fn write_output(opts: &PackOptions, manifest: &Manifest, members: &[(String, Vec<u8>)]) -> Result<Written, PackError> {
     let manifest_bytes = manifest.to_bytes();
     // A bundle unpack would refuse for its size is not written (the manifest's bounds are
     // measured on its bytes, as unpack measures them).
@@ -419,50 +443,57 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             opts.created,
             &manifest_bytes,
             sig.as_deref(),
-            &members,
+            members,
         )?;
         Ok((hw.count, hex::encode(hw.hasher.finalize())))
     };
-    let mut receipt = None;
-    let (bundle_bytes, bundle_sha256, output) = match &opts.output {
+    match &opts.output {
         Output::File { path, overwrite } => {
             let mut result = None;
             write_atomic(path, 0o644, *overwrite, |w| {
                 result = Some(write(w)?);
                 Ok(())
             })?;
-            let (bytes, sha) = result.expect("written");
-            let r = Receipt {
-                bundle: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                bundle_sha256: sha.clone(),
-                manifest_sha256: hex::encode(Sha256::digest(&manifest_bytes)),
-                created: manifest.created.clone(),
-                packer: manifest.packer.clone(),
-                releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
-            };
-            let rpath = Receipt::path_for(path);
-            write_atomic(&rpath, 0o644, Overwrite::Always, |w| w.write_all(&r.to_line()))?;
-            receipt = Some(rpath.display().to_string());
-            (bytes, sha, path.display().to_string())
+            let (bytes, sha256) = result.expect("written");
+            let receipt = write_receipt(path, &sha256, manifest, &manifest_bytes)?;
+            Ok(Written {
+                bytes,
+                sha256,
+                output: path.display().to_string(),
+                receipt: Some(receipt),
+            })
         }
         Output::Stdout => {
             let mut so = std::io::stdout().lock();
-            let (bytes, sha) = write(&mut so)
+            let (bytes, sha256) = write(&mut so)
                 .and_then(|r| so.flush().map(|_| r))
                 .map_err(PackError::Stdout)?;
-            (bytes, sha, "-".to_string())
+            Ok(Written {
+                bytes,
+                sha256,
+                output: "-".to_string(),
+                receipt: None,
+            })
         }
+    }
+}
+
+/// Write the receipt of the bundle at `path` (with sha256 `sha256`) beside it; its path.
+fn write_receipt(path: &Path, sha256: &str, manifest: &Manifest, manifest_bytes: &[u8]) -> Result<String, PackError> {
+    let r = Receipt {
+        bundle: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        bundle_sha256: sha256.to_string(),
+        manifest_sha256: hex::encode(Sha256::digest(manifest_bytes)),
+        created: manifest.created.clone(),
+        packer: manifest.packer.clone(),
+        releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
     };
-    summary.bundle_bytes = bundle_bytes;
-    summary.bundle_sha256 = bundle_sha256;
-    summary.output = output;
-    summary.receipt = receipt;
-    summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    summary.outcomes = outcomes;
-    Ok(summary)
+    let rpath = Receipt::path_for(path);
+    write_atomic(&rpath, 0o644, Overwrite::Always, |w| w.write_all(&r.to_line()))?;
+    Ok(rpath.display().to_string())
 }
 
 /// Resolve what the user named to digests, then [`pack`], on one async runtime.

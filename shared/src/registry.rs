@@ -293,11 +293,7 @@ impl Registry {
             if let Some(a) = &auth {
                 req = req.header(reqwest::header::AUTHORIZATION, a);
             }
-            let resp = req.send().await.map_err(|e| RegistryError::Network {
-                pullspec: ps.clone(),
-                url: url.clone(),
-                cause: crate::text::error_chain(&e),
-            })?;
+            let resp = req.send().await.map_err(|e| network(&ps, &url, &e))?;
             let status = resp.status();
             if status == reqwest::StatusCode::UNAUTHORIZED && auth.is_none() {
                 let challenge = resp
@@ -316,23 +312,11 @@ impl Registry {
                 continue;
             }
             if !status.is_success() {
-                let hint = match status.as_u16() {
-                    401 | 403 => match &self.cfg.auth.path {
-                        Some(path) => format!(
-                            " (credentials from {} were refused or lack pull access)",
-                            path.display()
-                        ),
-                        None => " (no credentials: give --authfile, or set REGISTRY_AUTH_FILE)".to_string(),
-                    },
-                    404 => format!(" (no tag {tag:?} in {}/{})", p.registry, p.repository),
-                    406 => " (the registry refused every manifest type sigbundle accepts)".to_string(),
-                    _ => String::new(),
-                };
                 return Err(RegistryError::Status {
                     pullspec: ps,
                     url,
                     status: status.as_u16(),
-                    hint,
+                    hint: self.status_hint(status.as_u16(), tag, p),
                 });
             }
             if let Some(d) = resp
@@ -349,23 +333,28 @@ impl Registry {
                 method = reqwest::Method::GET;
                 continue;
             }
-            let body = resp.bytes().await.map_err(|e| RegistryError::Network {
-                pullspec: ps.clone(),
-                url: url.clone(),
-                cause: crate::text::error_chain(&e),
-            })?;
-            if body.len() > MAX_MANIFEST_BYTES {
-                return Err(RegistryError::Protocol {
-                    pullspec: ps,
-                    reason: format!("manifest larger than {MAX_MANIFEST_BYTES} bytes"),
-                });
-            }
-            return Ok(Digest::of(&body));
+            return manifest_digest(resp, &ps, &url).await;
         }
         Err(RegistryError::Protocol {
             pullspec: ps,
             reason: "the registry kept asking for authentication".into(),
         })
+    }
+
+    /// What to add to a refused manifest request's status, to say what is likely wrong.
+    fn status_hint(&self, status: u16, tag: &str, p: &Pullspec) -> String {
+        match status {
+            401 | 403 => match &self.cfg.auth.path {
+                Some(path) => format!(
+                    " (credentials from {} were refused or lack pull access)",
+                    path.display()
+                ),
+                None => " (no credentials: give --authfile, or set REGISTRY_AUTH_FILE)".to_string(),
+            },
+            404 => format!(" (no tag {tag:?} in {}/{})", p.registry, p.repository),
+            406 => " (the registry refused every manifest type sigbundle accepts)".to_string(),
+            _ => String::new(),
+        }
     }
 
     /// Answer a 401 challenge: Basic with the pull secret, or Bearer via the token realm
@@ -378,22 +367,12 @@ impl Registry {
         p: &Pullspec,
         creds: Option<&Credentials>,
     ) -> Result<String, RegistryError> {
-        let basic = |c: &Credentials| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password))
-            )
-        };
-        let refused = |reason: String| RegistryError::Protocol {
-            pullspec: ps.to_string(),
-            reason,
-        };
         let Some((scheme, params)) = parse_challenge(challenge) else {
-            return Err(refused(format!("401 with an unreadable challenge {challenge:?}")));
+            return Err(refused(ps, format!("401 with an unreadable challenge {challenge:?}")));
         };
         match scheme.as_str() {
             "basic" => match creds {
-                Some(c) => Ok(basic(c)),
+                Some(c) => Ok(basic_auth(c)),
                 None => Err(RegistryError::Status {
                     pullspec: ps.to_string(),
                     url: url.to_string(),
@@ -401,57 +380,97 @@ impl Registry {
                     hint: " (the registry wants credentials: give --authfile, or set REGISTRY_AUTH_FILE)".into(),
                 }),
             },
-            "bearer" => {
-                let realm = params
-                    .get("realm")
-                    .ok_or_else(|| refused("bearer challenge without a realm".into()))?;
-                let mut token_url =
-                    reqwest::Url::parse(realm).map_err(|e| refused(format!("bad token realm {realm:?}: {e}")))?;
-                {
-                    let mut q = token_url.query_pairs_mut();
-                    if let Some(s) = params.get("service") {
-                        q.append_pair("service", s);
-                    }
-                    let scope = params
-                        .get("scope")
-                        .cloned()
-                        .unwrap_or_else(|| format!("repository:{}:pull", p.repository));
-                    q.append_pair("scope", &scope);
-                }
-                let mut req = self.client()?.get(token_url.clone());
-                if let Some(c) = creds {
-                    req = req.header(reqwest::header::AUTHORIZATION, basic(c));
-                }
-                let resp = req.send().await.map_err(|e| RegistryError::Network {
-                    pullspec: ps.to_string(),
-                    url: token_url.to_string(),
-                    cause: crate::text::error_chain(&e),
-                })?;
-                if !resp.status().is_success() {
-                    return Err(RegistryError::Status {
-                        pullspec: ps.to_string(),
-                        url: token_url.to_string(),
-                        status: resp.status().as_u16(),
-                        hint: " (token request refused)".into(),
-                    });
-                }
-                let body = resp.bytes().await.map_err(|e| RegistryError::Network {
-                    pullspec: ps.to_string(),
-                    url: token_url.to_string(),
-                    cause: crate::text::error_chain(&e),
-                })?;
-                let t: TokenResponse =
-                    serde_json::from_slice(&body).map_err(|e| refused(format!("bad token answer: {e}")))?;
-                let token = t
-                    .token
-                    .or(t.access_token)
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| refused("token answer holds no token".into()))?;
-                Ok(format!("Bearer {token}"))
-            }
-            other => Err(refused(format!("unsupported authentication scheme {other:?}"))),
+            "bearer" => self.bearer_token(ps, &params, p, creds).await,
+            other => Err(refused(ps, format!("unsupported authentication scheme {other:?}"))),
         }
     }
+
+    /// A bearer token from the challenge's realm, for its service and scope (by default, pull
+    /// access to the repository), asked anonymously or with the pull secret.
+    async fn bearer_token(
+        &self,
+        ps: &str,
+        params: &BTreeMap<String, String>,
+        p: &Pullspec,
+        creds: Option<&Credentials>,
+    ) -> Result<String, RegistryError> {
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| refused(ps, "bearer challenge without a realm".into()))?;
+        let mut token_url =
+            reqwest::Url::parse(realm).map_err(|e| refused(ps, format!("bad token realm {realm:?}: {e}")))?;
+        {
+            let mut q = token_url.query_pairs_mut();
+            if let Some(s) = params.get("service") {
+                q.append_pair("service", s);
+            }
+            let scope = params
+                .get("scope")
+                .cloned()
+                .unwrap_or_else(|| format!("repository:{}:pull", p.repository));
+            q.append_pair("scope", &scope);
+        }
+        let mut req = self.client()?.get(token_url.clone());
+        if let Some(c) = creds {
+            req = req.header(reqwest::header::AUTHORIZATION, basic_auth(c));
+        }
+        let resp = req.send().await.map_err(|e| network(ps, token_url.as_str(), &e))?;
+        if !resp.status().is_success() {
+            return Err(RegistryError::Status {
+                pullspec: ps.to_string(),
+                url: token_url.to_string(),
+                status: resp.status().as_u16(),
+                hint: " (token request refused)".into(),
+            });
+        }
+        let body = resp.bytes().await.map_err(|e| network(ps, token_url.as_str(), &e))?;
+        let t: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| refused(ps, format!("bad token answer: {e}")))?;
+        let token = t
+            .token
+            .or(t.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| refused(ps, "token answer holds no token".into()))?;
+        Ok(format!("Bearer {token}"))
+    }
+}
+
+/// The digest of a manifest fetched without a `Docker-Content-Digest` header: the sha256 of its
+/// body (at most [`MAX_MANIFEST_BYTES`]).
+async fn manifest_digest(resp: reqwest::Response, ps: &str, url: &str) -> Result<Digest, RegistryError> {
+    let body = resp.bytes().await.map_err(|e| network(ps, url, &e))?;
+    if body.len() > MAX_MANIFEST_BYTES {
+        return Err(RegistryError::Protocol {
+            pullspec: ps.to_string(),
+            reason: format!("manifest larger than {MAX_MANIFEST_BYTES} bytes"),
+        });
+    }
+    Ok(Digest::of(&body))
+}
+
+/// A request to `url` for `ps` that failed on the way.
+fn network(ps: &str, url: &str, e: &reqwest::Error) -> RegistryError {
+    RegistryError::Network {
+        pullspec: ps.to_string(),
+        url: url.to_string(),
+        cause: crate::text::error_chain(e),
+    }
+}
+
+/// The registry's authentication answer could not be used.
+fn refused(ps: &str, reason: String) -> RegistryError {
+    RegistryError::Protocol {
+        pullspec: ps.to_string(),
+        reason,
+    }
+}
+
+/// The `Authorization` value of HTTP basic authentication with the pull secret.
+fn basic_auth(c: &Credentials) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password))
+    )
 }
 
 #[cfg(test)]

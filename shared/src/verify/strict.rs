@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use serde::Deserialize;
 
 use openpgp::cert::amalgamation::ValidAmalgamation;
-use openpgp::packet::Signature;
+use openpgp::packet::key::{PublicParts, UnspecifiedRole};
+use openpgp::packet::{Key, Signature};
 use openpgp::parse::{PacketParserBuilder, PacketParserResult, Parse};
 use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
 use openpgp::types::RevocationStatus;
@@ -164,81 +165,106 @@ fn check_one(
     now: SystemTime,
 ) -> Result<(), Verdict> {
     let issuers = sig.get_issuers();
-    let created_at = sig.signature_creation_time();
     for cert in keyring.certs() {
         let matching: Vec<_> = cert.keys().key_handles(issuers.iter()).collect();
         if matching.is_empty() {
             continue;
         }
-        // Judge the key as of the signature's creation: key expiry is not enforced.
-        let at = created_at.unwrap_or(now);
-        let vc = match cert.with_policy(policy, at) {
-            Ok(vc) => vc,
-            Err(e) => {
-                return Err(Verdict::BadSignature {
-                    reason: format!(
-                        "key {} is not valid at the signature's creation time: {e}",
-                        cert.fingerprint()
-                    ),
-                })
-            }
-        };
-        if let RevocationStatus::Revoked(_) = vc.revocation_status() {
-            return Err(Verdict::RevokedKey {
-                fingerprint: cert.fingerprint().to_hex(),
-            });
-        }
-        for ka in vc.keys().key_handles(issuers.iter()) {
-            let fpr = ka.key().fingerprint().to_hex();
-            if let RevocationStatus::Revoked(_) = ka.revocation_status() {
-                return Err(Verdict::RevokedKey { fingerprint: fpr });
-            }
-            // Like Go's openpgp: a key whose flags are set must have the signing flag.
-            if let Some(flags) = ka.key_flags() {
-                if !flags.for_signing() {
-                    continue;
-                }
-            }
-            if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
-                return Err(Verdict::BadSignature {
-                    reason: format!("signature algorithm refused: {e}"),
-                });
-            }
-            if let Err(e) = sig.verify_message(ka.key(), data) {
-                return Err(Verdict::BadSignature {
-                    reason: format!("signature by {fpr} does not match the signed data ({e})"),
-                });
-            }
-            if let (Some(c), Some(validity)) = (created_at, sig.signature_validity_period()) {
-                let expires = c + validity;
-                if now >= expires {
-                    return Err(Verdict::ExpiredSignature {
-                        expired_at: unix(expires),
-                    });
-                }
-            }
-            return Ok(());
-        }
-        // A key of this certificate matched but none is valid for signing at that time; a
-        // revoked subkey is not listed by the policy view: look for a revocation.
-        for ka in cert.keys().subkeys().key_handles(issuers.iter()) {
-            if let RevocationStatus::Revoked(_) = ka.revocation_status(policy, at) {
-                return Err(Verdict::RevokedKey {
-                    fingerprint: ka.key().fingerprint().to_hex(),
-                });
-            }
-        }
-        return Err(Verdict::BadSignature {
-            reason: format!(
-                "key {} is not a valid signing key of {} at the signature's creation time",
-                issuers.first().map(|h| h.to_hex()).unwrap_or_default(),
-                cert.fingerprint()
-            ),
-        });
+        return check_by_cert(policy, cert, sig, &issuers, data, now);
     }
     Err(Verdict::UntrustedSigner {
         issuers: issuers.iter().map(KeyHandle::to_hex).collect(),
     })
+}
+
+/// [`check_one`] by the first certificate that holds a key of the signature's `issuers`: the
+/// certificate and the key valid, unrevoked and for signing at the signature's creation.
+fn check_by_cert(
+    policy: &dyn Policy,
+    cert: &openpgp::Cert,
+    sig: &Signature,
+    issuers: &[KeyHandle],
+    data: &[u8],
+    now: SystemTime,
+) -> Result<(), Verdict> {
+    // Judge the key as of the signature's creation: key expiry is not enforced.
+    let at = sig.signature_creation_time().unwrap_or(now);
+    let vc = match cert.with_policy(policy, at) {
+        Ok(vc) => vc,
+        Err(e) => {
+            return Err(Verdict::BadSignature {
+                reason: format!(
+                    "key {} is not valid at the signature's creation time: {e}",
+                    cert.fingerprint()
+                ),
+            })
+        }
+    };
+    if let RevocationStatus::Revoked(_) = vc.revocation_status() {
+        return Err(Verdict::RevokedKey {
+            fingerprint: cert.fingerprint().to_hex(),
+        });
+    }
+    for ka in vc.keys().key_handles(issuers.iter()) {
+        let fpr = ka.key().fingerprint().to_hex();
+        if let RevocationStatus::Revoked(_) = ka.revocation_status() {
+            return Err(Verdict::RevokedKey { fingerprint: fpr });
+        }
+        // Like Go's openpgp: a key whose flags are set must have the signing flag.
+        if let Some(flags) = ka.key_flags() {
+            if !flags.for_signing() {
+                continue;
+            }
+        }
+        return check_by_key(policy, sig, ka.key(), &fpr, data, now);
+    }
+    // A key of this certificate matched but none is valid for signing at that time; a
+    // revoked subkey is not listed by the policy view: look for a revocation.
+    for ka in cert.keys().subkeys().key_handles(issuers.iter()) {
+        if let RevocationStatus::Revoked(_) = ka.revocation_status(policy, at) {
+            return Err(Verdict::RevokedKey {
+                fingerprint: ka.key().fingerprint().to_hex(),
+            });
+        }
+    }
+    Err(Verdict::BadSignature {
+        reason: format!(
+            "key {} is not a valid signing key of {} at the signature's creation time",
+            issuers.first().map(|h| h.to_hex()).unwrap_or_default(),
+            cert.fingerprint()
+        ),
+    })
+}
+
+/// [`check_one`] by a signing key (fingerprint `fpr`): the signature's algorithms under
+/// `policy`, the signature itself over `data`, and its expiry as of `now`.
+fn check_by_key(
+    policy: &dyn Policy,
+    sig: &Signature,
+    key: &Key<PublicParts, UnspecifiedRole>,
+    fpr: &str,
+    data: &[u8],
+    now: SystemTime,
+) -> Result<(), Verdict> {
+    if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
+        return Err(Verdict::BadSignature {
+            reason: format!("signature algorithm refused: {e}"),
+        });
+    }
+    if let Err(e) = sig.verify_message(key, data) {
+        return Err(Verdict::BadSignature {
+            reason: format!("signature by {fpr} does not match the signed data ({e})"),
+        });
+    }
+    if let (Some(c), Some(validity)) = (sig.signature_creation_time(), sig.signature_validity_period()) {
+        let expires = c + validity;
+        if now >= expires {
+            return Err(Verdict::ExpiredSignature {
+                expired_at: unix(expires),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Check `sigs` over `data`: the first signature by a trusted key decides (others are skipped,

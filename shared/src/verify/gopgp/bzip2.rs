@@ -340,6 +340,8 @@ impl Bzip2Reader {
         }
     }
 
+    /// `readBlock`: the block header, the symbol map, the tree selectors and the trees, the
+    /// symbols, then the inverse BWT that readies the block's output.
     fn read_block(&mut self) -> Result<(), GoErr> {
         let br = &mut self.br;
         self.want_block_crc = br.read_bits64(32) as u32;
@@ -349,67 +351,23 @@ impl Bzip2Reader {
             return Err(structural("deprecated randomized files"));
         }
         let orig_ptr = br.read_bits(24);
-        let used = br.read_bits(16);
-        let mut present = [false; 256];
-        let mut num_symbols = 0usize;
-        for range in 0..16 {
-            if used & (1 << (15 - range)) != 0 {
-                let bits = br.read_bits(16);
-                for symbol in 0..16 {
-                    if bits & (1 << (15 - symbol)) != 0 {
-                        present[16 * range + symbol] = true;
-                        num_symbols += 1;
-                    }
-                }
-            }
+        let symbols = read_symbol_map(br)?;
+        let (num_trees, tree_indexes) = read_tree_selectors(br)?;
+        // RUNA and RUNB besides the symbols.
+        let trees = read_trees(br, num_trees, symbols.len() + 2)?;
+        let buf_index = self.read_symbols(&trees, &tree_indexes, symbols)?;
+        if orig_ptr >= buf_index {
+            return Err(structural("origPtr out of bounds"));
         }
-        if num_symbols == 0 {
-            return Err(structural("no symbols in input"));
-        }
-        let num_trees = br.read_bits(3);
-        if !(2..=6).contains(&num_trees) {
-            return Err(structural("invalid number of Huffman trees"));
-        }
-        let num_selectors = br.read_bits(15);
-        let mut tree_indexes = vec![0u8; num_selectors];
-        let mut mtf_tree: Vec<u8> = (0..num_trees as u8).collect();
-        for slot in tree_indexes.iter_mut() {
-            let mut c = 0usize;
-            while br.read_bits(1) != 0 {
-                c += 1;
-            }
-            if c >= num_trees {
-                return Err(structural("tree index too large"));
-            }
-            let v = mtf_tree[c];
-            mtf_tree.copy_within(0..c, 1);
-            mtf_tree[0] = v;
-            *slot = v;
-        }
-        let mut mtf: Vec<u8> = (0..=255u8).filter(|&i| present[usize::from(i)]).collect();
-        let num_symbols = num_symbols + 2;
-        let mut trees = Vec::with_capacity(num_trees);
-        let mut lengths = vec![0u8; num_symbols];
-        for _ in 0..num_trees {
-            let mut length = br.read_bits(5) as i64;
-            for slot in lengths.iter_mut() {
-                loop {
-                    if !(1..=20).contains(&length) {
-                        return Err(structural("Huffman length out of range"));
-                    }
-                    if !br.read_bit() {
-                        break;
-                    }
-                    if br.read_bit() {
-                        length -= 1;
-                    } else {
-                        length += 1;
-                    }
-                }
-                *slot = length as u8;
-            }
-            trees.push(Tree::new(&lengths)?);
-        }
+        self.inverse_bwt(orig_ptr, buf_index);
+        Ok(())
+    }
+
+    /// `readBlock`'s main loop: the symbols, Huffman-decoded with the tree each selector
+    /// names for 50 symbols, run-length (RUNA/RUNB) and move-to-front decoded into `tt`,
+    /// counted by byte in `c`; how many there are.
+    fn read_symbols(&mut self, trees: &[Tree], tree_indexes: &[u8], mut mtf: Vec<u8>) -> Result<usize, GoErr> {
+        let num_symbols = mtf.len() + 2;
         if tree_indexes.is_empty() {
             return Err(structural("no tree selectors given"));
         }
@@ -426,7 +384,7 @@ impl Bzip2Reader {
         let mut decoded = 0;
         loop {
             if decoded == 50 {
-                if selector_index >= num_selectors {
+                if selector_index >= tree_indexes.len() {
                     return Err(structural("insufficient selector indices for number of symbols"));
                 }
                 if usize::from(tree_indexes[selector_index]) >= trees.len() {
@@ -462,7 +420,7 @@ impl Bzip2Reader {
                 repeat = 0;
             }
             if v == num_symbols - 1 {
-                break;
+                return Ok(buf_index);
             }
             // MTF decode of v-1 (Go panics on an index past the table; it cannot be: the tree
             // only holds values below num_symbols).
@@ -477,10 +435,10 @@ impl Bzip2Reader {
             self.c[usize::from(b)] += 1;
             buf_index += 1;
         }
-        if orig_ptr >= buf_index {
-            return Err(structural("origPtr out of bounds"));
-        }
-        // inverseBWT.
+    }
+
+    /// `inverseBWT` over the block's `buf_index` symbols, and the RLE state reset for its output.
+    fn inverse_bwt(&mut self, orig_ptr: usize, buf_index: usize) {
         let mut sum = 0usize;
         for c in self.c.iter_mut() {
             sum += *c;
@@ -498,8 +456,84 @@ impl Bzip2Reader {
         self.last_byte = -1;
         self.byte_repeats = 0;
         self.repeats = 0;
-        Ok(())
     }
+}
+
+/// The two-level 16x16 bitmap of the byte values the block uses: those values in order (the
+/// move-to-front decoder's initial table).
+fn read_symbol_map(br: &mut BitReader) -> Result<Vec<u8>, GoErr> {
+    let used = br.read_bits(16);
+    let mut present = [false; 256];
+    let mut num_symbols = 0usize;
+    for range in 0..16 {
+        if used & (1 << (15 - range)) != 0 {
+            let bits = br.read_bits(16);
+            for symbol in 0..16 {
+                if bits & (1 << (15 - symbol)) != 0 {
+                    present[16 * range + symbol] = true;
+                    num_symbols += 1;
+                }
+            }
+        }
+    }
+    if num_symbols == 0 {
+        return Err(structural("no symbols in input"));
+    }
+    Ok((0..=255u8).filter(|&i| present[usize::from(i)]).collect())
+}
+
+/// The number of Huffman trees (2 to 6), and the tree selectors: unary numbers, move-to-front
+/// decoded.
+fn read_tree_selectors(br: &mut BitReader) -> Result<(usize, Vec<u8>), GoErr> {
+    let num_trees = br.read_bits(3);
+    if !(2..=6).contains(&num_trees) {
+        return Err(structural("invalid number of Huffman trees"));
+    }
+    let num_selectors = br.read_bits(15);
+    let mut tree_indexes = vec![0u8; num_selectors];
+    let mut mtf_tree: Vec<u8> = (0..num_trees as u8).collect();
+    for slot in tree_indexes.iter_mut() {
+        let mut c = 0usize;
+        while br.read_bits(1) != 0 {
+            c += 1;
+        }
+        if c >= num_trees {
+            return Err(structural("tree index too large"));
+        }
+        let v = mtf_tree[c];
+        mtf_tree.copy_within(0..c, 1);
+        mtf_tree[0] = v;
+        *slot = v;
+    }
+    Ok((num_trees, tree_indexes))
+}
+
+/// The code lengths of each of `num_trees` trees over `num_symbols` symbols (delta encoded from
+/// a 5-bit base), and the trees built from them.
+fn read_trees(br: &mut BitReader, num_trees: usize, num_symbols: usize) -> Result<Vec<Tree>, GoErr> {
+    let mut trees = Vec::with_capacity(num_trees);
+    let mut lengths = vec![0u8; num_symbols];
+    for _ in 0..num_trees {
+        let mut length = br.read_bits(5) as i64;
+        for slot in lengths.iter_mut() {
+            loop {
+                if !(1..=20).contains(&length) {
+                    return Err(structural("Huffman length out of range"));
+                }
+                if !br.read_bit() {
+                    break;
+                }
+                if br.read_bit() {
+                    length -= 1;
+                } else {
+                    length += 1;
+                }
+            }
+            *slot = length as u8;
+        }
+        trees.push(Tree::new(&lengths)?);
+    }
+    Ok(trees)
 }
 
 impl GoReader for Bzip2Reader {

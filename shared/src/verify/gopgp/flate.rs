@@ -170,12 +170,7 @@ impl Dict {
         } else {
             src = dst - dist;
         }
-        while dst < end {
-            // copy(hist[dst:end], hist[src:dst]): overlapping forward copy in chunks.
-            let n = (end - dst).min(dst - src);
-            self.hist.copy_within(src..src + n, dst);
-            dst += n;
-        }
+        dst = self.copy_before(src, dst, end);
         self.wr = dst;
         dst - base
     }
@@ -186,14 +181,19 @@ impl Dict {
             return 0;
         }
         let base = dst;
-        let src = dst - dist;
+        dst = self.copy_before(dst - dist, dst, end);
+        self.wr = dst;
+        dst - base
+    }
+    /// The possibly overlapping section before the destination, as `writeCopy` and
+    /// `tryWriteCopy` copy it: `copy(hist[dst:end], hist[src:dst])` until `end`; the new `dst`.
+    fn copy_before(&mut self, src: usize, mut dst: usize, end: usize) -> usize {
         while dst < end {
             let n = (end - dst).min(dst - src);
             self.hist.copy_within(src..src + n, dst);
             dst += n;
         }
-        self.wr = dst;
-        dst - base
+        dst
     }
     fn read_flush(&mut self) -> Vec<u8> {
         let out = self.hist[self.rd..self.wr].to_vec();
@@ -398,12 +398,7 @@ impl Inflater {
         self.b >>= 4;
         self.nb -= 14;
         for &c in CODE_ORDER.iter().take(nclen) {
-            while self.nb < 3 {
-                self.more_bits()?;
-            }
-            self.codebits[c] = (self.b & 7) as usize;
-            self.b >>= 3;
-            self.nb -= 3;
+            self.codebits[c] = self.take_bits(3)?;
         }
         for &c in CODE_ORDER.iter().skip(nclen) {
             self.codebits[c] = 0;
@@ -432,12 +427,7 @@ impl Inflater {
                 18 => (11, 7, 0),
                 _ => return Err(GoErr::Other("flate: internal error: unexpected length code".into())),
             };
-            while self.nb < nb {
-                self.more_bits()?;
-            }
-            rep += (self.b & ((1u32 << nb) - 1)) as usize;
-            self.b >>= nb;
-            self.nb -= nb;
+            rep += self.take_bits(nb)?;
             if i + rep > n {
                 return Err(corrupt());
             }
@@ -458,108 +448,99 @@ impl Inflater {
         Ok(())
     }
 
+    /// `huffmanBlock`: literals and copies until the window fills, a copy is left unfinished
+    /// or the block ends.
     fn huffman_block(&mut self) {
         if self.step == Step::HuffmanDict && self.copy_history() {
             return;
         }
         loop {
-            // readLiteral
-            let v = match self.huff_sym(self.hl, false) {
-                Ok(v) => v,
+            match self.huffman_symbol() {
+                Ok(false) => {}
+                Ok(true) => return,
                 Err(e) => {
                     self.err = Some(e);
                     return;
                 }
-            };
-            let (mut length, n): (usize, u32) = match v {
-                0..=255 => {
-                    self.dict.write_byte(v as u8);
-                    if self.dict.avail_write() == 0 {
-                        let out = self.dict.read_flush();
-                        self.set_to_read(out);
-                        self.step = Step::HuffmanInit;
-                        return;
-                    }
-                    continue;
-                }
-                256 => {
-                    self.finish_block();
-                    return;
-                }
-                257..=264 => (v - (257 - 3), 0),
-                265..=268 => (v * 2 - (265 * 2 - 11), 1),
-                269..=272 => (v * 4 - (269 * 4 - 19), 2),
-                273..=276 => (v * 8 - (273 * 8 - 35), 3),
-                277..=280 => (v * 16 - (277 * 16 - 67), 4),
-                281..=284 => (v * 32 - (281 * 32 - 131), 5),
-                285 => (258, 0),
-                _ => {
-                    self.err = Some(corrupt());
-                    return;
-                }
-            };
-            if n > 0 {
-                while self.nb < n {
-                    if let Err(e) = self.more_bits() {
-                        self.err = Some(e);
-                        return;
-                    }
-                }
-                length += (self.b & ((1u32 << n) - 1)) as usize;
-                self.b >>= n;
-                self.nb -= n;
-            }
-            let mut dist;
-            if !self.has_hd {
-                while self.nb < 5 {
-                    if let Err(e) = self.more_bits() {
-                        self.err = Some(e);
-                        return;
-                    }
-                }
-                dist = ((((self.b & 0x1f) << 3) as u8).reverse_bits()) as usize;
-                self.b >>= 5;
-                self.nb -= 5;
-            } else {
-                match self.huff_sym(Table::Dynamic, true) {
-                    Ok(d) => dist = d,
-                    Err(e) => {
-                        self.err = Some(e);
-                        return;
-                    }
-                }
-            }
-            match dist {
-                0..=3 => dist += 1,
-                4..=29 => {
-                    let nb = ((dist - 2) >> 1) as u32;
-                    let mut extra = (dist & 1) << nb;
-                    while self.nb < nb {
-                        if let Err(e) = self.more_bits() {
-                            self.err = Some(e);
-                            return;
-                        }
-                    }
-                    extra |= (self.b & ((1u32 << nb) - 1)) as usize;
-                    self.b >>= nb;
-                    self.nb -= nb;
-                    dist = (1 << (nb + 1)) + 1 + extra;
-                }
-                _ => {
-                    self.err = Some(corrupt());
-                    return;
-                }
-            }
-            if dist > self.dict.hist_size() {
-                self.err = Some(corrupt());
-                return;
-            }
-            self.copy_len = length;
-            self.copy_dist = dist;
-            if self.copy_history() {
-                return;
             }
         }
+    }
+
+    /// One step of `huffmanBlock` from `readLiteral`: a literal byte, the end of the block, or
+    /// a length and distance copied from history. True when the step returns.
+    fn huffman_symbol(&mut self) -> Result<bool, GoErr> {
+        let v = self.huff_sym(self.hl, false)?;
+        let (mut length, n): (usize, u32) = match v {
+            0..=255 => {
+                self.dict.write_byte(v as u8);
+                if self.dict.avail_write() == 0 {
+                    let out = self.dict.read_flush();
+                    self.set_to_read(out);
+                    self.step = Step::HuffmanInit;
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+            256 => {
+                self.finish_block();
+                return Ok(true);
+            }
+            257..=264 => (v - (257 - 3), 0),
+            265..=268 => (v * 2 - (265 * 2 - 11), 1),
+            269..=272 => (v * 4 - (269 * 4 - 19), 2),
+            273..=276 => (v * 8 - (273 * 8 - 35), 3),
+            277..=280 => (v * 16 - (277 * 16 - 67), 4),
+            281..=284 => (v * 32 - (281 * 32 - 131), 5),
+            285 => (258, 0),
+            _ => return Err(corrupt()),
+        };
+        if n > 0 {
+            length += self.take_bits(n)?;
+        }
+        let dist = self.read_distance()?;
+        if dist > self.dict.hist_size() {
+            return Err(corrupt());
+        }
+        self.copy_len = length;
+        self.copy_dist = dist;
+        Ok(self.copy_history())
+    }
+
+    /// `huffmanBlock`'s distance: five reversed bits (fixed code) or a symbol of the distance
+    /// table, then its extra bits.
+    fn read_distance(&mut self) -> Result<usize, GoErr> {
+        let dist = if !self.has_hd {
+            while self.nb < 5 {
+                self.more_bits()?;
+            }
+            let dist = ((((self.b & 0x1f) << 3) as u8).reverse_bits()) as usize;
+            self.b >>= 5;
+            self.nb -= 5;
+            dist
+        } else {
+            self.huff_sym(Table::Dynamic, true)?
+        };
+        match dist {
+            0..=3 => Ok(dist + 1),
+            4..=29 => {
+                let nb = ((dist - 2) >> 1) as u32;
+                let extra = (dist & 1) << nb;
+                let extra = extra | self.take_bits(nb)?;
+                Ok((1 << (nb + 1)) + 1 + extra)
+            }
+            _ => Err(corrupt()),
+        }
+    }
+
+    /// The next `n` bits, read into the bit buffer as needed.
+    fn take_bits(&mut self, n: u32) -> Result<usize, GoErr> {
+        while self.nb < n {
+            self.more_bits()?;
+        }
+        let v = (self.b & ((1u32 << n) - 1)) as usize;
+        self.b >>= n;
+        self.nb -= n;
+        Ok(v)
     }
 
     /// The `copyHistory` label; true when the step returns (output to hand out).

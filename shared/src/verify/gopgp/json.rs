@@ -44,147 +44,176 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// Scan the first JSON value after leading whitespace as Go's scanner does; its byte range.
-fn scan_first_value(b: &[u8]) -> Result<(usize, usize), JsonError> {
-    let mut i = 0;
+fn skip_space(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && is_space(b[i]) {
         i += 1;
     }
+    i
+}
+
+fn unexpected_eof() -> JsonError {
+    JsonError::Syntax("unexpected EOF".into())
+}
+
+/// The scanner's `invalid character … <ctx>` error.
+fn invalid(c: u8, ctx: &str) -> JsonError {
+    JsonError::Syntax(format!("invalid character {:?} {ctx}", c as char))
+}
+
+/// Where the scanner stands inside an object or an array.
+#[derive(Clone, Copy, PartialEq)]
+enum Frame {
+    ObjKeyOrEnd,
+    ObjKey,
+    ObjColon,
+    ObjValue,
+    ObjCommaOrEnd,
+    ArrValueOrEnd,
+    ArrValue,
+    ArrCommaOrEnd,
+}
+
+/// Scan the first JSON value after leading whitespace as Go's scanner does; its byte range.
+fn scan_first_value(b: &[u8]) -> Result<(usize, usize), JsonError> {
+    let mut i = skip_space(b, 0);
     if i == b.len() {
         return Err(JsonError::Syntax("EOF".into()));
     }
     let start = i;
-    #[derive(Clone, Copy, PartialEq)]
-    enum Frame {
-        ObjKeyOrEnd,
-        ObjKey,
-        ObjColon,
-        ObjValue,
-        ObjCommaOrEnd,
-        ArrValueOrEnd,
-        ArrValue,
-        ArrCommaOrEnd,
-    }
     let mut stack: Vec<Frame> = Vec::new();
-    let unexpected_eof = || JsonError::Syntax("unexpected EOF".into());
-    let invalid = |c: u8, ctx: &str| JsonError::Syntax(format!("invalid character {:?} {ctx}", c as char));
     loop {
-        // Expect a value (at the top, or where a frame wants one).
-        while i < b.len() && is_space(b[i]) {
-            i += 1;
+        i = begin_value(b, skip_space(b, i), &mut stack)?;
+        match end_value(b, i, &mut stack)? {
+            After::Value(next) => i = next,
+            After::End(end) => return Ok((start, end)),
         }
+    }
+}
+
+/// `stateBeginValue`: a value (or the opening bracket of one) at `b[i]`; the index after it.
+fn begin_value(b: &[u8], mut i: usize, stack: &mut Vec<Frame>) -> Result<usize, JsonError> {
+    let Some(&c) = b.get(i) else {
+        return Err(unexpected_eof());
+    };
+    match c {
+        b'{' | b'[' => {
+            if stack.len() >= MAX_DEPTH {
+                return Err(JsonError::Syntax("exceeded max depth".into()));
+            }
+            i += 1;
+            stack.push(if c == b'{' {
+                Frame::ObjKeyOrEnd
+            } else {
+                Frame::ArrValueOrEnd
+            });
+        }
+        b'"' => i = scan_string(b, i)?,
+        b'-' | b'0'..=b'9' => {
+            i = scan_number(b, i)?;
+        }
+        b't' | b'f' | b'n' => {
+            let lit: &[u8] = match c {
+                b't' => b"true",
+                b'f' => b"false",
+                _ => b"null",
+            };
+            for (k, &want) in lit.iter().enumerate() {
+                match b.get(i + k) {
+                    None => return Err(unexpected_eof()),
+                    Some(&got) if got != want => return Err(invalid(got, "in literal")),
+                    _ => {}
+                }
+            }
+            i += lit.len();
+        }
+        _ => return Err(invalid(c, "looking for beginning of value")),
+    }
+    Ok(i)
+}
+
+/// What follows a value.
+enum After {
+    /// A frame wants a value, which starts here (after whitespace).
+    Value(usize),
+    /// The top-level value ends here.
+    End(usize),
+}
+
+/// After a value (or after an opening bracket): walk the frames until one wants a value or
+/// the top-level value has ended.
+fn end_value(b: &[u8], mut i: usize, stack: &mut Vec<Frame>) -> Result<After, JsonError> {
+    loop {
+        let Some(top) = stack.last_mut() else {
+            return Ok(After::End(i));
+        };
+        i = skip_space(b, i);
         let Some(&c) = b.get(i) else {
             return Err(unexpected_eof());
         };
-        match c {
-            b'{' => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(JsonError::Syntax("exceeded max depth".into()));
-                }
-                i += 1;
-                stack.push(Frame::ObjKeyOrEnd);
-            }
-            b'[' => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(JsonError::Syntax("exceeded max depth".into()));
-                }
-                i += 1;
-                stack.push(Frame::ArrValueOrEnd);
-            }
-            b'"' => i = scan_string(b, i)?,
-            b'-' | b'0'..=b'9' => {
-                i = scan_number(b, i)?;
-            }
-            b't' | b'f' | b'n' => {
-                let lit: &[u8] = match c {
-                    b't' => b"true",
-                    b'f' => b"false",
-                    _ => b"null",
-                };
-                for (k, &want) in lit.iter().enumerate() {
-                    match b.get(i + k) {
-                        None => return Err(unexpected_eof()),
-                        Some(&got) if got != want => return Err(invalid(got, "in literal")),
-                        _ => {}
-                    }
-                }
-                i += lit.len();
-            }
-            _ => return Err(invalid(c, "looking for beginning of value")),
-        }
-        // After a value (or after an opening bracket): walk the frames until one wants a value.
-        loop {
-            let Some(top) = stack.last_mut() else {
-                return Ok((start, i));
-            };
-            while i < b.len() && is_space(b[i]) {
-                i += 1;
-            }
-            let Some(&c) = b.get(i) else {
-                return Err(unexpected_eof());
-            };
-            match *top {
-                Frame::ObjKeyOrEnd | Frame::ObjKey => {
-                    if c == b'}' && *top == Frame::ObjKeyOrEnd {
-                        i += 1;
-                        stack.pop();
-                        continue;
-                    }
-                    if c != b'"' {
-                        return Err(invalid(c, "looking for beginning of object key string"));
-                    }
-                    i = scan_string(b, i)?;
-                    *top = Frame::ObjColon;
-                }
-                Frame::ObjColon => {
-                    if c != b':' {
-                        return Err(invalid(c, "after object key"));
-                    }
+        match *top {
+            Frame::ObjKeyOrEnd | Frame::ObjKey => {
+                if c == b'}' && *top == Frame::ObjKeyOrEnd {
                     i += 1;
-                    *top = Frame::ObjValue;
-                    break;
+                    stack.pop();
+                    continue;
                 }
-                Frame::ObjValue => {
-                    *top = Frame::ObjCommaOrEnd;
+                if c != b'"' {
+                    return Err(invalid(c, "looking for beginning of object key string"));
                 }
-                Frame::ObjCommaOrEnd => match c {
-                    b',' => {
-                        i += 1;
-                        *top = Frame::ObjKey;
-                    }
-                    b'}' => {
-                        i += 1;
-                        stack.pop();
-                    }
-                    _ => return Err(invalid(c, "after object key:value pair")),
-                },
-                Frame::ArrValueOrEnd => {
-                    if c == b']' {
-                        i += 1;
-                        stack.pop();
-                        continue;
-                    }
-                    *top = Frame::ArrCommaOrEnd;
-                    break;
+                i = scan_string(b, i)?;
+                *top = Frame::ObjColon;
+            }
+            Frame::ObjColon => {
+                if c != b':' {
+                    return Err(invalid(c, "after object key"));
                 }
-                Frame::ArrValue => {
-                    *top = Frame::ArrCommaOrEnd;
-                    break;
+                *top = Frame::ObjValue;
+                return Ok(After::Value(i + 1));
+            }
+            Frame::ObjValue => *top = Frame::ObjCommaOrEnd,
+            Frame::ObjCommaOrEnd => {
+                i = comma_or_end(c, i, stack, b'}', Frame::ObjKey, "after object key:value pair")?;
+            }
+            Frame::ArrValueOrEnd => {
+                if c == b']' {
+                    i += 1;
+                    stack.pop();
+                    continue;
                 }
-                Frame::ArrCommaOrEnd => match c {
-                    b',' => {
-                        i += 1;
-                        *top = Frame::ArrValue;
-                    }
-                    b']' => {
-                        i += 1;
-                        stack.pop();
-                    }
-                    _ => return Err(invalid(c, "after array element")),
-                },
+                *top = Frame::ArrCommaOrEnd;
+                return Ok(After::Value(i));
+            }
+            Frame::ArrValue => {
+                *top = Frame::ArrCommaOrEnd;
+                return Ok(After::Value(i));
+            }
+            Frame::ArrCommaOrEnd => {
+                i = comma_or_end(c, i, stack, b']', Frame::ArrValue, "after array element")?;
             }
         }
     }
+}
+
+/// After an object's pair or an array's element: `,` (the top frame becomes `next`) or the
+/// closing bracket `close` (the frame ends); the index after it.
+fn comma_or_end(
+    c: u8,
+    i: usize,
+    stack: &mut Vec<Frame>,
+    close: u8,
+    next: Frame,
+    ctx: &str,
+) -> Result<usize, JsonError> {
+    if c == b',' {
+        if let Some(top) = stack.last_mut() {
+            *top = next;
+        }
+    } else if c == close {
+        stack.pop();
+    } else {
+        return Err(invalid(c, ctx));
+    }
+    Ok(i + 1)
 }
 
 /// A string literal starting at `b[i] == '"'`; the index after its closing quote.
@@ -192,45 +221,30 @@ fn scan_string(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
     i += 1;
     loop {
         let Some(&c) = b.get(i) else {
-            return Err(JsonError::Syntax("unexpected EOF".into()));
+            return Err(unexpected_eof());
         };
         match c {
             b'"' => return Ok(i + 1),
             b'\\' => {
                 let Some(&e) = b.get(i + 1) else {
-                    return Err(JsonError::Syntax("unexpected EOF".into()));
+                    return Err(unexpected_eof());
                 };
                 match e {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                     b'u' => {
                         for k in 0..4 {
                             match b.get(i + 2 + k) {
-                                None => return Err(JsonError::Syntax("unexpected EOF".into())),
+                                None => return Err(unexpected_eof()),
                                 Some(h) if h.is_ascii_hexdigit() => {}
-                                Some(&h) => {
-                                    return Err(JsonError::Syntax(format!(
-                                        "invalid character {:?} in \\u hexadecimal character escape",
-                                        h as char
-                                    )))
-                                }
+                                Some(&h) => return Err(invalid(h, "in \\u hexadecimal character escape")),
                             }
                         }
                         i += 6;
                     }
-                    _ => {
-                        return Err(JsonError::Syntax(format!(
-                            "invalid character {:?} in string escape code",
-                            e as char
-                        )))
-                    }
+                    _ => return Err(invalid(e, "in string escape code")),
                 }
             }
-            c if c < 0x20 => {
-                return Err(JsonError::Syntax(format!(
-                    "invalid character {:?} in string literal",
-                    c as char
-                )))
-            }
+            c if c < 0x20 => return Err(invalid(c, "in string literal")),
             _ => i += 1,
         }
     }
@@ -239,14 +253,12 @@ fn scan_string(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
 /// A number literal at `b[i]`; the index after it. At the end of the input a complete number
 /// ends there; an incomplete one is an unexpected end.
 fn scan_number(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
-    let eof = || JsonError::Syntax("unexpected EOF".into());
-    let bad = |c: u8, ctx: &str| JsonError::Syntax(format!("invalid character {:?} {ctx}", c as char));
     if b[i] == b'-' {
         i += 1;
         match b.get(i) {
-            None => return Err(eof()),
+            None => return Err(unexpected_eof()),
             Some(c) if c.is_ascii_digit() => {}
-            Some(&c) => return Err(bad(c, "in numeric literal")),
+            Some(&c) => return Err(invalid(c, "in numeric literal")),
         }
     }
     if b[i] == b'0' {
@@ -257,29 +269,28 @@ fn scan_number(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
         }
     }
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        match b.get(i) {
-            None => return Err(eof()),
-            Some(c) if c.is_ascii_digit() => {}
-            Some(&c) => return Err(bad(c, "after decimal point in numeric literal")),
-        }
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
+        i = scan_digits(b, i + 1, "after decimal point in numeric literal")?;
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        match b.get(i) {
-            None => return Err(eof()),
-            Some(c) if c.is_ascii_digit() => {}
-            Some(&c) => return Err(bad(c, "in exponent of numeric literal")),
-        }
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
+        i = scan_digits(b, i, "in exponent of numeric literal")?;
+    }
+    Ok(i)
+}
+
+/// One or more digits at `b[i]` (a fraction or an exponent; else the error names `ctx`); the
+/// index after them.
+fn scan_digits(b: &[u8], mut i: usize, ctx: &str) -> Result<usize, JsonError> {
+    match b.get(i) {
+        None => return Err(unexpected_eof()),
+        Some(c) if c.is_ascii_digit() => {}
+        Some(&c) => return Err(invalid(c, ctx)),
+    }
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
     }
     Ok(i)
 }

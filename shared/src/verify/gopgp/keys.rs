@@ -267,116 +267,144 @@ fn armor_corrupt() -> GoErr {
     GoErr::Structural("armor invalid".into())
 }
 
-/// `armor.Decode` of the first block: its type and its body (or the error its reader ends in).
 /// A decoded armour block: its type, its body, and the error its reader ends in (if not EOF).
 type ArmorBlock = (Vec<u8>, Vec<u8>, Option<GoErr>);
 
+/// `armor.Decode` of the first block: its type and its body (or the error its reader ends in).
 fn decode_armor(data: &[u8]) -> Result<ArmorBlock, GoErr> {
     let mut lr = LineReader { data, pos: 0 };
     let mut ignore_next = false;
-    'next_block: loop {
-        let block_type = loop {
-            let ignore_this = ignore_next;
-            let Some((line, prefix)) = lr.read_line() else {
-                return Err(GoErr::Eof);
-            };
-            ignore_next = prefix;
-            if ignore_next || ignore_this {
-                continue;
-            }
-            let line = line.trim_ascii();
-            if line.len() > 16 && line.starts_with(b"-----BEGIN ") {
-                break line[11..line.len() - 5].to_vec();
-            }
-        };
-        // Headers, up to an empty line; a line that is not `Key: value` restarts the search.
-        let mut next_is_continuation = false;
-        loop {
-            let is_continuation = next_is_continuation;
-            let Some((line, prefix)) = lr.read_line() else {
-                return Err(GoErr::Eof);
-            };
-            next_is_continuation = prefix;
-            if is_continuation {
-                continue;
-            }
-            let line = line.trim_ascii();
-            if line.is_empty() {
-                break;
-            }
-            if !line.windows(2).any(|w| w == b": ") {
-                continue 'next_block;
-            }
+    // TryNextBlock.
+    loop {
+        let block_type = find_armor_start(&mut lr, &mut ignore_next)?;
+        if !read_armor_headers(&mut lr)? {
+            continue;
         }
-        // The body: base64 lines up to "-----END ", an optional "=CRC24" line before it.
-        // Go's base64 stream decoder takes a line at a time (the armour line reader hands out one
-        // line per read), decodes the whole quanta it has and keeps the rest for the next line:
-        // padding is accepted at the end of what it decodes at once, CR and LF are skipped.
-        let mut body = Vec::new();
-        let mut pending: Vec<u8> = Vec::new();
-        let mut b64_err: Option<GoErr> = None;
-        let mut crc: Option<u32> = None;
-        let mut end_err = None;
-        loop {
-            let Some((line, prefix)) = lr.read_line() else {
-                end_err = Some(GoErr::Eof);
-                break;
-            };
-            if prefix {
-                end_err = Some(armor_corrupt());
-                break;
-            }
-            if line.starts_with(b"-----END ") {
-                break;
-            }
-            if line.len() == 5 && line[0] == b'=' {
-                match go_base64().decode(&line[1..]) {
-                    Ok(b) if b.len() == 3 => {
-                        crc = Some(u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]));
-                        let next = lr.read_line();
-                        if !next.is_some_and(|(l, _)| l.starts_with(b"-----END ")) {
-                            end_err = Some(armor_corrupt());
-                        }
-                        break;
-                    }
-                    Ok(_) => {
-                        // Go's reader returns nothing for this line and reads on.
-                        continue;
-                    }
-                    Err(e) => {
-                        end_err = Some(GoErr::Other(format!("illegal base64 data: {e}")));
-                        break;
-                    }
-                }
-            }
-            if line.len() > 96 {
-                end_err = Some(armor_corrupt());
-                break;
-            }
-            pending.extend(line.iter().filter(|&&c| c != b'\r' && c != b'\n'));
-            if pending.len() >= 4 {
-                let whole = pending.len() / 4 * 4;
-                if let Err(e) = go_decode_chunk(&pending[..whole], &mut body) {
-                    b64_err = Some(e);
-                    break;
-                }
-                pending.drain(..whole);
-            }
-        }
-        if let Some(e) = b64_err {
-            return Ok((block_type, body, Some(e)));
-        }
-        if !pending.is_empty() && matches!(end_err, None | Some(GoErr::Eof)) {
-            // A partial quantum at the end of the stream.
-            return Ok((block_type, body, Some(GoErr::UnexpectedEof)));
-        }
-        if let (Some(want), None) = (crc, &end_err) {
-            if crc24(&body) != want {
-                end_err = Some(armor_corrupt());
-            }
-        }
+        let (body, end_err) = read_armor_body(&mut lr);
         return Ok((block_type, body, end_err));
     }
+}
+
+/// `armor.Decode` skipping leading garbage: the type named by the first `-----BEGIN ` line (a
+/// line cut at the reader's buffer size, and the line after it, are passed over).
+fn find_armor_start(lr: &mut LineReader<'_>, ignore_next: &mut bool) -> Result<Vec<u8>, GoErr> {
+    loop {
+        let ignore_this = *ignore_next;
+        let Some((line, prefix)) = lr.read_line() else {
+            return Err(GoErr::Eof);
+        };
+        *ignore_next = prefix;
+        if *ignore_next || ignore_this {
+            continue;
+        }
+        let line = line.trim_ascii();
+        if line.len() > 16 && line.starts_with(b"-----BEGIN ") {
+            return Ok(line[11..line.len() - 5].to_vec());
+        }
+    }
+}
+
+/// `armor.Decode`'s headers, up to an empty line; `false` when a line is not `Key: value`
+/// (the search for a block starts again).
+fn read_armor_headers(lr: &mut LineReader<'_>) -> Result<bool, GoErr> {
+    let mut next_is_continuation = false;
+    loop {
+        let is_continuation = next_is_continuation;
+        let Some((line, prefix)) = lr.read_line() else {
+            return Err(GoErr::Eof);
+        };
+        next_is_continuation = prefix;
+        if is_continuation {
+            continue;
+        }
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return Ok(true);
+        }
+        if !line.windows(2).any(|w| w == b": ") {
+            return Ok(false);
+        }
+    }
+}
+
+/// The body of an armour block: base64 lines up to "-----END ", an optional "=CRC24" line
+/// before it, and the error its reader ends in (if not EOF).
+/// Go's base64 stream decoder takes a line at a time (the armour line reader hands out one
+/// line per read), decodes the whole quanta it has and keeps the rest for the next line:
+/// padding is accepted at the end of what it decodes at once, CR and LF are skipped.
+fn read_armor_body(lr: &mut LineReader<'_>) -> (Vec<u8>, Option<GoErr>) {
+    let mut body = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut crc: Option<u32> = None;
+    let end_err = loop {
+        let line = match armor_body_line(lr, &mut crc) {
+            ArmorLine::Data(line) => line,
+            ArmorLine::Nothing => continue,
+            ArmorLine::End(e) => break e,
+        };
+        pending.extend(line.iter().filter(|&&c| c != b'\r' && c != b'\n'));
+        if pending.len() >= 4 {
+            let whole = pending.len() / 4 * 4;
+            if let Err(e) = go_decode_chunk(&pending[..whole], &mut body) {
+                return (body, Some(e));
+            }
+            pending.drain(..whole);
+        }
+    };
+    if !pending.is_empty() && matches!(end_err, None | Some(GoErr::Eof)) {
+        // A partial quantum at the end of the stream.
+        return (body, Some(GoErr::UnexpectedEof));
+    }
+    if let (Some(want), None) = (crc, &end_err) {
+        if crc24(&body) != want {
+            return (body, Some(armor_corrupt()));
+        }
+    }
+    (body, end_err)
+}
+
+/// What the armour's `lineReader` makes of one line of the body.
+enum ArmorLine<'a> {
+    /// Base64 characters for the decoder.
+    Data(&'a [u8]),
+    /// Nothing for this line; read on.
+    Nothing,
+    /// The body ends, with this error (`None`: at the end line, the checksum to be checked).
+    End(Option<GoErr>),
+}
+
+/// `lineReader.Read` of one line: the end line, the checksum line (which must be followed by
+/// the end line), or base64 data of at most 96 characters.
+fn armor_body_line<'a>(lr: &mut LineReader<'a>, crc: &mut Option<u32>) -> ArmorLine<'a> {
+    let Some((line, prefix)) = lr.read_line() else {
+        return ArmorLine::End(Some(GoErr::Eof));
+    };
+    if prefix {
+        return ArmorLine::End(Some(armor_corrupt()));
+    }
+    if line.starts_with(b"-----END ") {
+        return ArmorLine::End(None);
+    }
+    if line.len() == 5 && line[0] == b'=' {
+        return match go_base64().decode(&line[1..]) {
+            Ok(b) if b.len() == 3 => {
+                *crc = Some(u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]));
+                let next = lr.read_line();
+                if !next.is_some_and(|(l, _)| l.starts_with(b"-----END ")) {
+                    ArmorLine::End(Some(armor_corrupt()))
+                } else {
+                    ArmorLine::End(None)
+                }
+            }
+            // Go's reader returns nothing for this line and reads on.
+            Ok(_) => ArmorLine::Nothing,
+            Err(e) => ArmorLine::End(Some(GoErr::Other(format!("illegal base64 data: {e}")))),
+        };
+    }
+    if line.len() > 96 {
+        return ArmorLine::End(Some(armor_corrupt()));
+    }
+    ArmorLine::Data(line)
 }
 
 /// `Encoding.Decode` of `base64.StdEncoding` over one chunk (a multiple of four characters):

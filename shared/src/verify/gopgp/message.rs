@@ -54,12 +54,52 @@ enum Sig {
     V3(Box<SignatureV3>),
 }
 
+/// What `readSignedMessage` found before the literal data (Go's `MessageDetails`).
+struct MessageDetails<'a> {
+    is_signed: bool,
+    signed_by_key_id: u64,
+    /// The hash the one-pass packet chose, fed the literal as it is read.
+    hash: Option<SigHash>,
+    signed_by: Option<KeyRef<'a>>,
+    literal: packet::Literal,
+}
+
 /// `verifySignatureWithKeyring(bytes, keyring)` at time `now` (seconds since the epoch).
 pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Verified, Refusal> {
     let budget = Budget::new();
     let mut packets = packet::Reader::new(share(BytesReader::new(Rc::from(data))), budget);
+    // ReadMessage: the packets before the signed message, then readSignedMessage.
+    read_key_packets(&mut packets, ring)?;
+    let md = read_signed_message(&mut packets, ring)?;
 
-    // ReadMessage: the packets before the signed message.
+    // verifySignatureWithKeyring.
+    if !md.is_signed {
+        return Err(Refusal::NotSigned);
+    }
+    let (Some(signer), Some(hash)) = (md.signed_by, md.hash) else {
+        // The body is read (and may fail) before "invalid signature" is decided.
+        super::io::read_all(&md.literal.body, MAX_LITERAL).map_err(Refusal::Body)?;
+        return Err(Refusal::UnknownKey {
+            key_id: md.signed_by_key_id,
+        });
+    };
+    let (content, sig) = signature_check_reader(&mut packets, &md.literal, signer, hash)?;
+    let (created, hash_id, pubkey_algo, v3) = signature_facts(&sig, now)?;
+    Ok(Verified {
+        content,
+        signer: signer.key.fingerprint_hex(),
+        signer_cert: signer.entity.primary.fingerprint_hex(),
+        created,
+        hash_id,
+        pubkey_algo,
+        v3,
+    })
+}
+
+/// `ReadMessage`'s `ParsePackets` loop: the packets before the signed message (session keys
+/// make it fail; others are skipped), up to the first compressed, literal or one-pass packet,
+/// which is put back.
+fn read_key_packets(packets: &mut packet::Reader, ring: &KeyRing) -> Result<(), Refusal> {
     let mut session_keys = 0usize;
     let mut plain_secret = false;
     loop {
@@ -99,17 +139,20 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
                     )));
                 }
                 packets.unread(p);
-                break;
+                return Ok(());
             }
             _ => {}
         }
     }
+}
 
-    // readSignedMessage.
-    let mut signed = false;
-    let mut key_id = 0u64;
+/// `readSignedMessage`: compressed packets opened as they come, each one-pass signature packet
+/// choosing the hash and (through `KeysByIdUsage`) the key, up to the literal data.
+fn read_signed_message<'a>(packets: &mut packet::Reader, ring: &'a KeyRing) -> Result<MessageDetails<'a>, Refusal> {
+    let mut is_signed = false;
+    let mut signed_by_key_id = 0u64;
     let mut hash: Option<SigHash> = None;
-    let mut signed_by: Option<KeyRef<'_>> = None;
+    let mut signed_by: Option<KeyRef<'a>> = None;
     let literal = loop {
         match packets.next_packet().map_err(Refusal::Read)? {
             Packet::Compressed(body) => packets.push(body).map_err(Refusal::Read)?,
@@ -124,8 +167,8 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
                     ))));
                 }
                 hash = Some(SigHash::new(ops.hash, ops.sig_type == SIG_TEXT).map_err(Refusal::Read)?);
-                signed = true;
-                key_id = ops.key_id;
+                is_signed = true;
+                signed_by_key_id = ops.key_id;
                 let keys = ring
                     .signing_keys_by_id(ops.key_id)
                     .map_err(|a| Refusal::Ambiguous { key: a.key })?;
@@ -137,20 +180,26 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
             _ => {}
         }
     };
+    Ok(MessageDetails {
+        is_signed,
+        signed_by_key_id,
+        hash,
+        signed_by,
+        literal,
+    })
+}
 
-    // verifySignatureWithKeyring.
-    if !signed {
-        return Err(Refusal::NotSigned);
-    }
-    let (Some(signer), Some(mut hash)) = (signed_by, hash) else {
-        // The body is read (and may fail) before "invalid signature" is decided.
-        super::io::read_all(&literal.body, MAX_LITERAL).map_err(Refusal::Body)?;
-        return Err(Refusal::UnknownKey { key_id });
-    };
-    // signatureCheckReader: hash the literal as read; at its end, read one more packet.
+/// `signatureCheckReader`: hash the literal as read; at its end, read one more packet, which
+/// must be a good signature by `signer`. The payload and that signature.
+fn signature_check_reader(
+    packets: &mut packet::Reader,
+    literal: &packet::Literal,
+    signer: KeyRef<'_>,
+    mut hash: SigHash,
+) -> Result<(Vec<u8>, Sig), Refusal> {
     let mut content = Vec::new();
     let mut buf = vec![0u8; 4096];
-    let sig = loop {
+    loop {
         let (n, err) = read(&literal.body, &mut buf);
         if content.len() + n > MAX_LITERAL {
             return Err(Refusal::Body(GoErr::Limit(format!(
@@ -164,24 +213,30 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
             Some(GoErr::Eof) => {}
             Some(e) => return Err(Refusal::Body(e)),
         }
-        match packets.next_packet() {
+        let sig = match packets.next_packet() {
             Err(e) => return Err(Refusal::Signature(e)),
             Ok(Packet::Signature(s)) => {
                 signer.key.verify_signature(hash, &s).map_err(Refusal::Signature)?;
-                break Sig::V4(s);
+                Sig::V4(s)
             }
             Ok(Packet::SignatureV3(s)) => {
                 signer.key.verify_signature_v3(hash, &s).map_err(Refusal::Signature)?;
-                break Sig::V3(s);
+                Sig::V3(s)
             }
             Ok(_) => {
                 return Err(Refusal::Signature(GoErr::Structural(
                     "LiteralData not followed by Signature".into(),
                 )))
             }
-        }
-    };
-    let (created, hash_id, pubkey_algo, v3) = match &sig {
+        };
+        return Ok((content, sig));
+    }
+}
+
+/// The verified signature's creation time, hash and key algorithm ids and whether it is v3; a
+/// v4 signature whose lifetime has passed at `now` is refused.
+fn signature_facts(sig: &Sig, now: u64) -> Result<(u32, u8, u8, bool), Refusal> {
+    Ok(match sig {
         Sig::V4(s) => {
             let created = s.creation_time.unwrap_or(0);
             if let Some(life) = s.sig_lifetime {
@@ -193,14 +248,5 @@ pub fn verify_with_keyring(data: &[u8], ring: &KeyRing, now: u64) -> Result<Veri
             (created, s.hash.id(), s.pubkey_algo, false)
         }
         Sig::V3(s) => (s.creation_time, s.hash.id(), s.pubkey_algo, true),
-    };
-    Ok(Verified {
-        content,
-        signer: signer.key.fingerprint_hex(),
-        signer_cert: signer.entity.primary.fingerprint_hex(),
-        created,
-        hash_id,
-        pubkey_algo,
-        v3,
     })
 }

@@ -483,23 +483,10 @@ impl Signature {
         Ok(())
     }
 
+    /// `parseSignatureSubpacket`: one subpacket's header, then its contents by type; the rest.
     fn parse_subpacket<'a>(&mut self, sub: &'a [u8], hashed: bool) -> Result<&'a [u8], GoErr> {
         let truncated = || GoErr::Structural("signature subpacket truncated".into());
-        let (length, body) = match sub[0] {
-            0..=191 => (usize::from(sub[0]), &sub[1..]),
-            192..=254 => {
-                if sub.len() < 2 {
-                    return Err(truncated());
-                }
-                ((usize::from(sub[0] - 192) << 8) + usize::from(sub[1]) + 192, &sub[2..])
-            }
-            255 => {
-                if sub.len() < 5 {
-                    return Err(truncated());
-                }
-                (u32::from_be_bytes([sub[1], sub[2], sub[3], sub[4]]) as usize, &sub[5..])
-            }
-        };
+        let (length, body) = subpacket_length(sub).ok_or_else(truncated)?;
         if length > body.len() {
             return Err(truncated());
         }
@@ -509,35 +496,30 @@ impl Signature {
         }
         let typ = packet[0] & 0x7f;
         let critical = packet[0] & 0x80 != 0;
-        let p = &packet[1..];
-        let u32_of = |p: &[u8]| u32::from_be_bytes([p[0], p[1], p[2], p[3]]);
+        self.read_subpacket(typ, critical, &packet[1..], hashed)?;
+        Ok(rest)
+    }
+
+    /// The `switch packetType` of `parseSignatureSubpacket`: the contents `p` of a subpacket.
+    fn read_subpacket(&mut self, typ: u8, critical: bool, p: &[u8], hashed: bool) -> Result<(), GoErr> {
         match typ {
             2 => {
                 if !hashed {
                     return Err(GoErr::Structural("signature creation time in non-hashed area".into()));
                 }
-                if p.len() != 4 {
-                    return Err(GoErr::Structural("signature creation time not four bytes".into()));
-                }
-                self.creation_time = Some(u32_of(p));
+                self.creation_time = Some(four_byte_subpacket(p, "signature creation time not four bytes")?);
             }
             3 => {
                 if hashed {
-                    if p.len() != 4 {
-                        return Err(GoErr::Structural("expiration subpacket with bad length".into()));
-                    }
-                    self.sig_lifetime = Some(u32_of(p));
+                    self.sig_lifetime = Some(four_byte_subpacket(p, "expiration subpacket with bad length")?);
                 }
             }
             9 => {
                 if hashed {
-                    if p.len() != 4 {
-                        return Err(GoErr::Structural("key expiration subpacket with bad length".into()));
-                    }
-                    self.key_lifetime = Some(u32_of(p));
+                    self.key_lifetime = Some(four_byte_subpacket(p, "key expiration subpacket with bad length")?);
                 }
             }
-            11 | 21 | 22 => {}
+            11 | 21 | 22 | 30 => {}
             16 => {
                 if p.len() != 8 {
                     return Err(GoErr::Structural("issuer subpacket with bad length".into()));
@@ -554,14 +536,7 @@ impl Signature {
             }
             27 => {
                 if hashed {
-                    if p.is_empty() {
-                        return Err(GoErr::Structural("empty key flags subpacket".into()));
-                    }
-                    self.flags_valid = true;
-                    self.flag_certify |= p[0] & 1 != 0;
-                    self.flag_sign |= p[0] & 2 != 0;
-                    self.flag_encrypt_communications |= p[0] & 4 != 0;
-                    self.flag_encrypt_storage |= p[0] & 8 != 0;
+                    self.read_key_flags(p)?;
                 }
             }
             29 => {
@@ -572,21 +547,7 @@ impl Signature {
                     self.revocation_reason = Some(p[0]);
                 }
             }
-            30 => {}
-            32 => {
-                if self.embedded.is_some() {
-                    return Err(GoErr::Structural("Cannot have multiple embedded signatures".into()));
-                }
-                let inner = share(super::io::BytesReader::new(Rc::from(p)));
-                let emb = Signature::parse(&inner)?;
-                if emb.sig_type != SIG_PRIMARY_KEY_BINDING {
-                    return Err(GoErr::Structural(format!(
-                        "cross-signature has unexpected type {}",
-                        emb.sig_type
-                    )));
-                }
-                self.embedded = Some(Box::new(emb));
-            }
+            32 => self.read_embedded_signature(p)?,
             _ => {
                 if critical {
                     return Err(GoErr::Unsupported(format!(
@@ -595,7 +556,37 @@ impl Signature {
                 }
             }
         }
-        Ok(rest)
+        Ok(())
+    }
+
+    /// The key flags subpacket (in the hashed area).
+    fn read_key_flags(&mut self, p: &[u8]) -> Result<(), GoErr> {
+        if p.is_empty() {
+            return Err(GoErr::Structural("empty key flags subpacket".into()));
+        }
+        self.flags_valid = true;
+        self.flag_certify |= p[0] & 1 != 0;
+        self.flag_sign |= p[0] & 2 != 0;
+        self.flag_encrypt_communications |= p[0] & 4 != 0;
+        self.flag_encrypt_storage |= p[0] & 8 != 0;
+        Ok(())
+    }
+
+    /// The embedded signature subpacket: one, a primary key binding (a cross-signature).
+    fn read_embedded_signature(&mut self, p: &[u8]) -> Result<(), GoErr> {
+        if self.embedded.is_some() {
+            return Err(GoErr::Structural("Cannot have multiple embedded signatures".into()));
+        }
+        let inner = share(super::io::BytesReader::new(Rc::from(p)));
+        let emb = Signature::parse(&inner)?;
+        if emb.sig_type != SIG_PRIMARY_KEY_BINDING {
+            return Err(GoErr::Structural(format!(
+                "cross-signature has unexpected type {}",
+                emb.sig_type
+            )));
+        }
+        self.embedded = Some(Box::new(emb));
+        Ok(())
     }
 
     /// The issuer key id in hex, when there is one.
@@ -932,80 +923,11 @@ fn parse_private_key(r: &Shared, is_subkey: bool) -> Result<Packet, GoErr> {
 
 /// `parsePrivateKey` of a key in the clear: its numbers, and for RSA Go's `Validate`.
 fn check_private_material(key: &PublicKey, data: &[u8]) -> Result<(), GoErr> {
-    use openssl::bn::{BigNum, BigNumContext};
     let r = share(super::io::BytesReader::new(Rc::from(data)));
     match &key.material {
         KeyMaterial::Rsa { n, e } => {
             let (d, p, q) = (read_mpi(&r)?, read_mpi(&r)?, read_mpi(&r)?);
-            // Go 1.25's `rsa.PrivateKey.Validate` (precompute, then fips `checkPrivateKey`).
-            let ok = (|| -> Option<bool> {
-                let bn = |b: &[u8]| BigNum::from_slice(b).ok();
-                let (n, e, d, p, q) = (
-                    bn(&n.bytes)?,
-                    bn(&e.bytes)?,
-                    bn(&d.bytes)?,
-                    bn(&p.bytes)?,
-                    bn(&q.bytes)?,
-                );
-                let mut ctx = BigNumContext::new().ok()?;
-                let one = BigNum::from_u32(1).ok()?;
-                let two = BigNum::from_u32(2).ok()?;
-                // Moduli above 1; d below N; p odd; p - 1 and q - 1 moduli above 1.
-                if n <= one || p <= one || q <= one || d >= n || !p.is_bit_set(0) || q <= two {
-                    return Some(false);
-                }
-                let e_val = e.to_dec_str().ok()?.parse::<u64>().unwrap_or(0);
-                if !n.is_bit_set(0) || e_val < 2 || e_val & 1 == 0 || e_val > (1 << 31) - 1 {
-                    return Some(false);
-                }
-                if p >= n || q >= n {
-                    return Some(false);
-                }
-                let modp = |x: &BigNum, m: &BigNum, ctx: &mut BigNumContext| -> Option<BigNum> {
-                    let mut r = BigNum::new().ok()?;
-                    r.nnmod(x, m, ctx).ok()?;
-                    Some(r)
-                };
-                let mut pq = BigNum::new().ok()?;
-                pq.checked_mul(&p, &q, &mut ctx).ok()?;
-                if modp(&pq, &n, &mut ctx)?.num_bits() != 0 {
-                    return Some(false);
-                }
-                for prime in [&p, &q] {
-                    let mut m1 = BigNum::new().ok()?;
-                    m1.checked_sub(prime, &one).ok()?;
-                    let dp = modp(&d, &m1, &mut ctx)?;
-                    let mut de = BigNum::new().ok()?;
-                    de.mod_mul(&e, &dp, &m1, &mut ctx).ok()?;
-                    if de != one {
-                        return Some(false);
-                    }
-                }
-                // qInv = q^(p-2) mod p, and qInv * q ≡ 1 mod p.
-                let mut p2 = BigNum::new().ok()?;
-                p2.checked_sub(&p, &two).ok()?;
-                let qp = modp(&q, &p, &mut ctx)?;
-                let mut qinv = BigNum::new().ok()?;
-                qinv.mod_exp(&qp, &p2, &p, &mut ctx).ok()?;
-                let mut check = BigNum::new().ok()?;
-                check.mod_mul(&qp, &qinv, &p, &mut ctx).ok()?;
-                if check != one {
-                    return Some(false);
-                }
-                // |p - q| > 2^(nlen/2 - 100), and d > 2^(nlen/2).
-                if p == q {
-                    return Some(false);
-                }
-                let mut diff = BigNum::new().ok()?;
-                diff.checked_sub(&p, &q).ok()?;
-                diff.set_negative(false);
-                let half = i64::from(n.num_bits()) / 2;
-                if i64::from(diff.num_bits()) <= half - 100 || i64::from(d.num_bits()) <= half {
-                    return Some(false);
-                }
-                Some(true)
-            })();
-            if ok != Some(true) {
+            if rsa_private_key_valid([n, e, &d, &p, &q]) != Some(true) {
                 return Err(GoErr::Other("crypto/rsa: invalid private key".into()));
             }
         }
@@ -1016,6 +938,77 @@ fn check_private_material(key: &PublicKey, data: &[u8]) -> Result<(), GoErr> {
         KeyMaterial::Ecdh { .. } => return Err(GoErr::Unsupported("ECDH secret key".into())),
     }
     Ok(())
+}
+
+/// Go 1.25's `rsa.PrivateKey.Validate` (precompute, then fips `checkPrivateKey`) of the numbers
+/// n, e, d, p, q; `None` when OpenSSL's arithmetic failed.
+fn rsa_private_key_valid([n, e, d, p, q]: [&Mpi; 5]) -> Option<bool> {
+    use openssl::bn::{BigNum, BigNumContext};
+    let bn = |b: &[u8]| BigNum::from_slice(b).ok();
+    let (n, e, d, p, q) = (
+        bn(&n.bytes)?,
+        bn(&e.bytes)?,
+        bn(&d.bytes)?,
+        bn(&p.bytes)?,
+        bn(&q.bytes)?,
+    );
+    let mut ctx = BigNumContext::new().ok()?;
+    let one = BigNum::from_u32(1).ok()?;
+    let two = BigNum::from_u32(2).ok()?;
+    // Moduli above 1; d below N; p odd; p - 1 and q - 1 moduli above 1.
+    if n <= one || p <= one || q <= one || d >= n || !p.is_bit_set(0) || q <= two {
+        return Some(false);
+    }
+    let e_val = e.to_dec_str().ok()?.parse::<u64>().unwrap_or(0);
+    if !n.is_bit_set(0) || e_val < 2 || e_val & 1 == 0 || e_val > (1 << 31) - 1 {
+        return Some(false);
+    }
+    if p >= n || q >= n {
+        return Some(false);
+    }
+    let modp = |x: &BigNum, m: &BigNum, ctx: &mut BigNumContext| -> Option<BigNum> {
+        let mut r = BigNum::new().ok()?;
+        r.nnmod(x, m, ctx).ok()?;
+        Some(r)
+    };
+    let mut pq = BigNum::new().ok()?;
+    pq.checked_mul(&p, &q, &mut ctx).ok()?;
+    if modp(&pq, &n, &mut ctx)?.num_bits() != 0 {
+        return Some(false);
+    }
+    for prime in [&p, &q] {
+        let mut m1 = BigNum::new().ok()?;
+        m1.checked_sub(prime, &one).ok()?;
+        let dp = modp(&d, &m1, &mut ctx)?;
+        let mut de = BigNum::new().ok()?;
+        de.mod_mul(&e, &dp, &m1, &mut ctx).ok()?;
+        if de != one {
+            return Some(false);
+        }
+    }
+    // qInv = q^(p-2) mod p, and qInv * q ≡ 1 mod p.
+    let mut p2 = BigNum::new().ok()?;
+    p2.checked_sub(&p, &two).ok()?;
+    let qp = modp(&q, &p, &mut ctx)?;
+    let mut qinv = BigNum::new().ok()?;
+    qinv.mod_exp(&qp, &p2, &p, &mut ctx).ok()?;
+    let mut check = BigNum::new().ok()?;
+    check.mod_mul(&qp, &qinv, &p, &mut ctx).ok()?;
+    if check != one {
+        return Some(false);
+    }
+    // |p - q| > 2^(nlen/2 - 100), and d > 2^(nlen/2).
+    if p == q {
+        return Some(false);
+    }
+    let mut diff = BigNum::new().ok()?;
+    diff.checked_sub(&p, &q).ok()?;
+    diff.set_negative(false);
+    let half = i64::from(n.num_bits()) / 2;
+    if i64::from(diff.num_bits()) <= half - 100 || i64::from(d.num_bits()) <= half {
+        return Some(false);
+    }
+    Some(true)
 }
 
 fn parse_symmetric_key_encrypted(r: &Shared) -> Result<Packet, GoErr> {
@@ -1071,26 +1064,42 @@ fn parse_literal(r: &Shared) -> Result<Packet, GoErr> {
     }))
 }
 
+/// The value of a subpacket of four bytes (a time or a lifetime); `bad_length` when it has
+/// another length.
+fn four_byte_subpacket(p: &[u8], bad_length: &str) -> Result<u32, GoErr> {
+    match p {
+        [a, b, c, d] => Ok(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => Err(GoErr::Structural(bad_length.into())),
+    }
+}
+
+/// The length of the subpacket `sub` starts with (RFC 4880 5.2.3.1, as both
+/// `parseSignatureSubpacket` and `OpaqueSubpackets` read it) and what follows the length;
+/// `None` when the length itself is cut off. `sub` is not empty.
+fn subpacket_length(sub: &[u8]) -> Option<(usize, &[u8])> {
+    match sub[0] {
+        0..=191 => Some((usize::from(sub[0]), &sub[1..])),
+        192..=254 => {
+            if sub.len() < 2 {
+                return None;
+            }
+            Some(((usize::from(sub[0] - 192) << 8) + usize::from(sub[1]) + 192, &sub[2..]))
+        }
+        255 => {
+            if sub.len() < 5 {
+                return None;
+            }
+            Some((u32::from_be_bytes([sub[1], sub[2], sub[3], sub[4]]) as usize, &sub[5..]))
+        }
+    }
+}
+
 fn parse_user_attribute(r: &Shared) -> Result<Packet, GoErr> {
     let b = read_all(r, MAX_READ_ALL)?;
     let mut c = b.as_slice();
     let truncated = || GoErr::Structural("subpacket truncated".into());
     while !c.is_empty() {
-        let (len, rest) = match c[0] {
-            0..=191 => (usize::from(c[0]), &c[1..]),
-            192..=254 => {
-                if c.len() < 2 {
-                    return Err(truncated());
-                }
-                ((usize::from(c[0] - 192) << 8) + usize::from(c[1]) + 192, &c[2..])
-            }
-            255 => {
-                if c.len() < 5 {
-                    return Err(truncated());
-                }
-                (u32::from_be_bytes([c[1], c[2], c[3], c[4]]) as usize, &c[5..])
-            }
-        };
+        let (len, rest) = subpacket_length(c).ok_or_else(truncated)?;
         if len > rest.len() || len == 0 {
             return Err(truncated());
         }
