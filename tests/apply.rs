@@ -10,8 +10,7 @@ use common::*;
 
 fn setup() -> (Env, KubeApi) {
     let env = Env::new();
-    let api = KubeApi::start(env.dir.path());
-    api.kubeconfig(&env.path("kubeconfig"));
+    let api = env.cluster();
     env.pack_unsigned("b.tar.zst", "zstd").code(0);
     (env, api)
 }
@@ -28,10 +27,6 @@ fn name(d: &str) -> String {
 
 fn key(d: &str, n: usize) -> String {
     format!("sha256-{}-{n}", &d[7..])
-}
-
-fn sig(d: &str) -> Vec<u8> {
-    std::fs::read(fixture(&format!("stores/redhat/sha256={}/signature-1", &d[7..]))).unwrap()
 }
 
 fn patches(api: &KubeApi) -> Vec<String> {
@@ -54,7 +49,7 @@ fn apply_creates_reads_back_and_is_then_unchanged() {
         .stderr_has("read back and checked")
         .stderr_has(&api.url);
     for d in RH_ALL {
-        assert_eq!(api.bytes(&name(d), &key(d, 1)).unwrap(), sig(d));
+        assert_eq!(api.bytes(&name(d), &key(d, 1)).unwrap(), rh_signature(d));
         let objs = api.state.objects.lock().unwrap();
         let o = &objs[&name(d)];
         assert_eq!(
@@ -141,13 +136,16 @@ fn a_key_with_other_bytes_is_a_conflict_left_alone_unless_forced() {
     );
     assert_eq!(
         api.bytes(&name(RH_4_10_18), &key(RH_4_10_18, 1)).unwrap(),
-        sig(RH_4_10_18),
+        rh_signature(RH_4_10_18),
         "the others were applied"
     );
     assert_eq!(env.audit_records().last().unwrap()["outcome"], "conflict");
 
     apply(&env, &["--force-conflicts"]).code(0).stdout_has("forced");
-    assert_eq!(api.bytes(&name(RH_4_15_0), &key(RH_4_15_0, 1)).unwrap(), sig(RH_4_15_0));
+    assert_eq!(
+        api.bytes(&name(RH_4_15_0), &key(RH_4_15_0, 1)).unwrap(),
+        rh_signature(RH_4_15_0)
+    );
     assert!(patches(&api).last().unwrap().contains("force=true"));
 }
 
@@ -164,7 +162,7 @@ fn keys_written_by_others_are_never_removed() {
         .stdout_has(&format!("updated      configmap/{}", name(RH_4_15_46)));
     assert_eq!(
         api.bytes(&name(RH_4_15_46), &key(RH_4_15_46, 1)).unwrap(),
-        sig(RH_4_15_46)
+        rh_signature(RH_4_15_46)
     );
     assert_eq!(
         api.bytes(&name(RH_4_15_46), &key(RH_4_15_46, 2)).unwrap(),

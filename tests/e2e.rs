@@ -16,20 +16,8 @@ fn store_arg() -> String {
 #[test]
 fn pack_from_folder_verify_emit_matches_oc_bytes() {
     let env = Env::new();
-    let (key, public) = env.packer_key("ops");
-    let store = store_arg();
-    let mut args = vec![
-        "--store",
-        &store,
-        "--sign-key",
-        key.to_str().unwrap(),
-        "-o",
-        "b.tar.zst",
-    ];
-    args.extend(RH_ALL);
-    env.run("pack", &args)
-        .code(0)
-        .stderr_has("packed 3 release(s), 3 signature(s)");
+    let (r, public) = env.pack_signed("b.tar.zst", "zstd");
+    r.code(0).stderr_has("packed 3 release(s), 3 signature(s)");
 
     let pk = public.to_str().unwrap();
     let v = env.run("unpack", &["verify", "b.tar.zst", "--packer-key", pk]);
@@ -159,22 +147,9 @@ fn unsigned_packs_are_byte_identical_and_signed_differ_only_in_the_signature() {
             "{comp}"
         );
     }
-    let (key, _) = env.packer_key("ops");
-    let store = store_arg();
+    // The same packer key signs both.
     for out in ["s1.tar", "s2.tar"] {
-        let mut args = vec![
-            "--store",
-            &store,
-            "--sign-key",
-            key.to_str().unwrap(),
-            "--compression",
-            "none",
-            "-o",
-            out,
-            "-q",
-        ];
-        args.extend(RH_ALL);
-        env.run("pack", &args).code(0);
+        env.pack_signed(out, "none").0.code(0);
     }
     let m1 = tar_members(&std::fs::read(env.path("s1.tar")).unwrap());
     let m2 = tar_members(&std::fs::read(env.path("s2.tar")).unwrap());
@@ -240,20 +215,7 @@ fn bundle_signed_by_an_untrusted_packer_is_refused() {
     let env = Env::new();
     let (key, _) = env.packer_key("mallory");
     let (_, trusted) = env.packer_key("ops");
-    let store = store_arg();
-    env.run(
-        "pack",
-        &[
-            "--store",
-            &store,
-            "--sign-key",
-            key.to_str().unwrap(),
-            "-o",
-            "b.tar.zst",
-            RH_4_15_0,
-        ],
-    )
-    .code(0);
+    env.pack(Some(&key), "b.tar.zst", "zstd", &[RH_4_15_0]).code(0);
     env.run(
         "unpack",
         &["verify", "b.tar.zst", "--packer-key", trusted.to_str().unwrap()],
@@ -310,15 +272,7 @@ fn missing_signature_fails_pack_and_writes_nothing() {
 #[test]
 fn pack_refuses_a_signature_filed_under_another_digest() {
     let env = Env::new();
-    let hex_a = &RH_4_15_0[7..];
-    let hex_b = &RH_4_10_18[7..];
-    let dir = env.path(&format!("store/sha256={hex_b}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(
-        fixture(&format!("stores/redhat/sha256={hex_a}/signature-1")),
-        dir.join("signature-1"),
-    )
-    .unwrap();
+    env.write_store("store", &[(RH_4_10_18, &rh_signature(RH_4_15_0))]);
     env.run(
         "pack",
         &["--store", "store", "--no-sign", "-o", "b.tar.zst", RH_4_10_18],
@@ -694,22 +648,7 @@ fn verify_json_reports_for_scripts() {
 fn a_manifest_tampered_after_signing_is_refused() {
     let env = Env::new();
     let (key, public) = env.packer_key("ops");
-    let store = store_arg();
-    env.run(
-        "pack",
-        &[
-            "--store",
-            &store,
-            "--sign-key",
-            key.to_str().unwrap(),
-            "--compression",
-            "none",
-            "-o",
-            "s.tar",
-            RH_4_15_0,
-        ],
-    )
-    .code(0);
+    env.pack(Some(&key), "s.tar", "none", &[RH_4_15_0]).code(0);
     // Claim another creation time; everything else stays consistent.
     let signed = std::fs::read(env.path("s.tar")).unwrap();
     let bytes = tamper_signed_manifest(&signed, "2023-11-14T22:13:20Z", "2023-11-15T22:13:20Z");
@@ -775,16 +714,8 @@ fn a_huge_manifest_is_refused_at_its_cap() {
 #[test]
 fn expired_and_untrusted_release_signatures_inside_a_bundle_are_refused() {
     let env = Env::new();
-    let hex = "20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55";
-    let store = env.path(&format!("store/sha256={hex}"));
-    std::fs::create_dir_all(&store).unwrap();
-    std::fs::copy(
-        fixture("malformed/containers-image/image.signature"),
-        store.join("signature-1"),
-    )
-    .unwrap();
+    let digest = env.containers_image_store("store");
     let pubring = fixture("malformed/containers-image/pubring.gpg");
-    let digest = format!("sha256:{hex}");
     env.run(
         "pack",
         &[

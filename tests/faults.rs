@@ -76,11 +76,7 @@ fn a_wrong_clock_does_not_change_the_clusters_verdicts() {
     use sigbundle::verify::trust::ReleaseTrust;
     use sigbundle::verify::{verify_release_signature, Verdict};
     use std::time::UNIX_EPOCH;
-    let bytes = std::fs::read(fixture(&format!(
-        "stores/redhat/sha256={}/signature-1",
-        &RH_4_15_0[7..]
-    )))
-    .unwrap();
+    let bytes = rh_signature(RH_4_15_0);
     let d = Digest::parse(RH_4_15_0).unwrap();
     let ring = ReleaseTrust::default_release();
     // Years ahead: still valid (keys are judged as of the signature's creation).

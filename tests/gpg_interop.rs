@@ -89,22 +89,7 @@ fn packer_signature_verifies_with_gpg_and_tampering_fails() {
     let env = Env::new();
     let home = gpg_home(&env);
     let (key, public) = env.packer_key("ops");
-    let store = fixture("stores/redhat");
-    env.run(
-        "pack",
-        &[
-            "--store",
-            store.to_str().unwrap(),
-            "--sign-key",
-            key.to_str().unwrap(),
-            "--compression",
-            "none",
-            "-o",
-            "b.tar",
-            RH_4_15_0,
-        ],
-    )
-    .code(0);
+    env.pack(Some(&key), "b.tar", "none", &[RH_4_15_0]).code(0);
     let members = tar_members(&std::fs::read(env.path("b.tar")).unwrap());
     std::fs::write(env.path("manifest.json"), &members[0].1).unwrap();
     std::fs::write(env.path("manifest.json.asc"), &members[1].1).unwrap();
@@ -171,22 +156,7 @@ fn a_text_mode_packer_signature_from_gpg_verifies() {
     let env = Env::new();
     let home = gpg_home(&env);
     let (key, public) = env.packer_key("ops");
-    let store = fixture("stores/redhat");
-    env.run(
-        "pack",
-        &[
-            "--store",
-            store.to_str().unwrap(),
-            "--sign-key",
-            key.to_str().unwrap(),
-            "--compression",
-            "none",
-            "-o",
-            "b.tar",
-            RH_4_15_0,
-        ],
-    )
-    .code(0);
+    env.pack(Some(&key), "b.tar", "none", &[RH_4_15_0]).code(0);
     let mut members = tar_members(&std::fs::read(env.path("b.tar")).unwrap());
     let manifest = members.remove(0).1;
     members.remove(0);

@@ -11,7 +11,6 @@ mod common;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use common::kubeapi::KubeApi;
 use common::*;
 use sigbundle::bundle::{write_bundle, Compression};
 use sigbundle::manifest::Manifest;
@@ -87,16 +86,8 @@ fn corpus(env: &Env) -> Vec<(String, Vec<u8>)> {
     replace_member(&mut wrong, &mut wmem, &pa, bytes_b);
     out.push(("wrong-digest".into(), craft(&wrong, &wmem)));
     // A signature by a key that is not Red Hat's (packed under the containers-image keyring).
-    let hex = "20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55";
-    let store = env.path(&format!("ci-store/sha256={hex}"));
-    std::fs::create_dir_all(&store).unwrap();
-    std::fs::copy(
-        fixture("malformed/containers-image/image.signature"),
-        store.join("signature-1"),
-    )
-    .unwrap();
+    let digest = env.containers_image_store("ci-store");
     let pubring = fixture("malformed/containers-image/pubring.gpg");
-    let digest = format!("sha256:{hex}");
     env.run(
         "pack",
         &[
@@ -140,39 +131,10 @@ fn corpus(env: &Env) -> Vec<(String, Vec<u8>)> {
 fn packer_corpus(env: &Env) -> Vec<(String, Vec<u8>, Vec<String>)> {
     let (key, public) = env.packer_key("ops");
     let (mallory, _) = env.packer_key("mallory");
-    let store = fixture("stores/redhat");
-    let store = store.to_str().unwrap();
     let pk = vec!["--packer-key".to_string(), public.display().to_string()];
-    env.run("pack", &["--store", store, "--no-sign", "-o", "u.tar.zst", RH_4_15_0])
-        .code(0);
-    env.run(
-        "pack",
-        &[
-            "--store",
-            store,
-            "--sign-key",
-            mallory.to_str().unwrap(),
-            "-o",
-            "m.tar.zst",
-            RH_4_15_0,
-        ],
-    )
-    .code(0);
-    env.run(
-        "pack",
-        &[
-            "--store",
-            store,
-            "--sign-key",
-            key.to_str().unwrap(),
-            "--compression",
-            "none",
-            "-o",
-            "s.tar",
-            RH_4_15_0,
-        ],
-    )
-    .code(0);
+    env.pack(None, "u.tar.zst", "zstd", &[RH_4_15_0]).code(0);
+    env.pack(Some(&mallory), "m.tar.zst", "zstd", &[RH_4_15_0]).code(0);
+    env.pack(Some(&key), "s.tar", "none", &[RH_4_15_0]).code(0);
     let signed = std::fs::read(env.path("s.tar")).unwrap();
     let tampered = tamper_signed_manifest(&signed, "\"created\": \"2023", "\"created\": \"2024");
     vec![
@@ -653,8 +615,7 @@ fn packer_second_round(env: &Env) -> Vec<Case> {
 #[test]
 fn every_hostile_case_is_refused_by_verify_emit_and_apply() {
     let env = Env::new();
-    let api = KubeApi::start(env.dir.path());
-    api.kubeconfig(&env.path("kubeconfig"));
+    let api = env.cluster();
     let mut cases: Vec<Case> = corpus(&env)
         .into_iter()
         .map(|(n, b)| case(&n, b, &allow_unsigned(), ""))
@@ -1023,24 +984,10 @@ fn nothing_from_a_file_reaches_the_terminal_unescaped() {
 #[test]
 fn an_unsigned_bundle_is_recorded_as_unsigned_whatever_it_claims() {
     let env = Env::new();
-    let api = KubeApi::start(env.dir.path());
-    api.kubeconfig(&env.path("kubeconfig"));
+    let api = env.cluster();
     let (key, public) = env.packer_key("ops");
     let fpr = {
-        let store = fixture("stores/redhat");
-        env.run(
-            "pack",
-            &[
-                "--store",
-                store.to_str().unwrap(),
-                "--sign-key",
-                key.to_str().unwrap(),
-                "-o",
-                "s.tar",
-                RH_4_15_0,
-            ],
-        )
-        .code(0);
+        env.pack(Some(&key), "s.tar", "zstd", &[RH_4_15_0]).code(0);
         let m = Manifest::parse(
             &tar_members(&zstd::decode_all(&std::fs::read(env.path("s.tar")).unwrap()[..]).unwrap())[0].1,
         )
@@ -1152,8 +1099,7 @@ fn emit_never_writes_through_links_and_checks_the_plan_first() {
 #[test]
 fn a_log_that_cannot_take_a_record_stops_the_step_before_it_acts() {
     let env = Env::new();
-    let api = KubeApi::start(env.dir.path());
-    api.kubeconfig(&env.path("kubeconfig"));
+    let api = env.cluster();
     env.pack_unsigned("b.tar.zst", "zstd").code(0);
     env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]).code(0);
     let path = env.path("state/sigbundle/audit.log");

@@ -614,15 +614,12 @@ fn a_store_failing_after_a_valid_signature_keeps_what_verified() {
 #[test]
 fn a_body_over_50_kib_that_the_cluster_accepts_is_carried() {
     let env = Env::new();
-    let hex = &RH_4_15_0[7..];
-    let sig = std::fs::read(fixture(&format!("stores/redhat/sha256={hex}/signature-1"))).unwrap();
+    let sig = rh_signature(RH_4_15_0);
     let mut body = vec![0xca, 0xff]; // a marker packet (tag 10), 4-byte length: Go skips it
     body.extend_from_slice(&60_000u32.to_be_bytes());
     body.extend(std::iter::repeat_n(0u8, 60_000));
     body.extend_from_slice(&sig);
-    let dir = env.path(&format!("padded/sha256={hex}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("signature-1"), &body).unwrap();
+    env.write_store("padded", &[(RH_4_15_0, &body)]);
     let server = StoreServer::serve(&env.path("padded"));
     env.run(
         "pack",
@@ -647,9 +644,9 @@ fn a_body_over_50_kib_that_the_cluster_accepts_is_carried() {
 fn an_oversized_body_is_refused_not_truncated() {
     let env = Env::new();
     let hex = &RH_4_15_0[7..];
-    let dir = env.path(&format!("big/sha256={hex}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("signature-1"), vec![0xa3; 262_145]).unwrap();
+    let dir = env
+        .write_store("big", &[(RH_4_15_0, &vec![0xa3; 262_145])])
+        .join(format!("sha256={hex}"));
     let server = StoreServer::serve(&env.path("big"));
     http_pack(&env, &server.url, &[])
         .code(2)
@@ -756,11 +753,7 @@ fn a_body_that_stalls_after_the_headers_times_out() {
 #[test]
 fn all_stores_collects_everywhere_and_keeps_identical_signatures_once() {
     let env = Env::new();
-    let hex = &RH_4_15_0[7..];
-    let b = env.path("b");
-    std::fs::create_dir_all(b.join(format!("sha256={hex}"))).unwrap();
-    let rh = fixture(&format!("stores/redhat/sha256={hex}/signature-1"));
-    std::fs::copy(&rh, b.join(format!("sha256={hex}/signature-1"))).unwrap();
+    let b = env.write_store("b", &[(RH_4_15_0, &rh_signature(RH_4_15_0))]);
     let signer = GpgSigner::new(&env);
     signer.sign_into(
         &b,

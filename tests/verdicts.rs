@@ -482,9 +482,7 @@ fn resource_limits_are_refusals_that_say_so() {
         .unwrap();
     let key = good.key.to_str().unwrap();
     let write_store = |name: &str, bytes: &[u8]| {
-        let dir = env.path(&format!("{name}/sha256={}", &DIGEST[7..]));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("signature-1"), bytes).unwrap();
+        env.write_store(name, &[(DIGEST, bytes)]);
     };
     let mut padded = zip_packet(&packet(60, &vec![0u8; 5 << 20]));
     padded.extend_from_slice(&good.bytes);

@@ -1,6 +1,8 @@
-//! Shared test support: run the built binaries in a temp dir per test, fixture paths, a
-//! loopback HTTP server that serves a folder in the signature-store layout (with fault
-//! switches), and helpers to craft bundles byte by byte.
+//! Shared test support: run the built binaries in a temp dir per test, fixture paths, stores
+//! and packs made from the fixtures (`Env::pack_signed`, `Env::pack_unsigned`,
+//! `Env::write_store`, …), a loopback HTTP server that serves a folder in the signature-store
+//! layout (with fault switches), the loopback Kubernetes API (`Env::cluster`), helpers to craft
+//! bundles byte by byte, and snapshots of runs (`assert_run_snapshot!`, tests/snapshots.rs).
 #![allow(dead_code)]
 
 pub mod kubeapi;
@@ -21,6 +23,18 @@ pub const RH_ALL: [&str; 3] = [RH_4_15_0, RH_4_10_18, RH_4_15_46];
 
 /// The store of real Red Hat signatures, for tests whose store is not the point.
 pub const REDHAT_STORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stores/redhat");
+/// The digest containers/image's test signature (tests/fixtures/malformed/containers-image)
+/// signs.
+pub const CONTAINERS_IMAGE_DIGEST: &str = "sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55";
+
+/// Red Hat's signature-1 of one of the real releases (`RH_*`), from the fixture store.
+pub fn rh_signature(digest: &str) -> Vec<u8> {
+    std::fs::read(fixture(&format!(
+        "stores/redhat/{}/signature-1",
+        digest.replace("sha256:", "sha256=")
+    )))
+    .unwrap()
+}
 
 /// A fixture path under tests/fixtures.
 pub fn fixture(rel: &str) -> PathBuf {
@@ -29,6 +43,8 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// The result of running a binary.
 pub struct Run {
+    /// The binary and its arguments, as run (for snapshot headers).
+    pub command: Vec<String>,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -36,8 +52,12 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    fn from(bin: &str, args: &[&str], o: Output) -> Run {
         Run {
+            command: std::iter::once(bin)
+                .chain(args.iter().copied())
+                .map(String::from)
+                .collect(),
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -81,6 +101,9 @@ impl Run {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub envs: Vec<(String, String)>,
+    /// What changes from run to run, and what snapshots show instead: (text, placeholder),
+    /// registered as it is made (packer keys, signed bundles, audit records).
+    redactions: Mutex<Vec<(String, String)>>,
 }
 
 impl Env {
@@ -93,7 +116,17 @@ impl Env {
                 ("SOURCE_DATE_EPOCH".into(), "1700000000".into()),
                 ("XDG_STATE_HOME".into(), state),
             ],
+            redactions: Mutex::new(Vec::new()),
         }
+    }
+
+    /// An Env whose runs print the same on every run, for snapshots: `pack` drives its
+    /// fetches from one tokio worker, so with `--concurrency 1` (which [`Env::pack`] passes)
+    /// its progress lines come in digest order.
+    pub fn for_snapshots() -> Env {
+        let mut env = Env::new();
+        env.envs.push(("TOKIO_WORKER_THREADS".into(), "1".into()));
+        env
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -120,7 +153,11 @@ impl Env {
     }
 
     pub fn run(&self, bin: &str, args: &[&str]) -> Run {
-        Run::from(self.command(bin, args).stdin(Stdio::null()).output().unwrap())
+        Run::from(
+            bin,
+            args,
+            self.command(bin, args).stdin(Stdio::null()).output().unwrap(),
+        )
     }
 
     /// Run a binary and measure the peak resident set size of that one process (KiB) with
@@ -149,7 +186,7 @@ impl Env {
                 None => timed.env_remove(k),
             };
         }
-        let run = Run::from(timed.stdin(Stdio::null()).output().unwrap());
+        let run = Run::from(bin, args, timed.stdin(Stdio::null()).output().unwrap());
         let text = std::fs::read_to_string(report.path()).unwrap();
         let kib = text
             .lines()
@@ -164,24 +201,38 @@ impl Env {
         for (k, v) in env {
             c.env(k, v);
         }
-        Run::from(c.stdin(Stdio::null()).output().unwrap())
+        Run::from(bin, args, c.stdin(Stdio::null()).output().unwrap())
     }
 
     /// Run a binary with stdout going to `stdout` (a pipe nobody reads, `/dev/full`); the
     /// returned run has stderr and the exit code.
     pub fn run_stdout_to(&self, bin: &str, args: &[&str], stdout: Stdio) -> Run {
-        Run::from(
-            self.command(bin, args)
-                .stdin(Stdio::null())
-                .stdout(stdout)
-                .output()
-                .unwrap(),
-        )
+        let o = self
+            .command(bin, args)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .output()
+            .unwrap();
+        Run::from(bin, args, o)
     }
 
-    /// Generate a packer key pair `<name>.key` / `<name>.pub.asc` in the temp dir.
-    pub fn packer_key(&self, name: &str) -> (PathBuf, PathBuf) {
-        self.run(
+    /// Run a binary with its stdout going to the file `out` of the temp dir (as `> out`
+    /// would); the Run's stdout is empty.
+    pub fn run_to_file(&self, bin: &str, args: &[&str], out: &str) -> Run {
+        let file = std::fs::File::create(self.path(out)).unwrap();
+        let o = self
+            .command(bin, args)
+            .stdin(Stdio::null())
+            .stdout(file)
+            .output()
+            .unwrap();
+        Run::from(bin, args, o)
+    }
+
+    /// `pack key generate` of a key pair `<name>.key` / `<name>.pub.asc` in the temp dir;
+    /// its fingerprint is redacted from snapshots as `[FPR <name>]`.
+    pub fn key_generate(&self, name: &str) -> Run {
+        let r = self.run(
             "pack",
             &[
                 "key",
@@ -191,12 +242,22 @@ impl Env {
                 "-o",
                 name,
             ],
-        )
-        .code(0);
+        );
+        let fpr = r.stdout.trim();
+        if r.code == 0 && fpr.len() == 40 {
+            self.redact(fpr, &format!("[FPR {name}]"));
+            // The key ID, as tables and some errors show it.
+            self.redact(&fpr[24..], &format!("[KEYID {name}]"));
+        }
+        r
+    }
+
+    /// Generate a packer key pair `<name>.key` / `<name>.pub.asc` in the temp dir.
+    pub fn packer_key(&self, name: &str) -> (PathBuf, PathBuf) {
+        self.key_generate(name).code(0);
         (self.path(&format!("{name}.key")), self.path(&format!("{name}.pub.asc")))
     }
 
-    /// Pack the three real Red Hat releases from the fixture store, unsigned.
     /// The audit log records, parsed.
     pub fn audit_records(&self) -> Vec<serde_json::Value> {
         match std::fs::read_to_string(self.path("state/sigbundle/audit.log")) {
@@ -205,20 +266,172 @@ impl Env {
         }
     }
 
+    /// Copy a signature store of the fixtures (`stores/redhat`, `cvo-differential/stores/…`)
+    /// into the temp dir as `dir` (once); returns `dir`, a path relative to where the binaries
+    /// run. Packing from it, the manifest records the store as `dir`, not as a path of this
+    /// checkout, so an unsigned bundle is the same bytes on every machine.
+    pub fn store_from_fixture(&self, dir: &str, fixture_store: &str) -> String {
+        if !self.path(dir).exists() {
+            let from = fixture(fixture_store);
+            for release in std::fs::read_dir(&from).unwrap() {
+                let release = release.unwrap().path();
+                for sig in std::fs::read_dir(&release).unwrap() {
+                    let sig = sig.unwrap().path();
+                    let to = self.path(dir).join(release.file_name().unwrap());
+                    std::fs::create_dir_all(&to).unwrap();
+                    std::fs::copy(&sig, to.join(sig.file_name().unwrap())).unwrap();
+                }
+            }
+        }
+        dir.to_string()
+    }
+
+    /// The three real Red Hat releases' store (`stores/redhat`), copied to `redhat/`.
+    pub fn redhat_store(&self) -> String {
+        self.store_from_fixture("redhat", "stores/redhat")
+    }
+
+    /// Write signatures into a store folder `dir` of the temp dir, in the layout the cluster
+    /// and containers/image read: `<dir>/sha256=<hex>/signature-<n>`, numbered from 1 per
+    /// release in the order given (after any already there). Returns the folder's path.
+    pub fn write_store(&self, dir: &str, signatures: &[(&str, &[u8])]) -> PathBuf {
+        for (digest, bytes) in signatures {
+            let release = self.path(dir).join(digest.replace("sha256:", "sha256="));
+            std::fs::create_dir_all(&release).unwrap();
+            let n = (1..)
+                .find(|n| !release.join(format!("signature-{n}")).exists())
+                .unwrap();
+            std::fs::write(release.join(format!("signature-{n}")), bytes).unwrap();
+        }
+        self.path(dir)
+    }
+
+    /// A store `dir` holding containers/image's test signature (by a key of its own, in
+    /// `malformed/containers-image/pubring.gpg`, not Red Hat's); returns the digest it signs.
+    pub fn containers_image_store(&self, dir: &str) -> String {
+        let sig = std::fs::read(fixture("malformed/containers-image/image.signature")).unwrap();
+        self.write_store(dir, &[(CONTAINERS_IMAGE_DIGEST, &sig)]);
+        CONTAINERS_IMAGE_DIGEST.to_string()
+    }
+
+    /// `pack` of `releases` from the Red Hat store (copied into the temp dir), signed with
+    /// the packer key `key` (a `.key` file) or unsigned, one release at a time (so the
+    /// progress lines come in digest order). A signed bundle's sha256 and size, which change
+    /// with every signature, are redacted from snapshots.
+    pub fn pack(&self, key: Option<&Path>, out: &str, compression: &str, releases: &[&str]) -> Run {
+        let store = self.redhat_store();
+        let key = key.map(|k| k.display().to_string());
+        let mut args = vec!["--store", &store];
+        match &key {
+            Some(k) => args.extend(["--sign-key", k.as_str()]),
+            None => args.push("--no-sign"),
+        }
+        args.extend(["--compression", compression, "--concurrency", "1", "-o", out]);
+        args.extend(releases);
+        let r = self.run("pack", &args);
+        if r.code == 0 && key.is_some() && out != "-" {
+            self.redact_bundle(out);
+        }
+        r
+    }
+
+    /// Pack the three real Red Hat releases, unsigned.
     pub fn pack_unsigned(&self, out: &str, compression: &str) -> Run {
-        let store = fixture("stores/redhat");
-        let mut args = vec![
-            "--store",
-            store.to_str().unwrap(),
-            "--no-sign",
-            "--compression",
-            compression,
-            "-o",
-            out,
-            "-q",
+        self.pack(None, out, compression, &RH_ALL)
+    }
+
+    /// Pack the three real Red Hat releases, signed by the packer key `ops` (generated on first
+    /// use, then reused); returns the run and the path of the public key.
+    pub fn pack_signed(&self, out: &str, compression: &str) -> (Run, PathBuf) {
+        if !self.path("ops.key").exists() {
+            self.packer_key("ops");
+        }
+        let run = self.pack(Some(Path::new("ops.key")), out, compression, &RH_ALL);
+        (run, self.path("ops.pub.asc"))
+    }
+
+    /// The loopback Kubernetes API (tests/common/kubeapi.rs), with a kubeconfig for it at
+    /// `kubeconfig` in the temp dir.
+    pub fn cluster(&self) -> kubeapi::KubeApi {
+        let api = kubeapi::KubeApi::start(self.dir.path());
+        api.kubeconfig(&self.path("kubeconfig"));
+        api
+    }
+
+    /// Show `placeholder` instead of `literal` (matched without regard to case) in snapshots.
+    pub fn redact(&self, literal: &str, placeholder: &str) {
+        assert!(!literal.is_empty());
+        let r = (literal.to_string(), placeholder.to_string());
+        self.redactions.lock().unwrap().push(r);
+    }
+
+    /// Redact what changes with every signature of the bundle `file`: its sha256 (whole, and
+    /// the 16-digit head the audit listing shows) and its size (by one byte or two, with the
+    /// signature's; two signed bundles may have the same, so the size is not named by file).
+    pub fn redact_bundle(&self, file: &str) {
+        use sha2::Digest;
+        let bytes = std::fs::read(self.path(file)).unwrap();
+        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        self.redact(&sha, &format!("[SHA256 {file}]"));
+        self.redact(&sha[..16], &format!("[SHA256 {file}]"));
+        let n = bytes.len();
+        for (from, to) in [
+            (format!("({n} bytes, "), "([SIZE] bytes, ".to_string()),
+            (
+                format!("\"bundle_bytes\": {n},"),
+                "\"bundle_bytes\": [SIZE],".to_string(),
+            ),
+            (format!("\"size\": {n},"), "\"size\": [SIZE],".to_string()),
+        ] {
+            self.redact(&from, &to);
+        }
+    }
+
+    /// Redact the hashes of the audit log's records (they cover each record's time) as
+    /// `[HASH <seq>]`.
+    pub fn redact_audit_hashes(&self) {
+        for r in self.audit_records() {
+            if let (Some(seq), Some(hash)) = (r["seq"].as_u64(), r["hash"].as_str()) {
+                self.redact(hash, &format!("[HASH {seq}]"));
+            }
+        }
+    }
+
+    /// The insta settings of a snapshot of `run`: the command as its description, and filters
+    /// for the temp dir, the fixtures, elapsed times, the time of day, loopback ports and what
+    /// [`Env::redact`] registered.
+    pub fn snapshot_settings(&self, run: &Run) -> insta::Settings {
+        let fixtures = fixture("").display().to_string();
+        let mut literals = vec![
+            (self.dir.path().display().to_string(), "[TEMP]".to_string()),
+            (fixtures.trim_end_matches('/').to_string(), "[FIXTURES]".to_string()),
         ];
-        args.extend(RH_ALL);
-        self.run("pack", &args)
+        literals.extend(self.redactions.lock().unwrap().iter().cloned());
+        let mut settings = insta::Settings::clone_current();
+        for (text, placeholder) in &literals {
+            settings.add_filter(&format!("(?i){}", regex_escape(text)), placeholder.as_str());
+        }
+        let today = now_dates().join("|");
+        for (regex, placeholder) in [
+            (r"in \d+\.\d+s\b".to_string(), "in [ELAPSED]s"),
+            (
+                r#""elapsed_seconds": [0-9.e-]+"#.into(),
+                r#""elapsed_seconds": [ELAPSED]"#,
+            ),
+            (r#""signed_at": \d+"#.into(), r#""signed_at": [NOW]"#),
+            (format!(r"\b(?:{today})T\d\d:\d\d:\d\d(?:\.\d+)?Z"), "[NOW]"),
+            (r"127\.0\.0\.1:\d+".into(), "127.0.0.1:[PORT]"),
+        ] {
+            settings.add_filter(&regex, placeholder);
+        }
+        // The description is metadata, which filters do not touch: the same by hand.
+        let mut description = run.command.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ");
+        for (text, placeholder) in &literals {
+            description = description.replace(text.as_str(), placeholder);
+        }
+        settings.set_description(without_ports(&description));
+        settings.set_omit_expression(true);
+        settings
     }
 
     /// List files in a folder of the temp dir (sorted names), or empty if it does not exist.
@@ -838,4 +1051,110 @@ pub fn gpg_fingerprints(public: &Path) -> (String, String) {
         .map(|l| l.split(':').nth(9).unwrap())
         .collect();
     (fprs[0].to_string(), fprs[1].to_string())
+}
+
+/// A run as its snapshot shows it: the exit code, stdout and stderr (binary stdout by its size
+/// and sha256; a stream not ending in a newline says so).
+pub fn snapshot(run: &Run) -> String {
+    fn section(text: &str) -> String {
+        if text.is_empty() || text.ends_with('\n') {
+            text.to_string()
+        } else {
+            format!("{text}\n[no newline at the end]\n")
+        }
+    }
+    let stdout = match std::str::from_utf8(&run.raw_stdout) {
+        Ok(s) => section(s),
+        Err(_) => {
+            use sha2::Digest;
+            format!(
+                "[{} bytes, not text, sha256 {}]\n",
+                run.raw_stdout.len(),
+                hex::encode(sha2::Sha256::digest(&run.raw_stdout))
+            )
+        }
+    };
+    format!(
+        "exit: {}\n--- stdout\n{stdout}--- stderr\n{}",
+        run.code,
+        section(&run.stderr)
+    )
+}
+
+/// Assert the snapshot of a run (`snapshot`), named, with the env's filters and the command
+/// as its description: `assert_run_snapshot!("name", run, env)`.
+#[macro_export]
+macro_rules! assert_run_snapshot {
+    ($name:expr, $run:expr, $env:expr) => {{
+        let (run, env): (&$crate::common::Run, &$crate::common::Env) = (&$run, &$env);
+        env.snapshot_settings(run)
+            .bind(|| insta::assert_snapshot!($name, $crate::common::snapshot(run)));
+    }};
+}
+
+/// `text` as a regex matching exactly it.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` with the port of every `127.0.0.1:<port>` shown as `[PORT]`.
+fn without_ports(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (head, tail) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(head);
+        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("[PORT]");
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An argument as a shell would need it quoted.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@,+%[]".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// Today's and yesterday's dates (UTC, `YYYY-MM-DD`): times of the run (audit records, packer
+/// signatures) are on one of them, times from fixtures are not.
+fn now_dates() -> Vec<String> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let today = secs.div_euclid(86_400);
+    [today, today - 1].iter().map(|&d| civil_date(d)).collect()
+}
+
+/// The UTC date of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
