@@ -496,12 +496,15 @@ fn output_to_stdout_is_a_valid_bundle_and_json_summary() {
     assert_eq!(v["signatures"], 1);
     let bytes = std::fs::read(env.path("j.tar.zst")).unwrap();
     use sha2::Digest;
-    assert_eq!(v["bundle_sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
-    assert_eq!(v["bundle_bytes"], bytes.len());
+    assert_eq!(v["bundle"]["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(v["bundle"]["bytes"], bytes.len());
+    assert_eq!(v["bundle"]["path"], "j.tar.zst");
+    assert_eq!(v["bundle"]["receipt"], "j.tar.zst.receipt.json");
 }
 
 fn http_pack(env: &Env, url: &str, extra: &[&str]) -> Run {
-    let mut args = vec!["--store", url, "--no-sign", "-o", "b.tar.zst"];
+    // --force: a run that packed leaves b.tar.zst, and the output is checked before fetching.
+    let mut args = vec!["--store", url, "--no-sign", "--force", "-o", "b.tar.zst"];
     args.extend(extra);
     args.push(RH_4_15_0);
     env.run("pack", &args)
@@ -1099,4 +1102,38 @@ fn a_graph_file_is_checked_against_the_channel_and_arch_asked_for() {
     )
     .code(2)
     .stderr_has("carries no io.openshift.upgrades.graph.release.channels metadata");
+}
+
+/// The output is checked before anything is resolved or fetched: an existing file (without
+/// --force) or a folder that does not exist fails at once, naming the destination and never a
+/// temporary file; a dry run needs neither -o nor a signing choice, and its JSON has no
+/// placeholder for the bundle it did not write.
+#[test]
+fn the_output_is_checked_first_and_a_dry_run_needs_none() {
+    let env = Env::new();
+    let server = StoreServer::serve(&fixture("stores/redhat"));
+    std::fs::write(env.path("taken.tar.zst"), b"x").unwrap();
+    for (out, want) in [
+        ("taken.tar.zst", "taken.tar.zst exists; pass --force to replace it"),
+        (
+            "nodir/b.tar.zst",
+            "cannot write nodir/b.tar.zst: No such file or directory (os error 2)",
+        ),
+    ] {
+        let r = env.run("pack", &["--store", &server.url, "--no-sign", "-o", out, RH_4_15_0]);
+        r.code(2).stderr_has(want);
+        assert!(!r.stderr.contains(".tmp"), "{}", r.stderr);
+    }
+    assert_eq!(server.request_count(), 0, "nothing fetched");
+    let r = env.run("pack", &["--store", &server.url, "--dry-run", "--json", RH_4_15_0]);
+    r.code(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["bundle"].is_null(), "{v}");
+    assert_eq!(v["plan"][0]["digest"], RH_4_15_0);
+    env.run("pack", &["--store", &server.url, RH_4_15_0])
+        .code(2)
+        .stderr_has("choose --sign-key FILE (your packer key) or --no-sign");
+    env.run("pack", &["--store", &server.url, "--no-sign", RH_4_15_0])
+        .code(2)
+        .stderr_has("-o FILE is required");
 }

@@ -29,7 +29,7 @@ Examples:
   pack --sign-key packer.key -o sigs.tar.zst --from-file releases.txt
 
   # Look before packing: resolve and fetch, print the plan, write nothing
-  pack --no-sign --dry-run -o /dev/null --channel stable-4.13
+  pack --dry-run --channel stable-4.13
 
   # From a local folder in the mirror layout, unsigned, gzip
   pack --store ./signatures --no-sign --compression gzip -o sigs.tar.gz sha256:<hex>
@@ -92,7 +92,7 @@ pub enum KeyCommand {
 }
 
 #[derive(Args)]
-#[command(group(ArgGroup::new("signing").required(true).args(["sign_key", "no_sign"])))]
+#[command(group(ArgGroup::new("signing").args(["sign_key", "no_sign"])))]
 pub struct PackArgs {
     /// Releases: sha256:<hex>, registry/repo@sha256:<hex>, registry/repo:tag, a version
     /// (4.15.0), or channel:<name>
@@ -170,8 +170,9 @@ pub struct PackArgs {
     /// Write an unsigned bundle (unpack then needs --allow-unsigned)
     #[arg(long, help_heading = "Output")]
     pub no_sign: bool,
-    /// Bundle file to write, or - for standard output
-    #[arg(short, long, value_name = "FILE", required = true, help_heading = "Output")]
+    /// Bundle file to write, or - for standard output (checked before anything is fetched;
+    /// not needed with --dry-run)
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Compression of the bundle
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd, help_heading = "Output")]

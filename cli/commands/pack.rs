@@ -27,6 +27,16 @@ pub fn run(a: PackArgs) -> CommandResult {
             "-o - writes a binary bundle; redirect stdout to a file or a pipe, or give -o FILE".into(),
         ));
     }
+    if !a.dry_run && a.sign_key.is_none() && !a.no_sign {
+        return Err(Error::Usage(
+            "choose --sign-key FILE (your packer key) or --no-sign (an unsigned bundle, which unpack accepts only with --allow-unsigned)".into(),
+        ));
+    }
+    if !a.dry_run && a.output.is_none() {
+        return Err(Error::Usage(
+            "-o FILE is required (or - for standard output, or --dry-run)".into(),
+        ));
+    }
     let specs = specs(&a)?;
     let registry = Registry::new(RegistryConfig {
         auth: match &a.authfile {
@@ -92,12 +102,17 @@ fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOpti
         store.check()?;
     }
     let output = match a.output.as_deref() {
-        Some(p) if p.as_os_str() == "-" => Output::Stdout,
-        Some(p) => Output::File {
+        Some(p) if p.as_os_str() == "-" => Some(Output::Stdout),
+        Some(p) => Some(Output::File {
             path: p.to_path_buf(),
             overwrite: if a.force { Overwrite::Always } else { Overwrite::Never },
-        },
-        None => return Err(Error::Usage("-o FILE is required".into())),
+        }),
+        None if a.dry_run => None,
+        None => {
+            return Err(Error::Usage(
+                "-o FILE is required (or - for standard output, or --dry-run)".into(),
+            ))
+        }
     };
     Ok(PackOptions {
         stores,
@@ -199,16 +214,27 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
         for m in &summary.missing {
             errln!("missing: {} ({})", m.digest, m.reason);
         }
+        let Some(b) = &summary.bundle else { return Ok(()) };
         errln!(
             "packed {} release(s), {} signature(s) into {} ({} bytes, sha256 {}), packer {}, in {:.2}s",
             summary.releases,
             summary.signatures,
-            summary.output,
-            summary.bundle_bytes,
-            summary.bundle_sha256,
+            b.path,
+            b.bytes,
+            b.sha256,
             summary.packer,
             summary.elapsed_seconds
         );
+        if let Some(r) = &b.receipt {
+            errln!("receipt: {r} (carry it back and run: unpack audit --receipt {r})");
+        }
+        let trust = if a.sign_key.is_some() {
+            format!("--packer-key <the public key of {}>", summary.packer)
+        } else {
+            "--allow-unsigned".to_string()
+        };
+        let bundle = if b.path == "-" { "BUNDLE" } else { b.path.as_str() };
+        errln!("next, on the air-gapped side: unpack verify {bundle} {trust}");
     }
     Ok(())
 }

@@ -10,8 +10,21 @@ use std::path::{Path, PathBuf};
 pub enum WriteError {
     #[error("{path} exists; pass --force to replace it")]
     Exists { path: PathBuf },
-    #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// `cause` is shown as the system says it, without the temporary file's name that
+    /// `tempfile` adds: the user knows the destination, not the hidden file beside it.
+    #[error("cannot write {path}: {}", plain(.cause))]
+    Io { path: PathBuf, cause: std::io::Error },
+}
+
+/// An I/O error as the system states it ("No space left on device (os error 28)"), without
+/// context a library wrapped around it.
+pub fn plain(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // tempfile's PathError reads `{error} at path "{temporary file}"`.
+    match text.rsplit_once(" at path \"") {
+        Some((error, _)) if e.get_ref().is_some() => error.to_string(),
+        _ => text,
+    }
 }
 
 /// How to treat an existing destination.
@@ -36,6 +49,27 @@ fn beside(path: &Path) -> (&Path, String) {
     (parent, format!(".{name}."))
 }
 
+/// Whether `path` can be written as [`write_atomic`] would write it (a temporary file beside
+/// it can be made, and it does not exist unless it may be replaced): checked before any work
+/// whose result it would hold, so a mistyped folder fails in the first second, not the last.
+pub fn check_writable(path: &Path, overwrite: Overwrite) -> Result<(), WriteError> {
+    if overwrite == Overwrite::Never && path.symlink_metadata().is_ok() {
+        return Err(WriteError::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    let (dir, prefix) = beside(path);
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|cause| WriteError::Io {
+            path: path.to_path_buf(),
+            cause,
+        })
+}
+
 /// Write `path` atomically with the bytes `fill` writes, with Unix permission `mode`.
 pub fn write_atomic<F>(path: &Path, mode: u32, overwrite: Overwrite, fill: F) -> Result<(), WriteError>
 where
@@ -43,7 +77,7 @@ where
 {
     let io = |source| WriteError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     if overwrite == Overwrite::Never && path.symlink_metadata().is_ok() {
         return Err(WriteError::Exists {
@@ -106,7 +140,7 @@ impl Batch {
     pub fn stage(&self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
         let io = |source| WriteError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         };
         let (parent, prefix) = beside(path);
         let mut b = tempfile::Builder::new();
@@ -132,7 +166,7 @@ impl Batch {
             return Ok(());
         };
         let folder = |p: &Path| beside(p).0.to_path_buf();
-        let io = |path: PathBuf| move |source| WriteError::Io { path, source };
+        let io = |path: PathBuf| move |source| WriteError::Io { path, cause: source };
         let anchor = folder(first);
         let d = std::fs::File::open(&anchor).map_err(io(anchor.clone()))?;
         sync_filesystem(&d).map_err(io(anchor))?;
@@ -140,7 +174,7 @@ impl Batch {
         for (path, tmp) in staged {
             folders.insert(folder(&path));
             tmp.persist(&path)
-                .map_err(|e| WriteError::Io { path, source: e.error })?;
+                .map_err(|e| WriteError::Io { path, cause: e.error })?;
         }
         for f in folders {
             std::fs::File::open(&f).and_then(|d| d.sync_all()).map_err(io(f))?;
@@ -176,7 +210,7 @@ impl StagedDir {
         b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
         let tmp = b.tempdir_in(parent).map_err(|source| WriteError::Io {
             path: dest.to_path_buf(),
-            source,
+            cause: source,
         })?;
         Ok(StagedDir {
             tmp,
@@ -189,7 +223,7 @@ impl StagedDir {
     pub fn write(&self, name: &str, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
         let io = |source| WriteError::Io {
             path: self.dest.join(name),
-            source,
+            cause: source,
         };
         let mut o = std::fs::OpenOptions::new();
         o.write(true).create_new(true);
@@ -207,7 +241,7 @@ impl StagedDir {
     pub fn commit(self) -> Result<(), WriteError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| WriteError::Io { path, source }
+            move |source| WriteError::Io { path, cause: source }
         };
         let d = std::fs::File::open(self.tmp.path()).map_err(io(&self.dest))?;
         sync_filesystem(&d).map_err(io(&self.dest))?;

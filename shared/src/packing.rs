@@ -53,6 +53,8 @@ pub enum PackError {
     Runtime(std::io::Error),
     #[error("cannot write the bundle to standard output: {0}")]
     Stdout(std::io::Error),
+    #[error("no output was given for the bundle (-o FILE, or - for standard output)")]
+    NoOutput,
 }
 
 impl PackError {
@@ -100,7 +102,9 @@ pub struct PackOptions {
     /// `None`: an explicitly unsigned bundle.
     pub signer: Option<PackerSigner>,
     pub compression: Compression,
-    pub output: Output,
+    /// Where the bundle goes; checked before anything is resolved or fetched. A dry run may
+    /// have none.
+    pub output: Option<Output>,
     /// The bundle's creation time (seconds); see [`source_date_epoch`].
     pub created: u64,
     pub concurrency: usize,
@@ -169,11 +173,8 @@ pub struct PackSummary {
     pub signatures: usize,
     pub missing: Vec<MissingRelease>,
     pub rejected_signatures: usize,
-    pub bundle_bytes: u64,
-    pub bundle_sha256: String,
-    pub output: String,
-    /// The receipt written beside the bundle (`FILE.receipt.json`), for `unpack audit --receipt`.
-    pub receipt: Option<String>,
+    /// What was written (`None` for a dry run).
+    pub bundle: Option<Written>,
     pub packer: String,
     pub created: String,
     pub elapsed_seconds: f64,
@@ -348,6 +349,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     if requests.is_empty() {
         return Err(PackError::NothingRequested);
     }
+    check_output(opts)?;
     let wanted = collapse(requests);
     let mut outcomes = collect(&wanted, opts).await?;
     let missing = missing_releases(&outcomes);
@@ -365,10 +367,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
             .filter(|j| !j.report.verdict.is_valid())
             .count(),
         missing,
-        bundle_bytes: 0,
-        bundle_sha256: String::new(),
-        output: "(dry run: nothing written)".into(),
-        receipt: None,
+        bundle: None,
         packer: manifest.packer.clone(),
         created: manifest.created.clone(),
         elapsed_seconds: 0.0,
@@ -376,11 +375,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         would_fail,
     };
     if !opts.dry_run {
-        let written = write_output(opts, &manifest, &members)?;
-        summary.bundle_bytes = written.bytes;
-        summary.bundle_sha256 = written.sha256;
-        summary.output = written.output;
-        summary.receipt = written.receipt;
+        summary.bundle = Some(write_output(opts, &manifest, &members)?);
     }
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     summary.outcomes = outcomes;
@@ -401,13 +396,26 @@ fn missing_releases(outcomes: &[ReleaseOutcome]) -> Vec<MissingRelease> {
 }
 
 /// What was written, and where.
-struct Written {
-    bytes: u64,
-    sha256: String,
-    /// The destination as shown (`-` for standard output).
-    output: String,
-    /// The receipt's path, when one was written.
-    receipt: Option<String>,
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    /// The bundle's path (`-` for standard output).
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The receipt written beside the bundle (`FILE.receipt.json`), for `unpack audit
+    /// --receipt`; none for standard output.
+    pub receipt: Option<String>,
+}
+
+/// Check, before any work, that the bundle can be written where it goes.
+fn check_output(opts: &PackOptions) -> Result<(), PackError> {
+    match &opts.output {
+        // A dry run writes nothing, wherever -o points (`-o /dev/null` is fine).
+        _ if opts.dry_run => Ok(()),
+        Some(Output::File { path, overwrite }) => Ok(crate::fsutil::check_writable(path, *overwrite)?),
+        Some(Output::Stdout) => Ok(()),
+        None => Err(PackError::NoOutput),
+    }
 }
 
 /// Sign the manifest and write the bundle to its destination (with a receipt beside a file);
@@ -447,7 +455,7 @@ fn write_output(opts: &PackOptions, manifest: &Manifest, members: &[(String, Vec
         )?;
         Ok((hw.count, hex::encode(hw.hasher.finalize())))
     };
-    match &opts.output {
+    match opts.output.as_ref().ok_or(PackError::NoOutput)? {
         Output::File { path, overwrite } => {
             let mut result = None;
             write_atomic(path, 0o644, *overwrite, |w| {
@@ -457,9 +465,9 @@ fn write_output(opts: &PackOptions, manifest: &Manifest, members: &[(String, Vec
             let (bytes, sha256) = result.expect("written");
             let receipt = write_receipt(path, &sha256, manifest, &manifest_bytes)?;
             Ok(Written {
+                path: path.display().to_string(),
                 bytes,
                 sha256,
-                output: path.display().to_string(),
                 receipt: Some(receipt),
             })
         }
@@ -469,9 +477,9 @@ fn write_output(opts: &PackOptions, manifest: &Manifest, members: &[(String, Vec
                 .and_then(|r| so.flush().map(|_| r))
                 .map_err(PackError::Stdout)?;
             Ok(Written {
+                path: "-".to_string(),
                 bytes,
                 sha256,
-                output: "-".to_string(),
                 receipt: None,
             })
         }
@@ -511,6 +519,7 @@ pub fn resolve_and_pack(
         .max_blocking_threads(cores)
         .build()
         .map_err(PackError::Runtime)?;
+    check_output(opts)?;
     runtime.block_on(async {
         if specs.is_empty() {
             return Err(PackError::NothingRequested);

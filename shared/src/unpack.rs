@@ -418,7 +418,7 @@ pub fn emit_store_dir(
                     let tmp = f.dir.write_temp(&p.file, p.bytes, 0o644).map_err(|source| {
                         UnpackError::Write(WriteError::Io {
                             path: sub_path.join(&p.file),
-                            source,
+                            cause: source,
                         })
                     })?;
                     f.temps.push((tmp, p.file.clone()));
@@ -469,7 +469,7 @@ struct StagedStore<'a> {
 
 impl StagedStore<'_> {
     fn commit(&mut self, dir: &Path) -> Result<(), UnpackError> {
-        let io = |path: PathBuf| move |source| UnpackError::Write(WriteError::Io { path, source });
+        let io = |path: PathBuf| move |source| UnpackError::Write(WriteError::Io { path, cause: source });
         if self.dirs.is_empty() {
             self.done = true;
             return Ok(());

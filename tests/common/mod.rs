@@ -378,8 +378,8 @@ impl Env {
         for (from, to) in [
             (format!("({n} bytes, "), "([SIZE] bytes, ".to_string()),
             (
-                format!("\"bundle_bytes\": {n},"),
-                "\"bundle_bytes\": [SIZE],".to_string(),
+                format!("\"bytes\": {n},"),
+                "\"bytes\": [SIZE],".to_string(),
             ),
             (format!("\"size\": {n},"), "\"size\": [SIZE],".to_string()),
         ] {
