@@ -200,6 +200,25 @@ pub fn files(files: &[EmittedFile]) -> String {
     out
 }
 
+/// How many files were created, replaced and left unchanged (the counts that are not zero).
+pub fn tally(files: &[EmittedFile]) -> String {
+    let count = |a: FileAction| files.iter().filter(|f| f.action == a).count();
+    let parts: Vec<String> = [
+        (count(FileAction::Created), "created"),
+        (count(FileAction::Replaced), "replaced"),
+        (count(FileAction::Unchanged), "unchanged"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 fn destination_cell(d: &Option<Destination>) -> String {
     match d {
         None => "-".to_string(),

@@ -471,3 +471,57 @@ fn a_closed_stdout_ends_reports_quietly_and_products_with_an_error() {
         .code(2)
         .stderr_has("cannot write to stdout");
 }
+
+/// `emit --to-dir` says what it did to each file (created, replaced, unchanged), never "wrote"
+/// for files it left alone; a folder holding the same ConfigMaps in the other format is
+/// refused (`oc apply -f` would apply both), with nothing written.
+#[test]
+fn emit_counts_what_it_did_and_never_leaves_two_formats() {
+    let env = Env::new();
+    env.pack_unsigned("b.tar.zst", "zstd").code(0);
+    let emit = |extra: &[&str]| {
+        let mut args = vec!["emit", "b.tar.zst", "--allow-unsigned", "--to-dir", "cms"];
+        args.extend(extra);
+        env.run("unpack", &args)
+    };
+    emit(&[])
+        .code(0)
+        .stderr_has("3 ConfigMap file(s) in cms (3 created); load them with: oc apply -f cms");
+    emit(&[]).code(0).stderr_has("(3 unchanged)").stdout_has("unchanged ");
+    let before = env.ls("cms");
+    let r = emit(&["--format", "yaml"]);
+    r.code(2)
+        .stderr_has("holds the ConfigMap of sha256:")
+        .stderr_has("in the other format: `oc apply -f` on the folder would apply both");
+    assert_eq!(env.ls("cms"), before, "nothing written");
+    emit(&["--format", "yaml", "--force"])
+        .code(2)
+        .stderr_has("in the other format");
+    assert_eq!(env.ls("cms"), before);
+}
+
+/// A bundle packed with --allow-missing verifies, and its verify line says what is not in it.
+#[test]
+fn verify_of_a_bundle_packed_with_allow_missing_says_what_is_missing() {
+    let env = Env::new();
+    let absent = format!("sha256:{}", "ab".repeat(32));
+    env.run(
+        "pack",
+        &[
+            "--store",
+            REDHAT_STORE,
+            "--no-sign",
+            "--allow-missing",
+            "-o",
+            "m.tar.zst",
+            RH_4_15_0,
+            &absent,
+        ],
+    )
+    .code(0);
+    env.run("unpack", &["verify", "m.tar.zst", "--allow-unsigned"])
+        .code(0)
+        .stderr_has(&format!(
+            "OK: 1 release(s), 1 signature(s) verified; 1 release(s) were packed without a valid signature (--allow-missing) and are not in it: {absent}"
+        ));
+}

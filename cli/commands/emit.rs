@@ -82,9 +82,10 @@ fn to_store_dir(b: &VerifiedBundle, dir: &Path, a: &EmitArgs) -> Result<Destinat
     } else {
         write_text(&crate::render::files(&s.files));
         errln!(
-            "wrote {} signature(s) to {} in the mirror layout; serve it over HTTPS and point the cluster at it:",
+            "{} signature(s) in {} in the mirror layout ({}); serve it over HTTPS and point the cluster at it:",
             s.files.len(),
-            dir.display()
+            dir.display(),
+            crate::render::tally(&s.files)
         );
         outln!("{}", s.patch_command);
         errln!("(setting spec.signatureStores replaces the default Red Hat stores)");
@@ -107,9 +108,10 @@ fn to_configmaps(b: &VerifiedBundle, emitter: &DirEmitter, a: &EmitArgs) -> Resu
     } else {
         write_text(&crate::render::files(&files));
         errln!(
-            "wrote {} ConfigMap file(s) to {}; load them with: oc apply -f {}",
+            "{} ConfigMap file(s) in {} ({}); load them with: oc apply -f {}",
             files.len(),
             dir.display(),
+            crate::render::tally(&files),
             dir.display()
         );
     }

@@ -41,6 +41,19 @@ pub fn report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
         }
     }
     let sigs: usize = b.releases.iter().map(|r| r.signatures.len()).sum();
-    errln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
+    let missing = &b.manifest.missing;
+    if missing.is_empty() {
+        errln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
+    } else {
+        let first: Vec<String> = missing.iter().take(3).map(|m| m.digest.to_string()).collect();
+        let more = missing.len().saturating_sub(first.len());
+        errln!(
+            "OK: {} release(s), {sigs} signature(s) verified; {} release(s) were packed without a valid signature (--allow-missing) and are not in it: {}{}",
+            b.releases.len(),
+            missing.len(),
+            first.join(", "),
+            if more > 0 { format!(" and {more} more (listed above)") } else { String::new() }
+        );
+    }
     Ok(())
 }

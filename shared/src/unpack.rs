@@ -22,6 +22,8 @@ pub enum UnpackError {
     Bundle { path: PathBuf, source: BundleError },
     #[error("{path} exists with different content; pass --force to replace it (nothing was written)")]
     Conflict { path: PathBuf },
+    #[error("{twin} holds the ConfigMap of {digest} in the other format: `oc apply -f` on the folder would apply both; remove it, or emit with the same --format (nothing was written)")]
+    OtherFormat { twin: PathBuf, digest: String },
     #[error("{path} is a {kind}, not a regular file; sigbundle neither writes through links nor replaces anything but files: remove it (nothing was written)")]
     NotAFile { path: PathBuf, kind: &'static str },
     #[error("cannot look at {path}: {source}")]
@@ -185,6 +187,17 @@ impl DirEmitter {
             }
             FileAction::Created
         } else {
+            let other = match self.format {
+                Format::OcJson => Format::Yaml,
+                Format::Yaml => Format::OcJson,
+            };
+            let twin = self.dir.join(file_name(digest, other));
+            if twin.symlink_metadata().is_ok() {
+                return Err(UnpackError::OtherFormat {
+                    twin,
+                    digest: digest.to_string(),
+                });
+            }
             let action = match existing(&path)? {
                 None => FileAction::Created,
                 Some(old) if old == bytes => FileAction::Unchanged,

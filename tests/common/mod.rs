@@ -377,10 +377,7 @@ impl Env {
         let n = bytes.len();
         for (from, to) in [
             (format!("({n} bytes, "), "([SIZE] bytes, ".to_string()),
-            (
-                format!("\"bytes\": {n},"),
-                "\"bytes\": [SIZE],".to_string(),
-            ),
+            (format!("\"bytes\": {n},"), "\"bytes\": [SIZE],".to_string()),
             (format!("\"size\": {n},"), "\"size\": [SIZE],".to_string()),
         ] {
             self.redact(&from, &to);
