@@ -896,6 +896,16 @@ def fam_identity(g):
         hint = slug(f"{pre}-to-{spre}-signed-{sr}", 90)
         g.simple("identity-remap", f"r{i}-digest-{hint}", pl=pl, identity=ident)
         g.simple("identity-remap", f"r{i}-tag-x-{hint}", pl=pl, identity=ident, ref=R + ":x")
+    # The other signedIdentity rules (rule 27).
+    rules = [{"type": "matchExact"}, {"type": "matchRepository"}, {"type": "matchRepoDigestOrExact"},
+             {"type": "exactReference", "dockerReference": R + ":4.99.0-x86_64"}, {"type": "exactReference", "dockerReference": R + "@" + D},
+             {"type": "exactReference", "dockerReference": R}, {"type": "exactReference", "dockerReference": "busybox:1"},
+             {"type": "exactRepository", "dockerRepository": R}, {"type": "exactRepository", "dockerRepository": "busybox"},
+             {"type": "exactRepository", "dockerRepository": R + ":tag"}, {"type": "exactRepository", "dockerRepository": "UPPER/x"}]
+    for i, rule in enumerate(rules):
+        for j, sr in enumerate([R + ":4.99.0-x86_64", R + "@" + D, R + ":other", R, "docker.io/library/busybox:1", "busybox"]):
+            for pull in [None, R + ":4.99.0-x86_64"]:
+                g.simple("identity-rules", f"{rule['type']}{i}-s{j}-{'tag' if pull else 'digest'}-pull", pl=g.payload(ref=sr), ref=pull, identity=rule)
     # Identity fuzz.
     for i in range(200):
         s = list(R + g.rnd.choice([":4.99.0-x86_64", "@" + D, ":x", ":4.99.0-x86_64@" + D]))

@@ -399,12 +399,18 @@ fn run_case_report(dir: &Path, case: &serde_json::Value) -> Result<Report, (&'st
         .iter()
         .map(|f| PublicKey::from_pem(&std::fs::read(dir.join(f.as_str().unwrap())).unwrap()))
         .collect();
+    let field = |k: &str| case["identity"][k].as_str().unwrap_or_default().to_string();
     let identity = match case["identity"]["type"].as_str().unwrap_or("matchRepoDigestOrExact") {
         "remapIdentity" => SignedIdentity::RemapIdentity {
-            prefix: case["identity"]["prefix"].as_str().unwrap().into(),
-            signed_prefix: case["identity"]["signedPrefix"].as_str().unwrap().into(),
+            prefix: field("prefix"),
+            signed_prefix: field("signedPrefix"),
         },
-        _ => SignedIdentity::MatchRepoDigestOrExact,
+        "matchExact" => SignedIdentity::MatchExact,
+        "matchRepository" => SignedIdentity::MatchRepository,
+        "exactReference" => SignedIdentity::ExactReference(field("dockerReference")),
+        "exactRepository" => SignedIdentity::ExactRepository(field("dockerRepository")),
+        "matchRepoDigestOrExact" => SignedIdentity::MatchRepoDigestOrExact,
+        other => panic!("identity type {other}"),
     };
     let keys = keys.map_err(|e| ("bad-key", format!("parsing public key: {e}")))?;
     let trust = Trust::new(keys, identity).map_err(|e| ("bad-policy", e.to_string()))?;
