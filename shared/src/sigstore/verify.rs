@@ -1,6 +1,6 @@
 //! The node's verdict on a `.sig` artifact: what containers/image (and so CRI-O) decides for a
 //! `sigstoreSigned` requirement with public keys, in the order it decides it
-//! (rules 7–27 of the team's account of containers/image, `sigstore-rules.md`; the numbers below are its):
+//! (rules 7–27 of the team's account of containers/image, `sigstore-rules.md`), in these steps:
 //!
 //! 1. no `.sig` tag (404 / MANIFEST_UNKNOWN): no signature;
 //! 2. the manifest body over 4 MiB: refused;
