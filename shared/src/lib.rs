@@ -22,6 +22,7 @@ pub mod packer_key;
 pub mod packing;
 pub mod registry;
 pub mod resolve;
+pub mod sigstore;
 pub mod step;
 pub mod store;
 pub mod text;
