@@ -1,5 +1,5 @@
-//! The append-only audit log of what crossed the air gap: one JSON line per `verify`, `emit`
-//! and `apply`, each carrying its own sha256 and the previous record's (a hash chain), appended
+//! The append-only audit log of what crossed the air gap: one JSON line per `verify`, `emit`,
+//! `apply` and `push`, each carrying its own sha256 and the previous record's (a hash chain), appended
 //! under an exclusive file lock; and the pack receipts it is matched against.
 
 use std::fs::{File, OpenOptions};
@@ -59,6 +59,44 @@ pub enum Destination {
         namespace: String,
         dry_run: bool,
     },
+    /// Sigstore `.sig` artifacts as an OCI image layout in a folder.
+    OciDir { path: String },
+    /// Sigstore `.sig` artifacts pushed into mirror registries: every artifact, where it went
+    /// and what was done there.
+    Registry {
+        /// The repositories written to (or planned, in a dry run).
+        repositories: Vec<String>,
+        dry_run: bool,
+        force: bool,
+        artifacts: Vec<PushedArtifact>,
+    },
+}
+
+/// One `.sig` artifact at one destination, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushedArtifact {
+    /// The repository the cluster pulls the image as.
+    pub repository: String,
+    pub digest: String,
+    /// The `.sig` manifest's digest.
+    pub signature: String,
+    /// `registry/repository:sha256-<hex>.sig`.
+    pub destination: String,
+    /// `create`, `unchanged`, `conflict` or `replace`.
+    pub action: String,
+    /// Written and read back identical.
+    pub done: bool,
+}
+
+/// One sigstore `.sig` artifact of a bundle, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSigstore {
+    pub repository: String,
+    pub digest: String,
+    /// The `.sig` manifest's digest.
+    pub signature: String,
 }
 
 /// One release as recorded.
@@ -82,6 +120,10 @@ pub struct Record {
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
     pub releases: Vec<RecordRelease>,
+    /// The bundle's sigstore artifacts (absent when it has none, as in every record before
+    /// format 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigstore: Vec<RecordSigstore>,
     pub destination: Option<Destination>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -107,6 +149,7 @@ pub enum Action {
     Verify,
     Emit,
     Apply,
+    Push,
 }
 
 impl Action {
@@ -116,13 +159,14 @@ impl Action {
             Action::Verify => "verify",
             Action::Emit => "emit",
             Action::Apply => "apply",
+            Action::Push => "push",
         }
     }
 
     /// The action a logged name stands for (a log is anyone's who can write it: `None` for a
     /// name sigbundle does not write).
     pub fn parse(s: &str) -> Option<Action> {
-        [Action::Verify, Action::Emit, Action::Apply]
+        [Action::Verify, Action::Emit, Action::Apply, Action::Push]
             .into_iter()
             .find(|a| a.as_str() == s)
     }
@@ -162,6 +206,7 @@ pub struct NewRecord {
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
     pub releases: Vec<RecordRelease>,
+    pub sigstore: Vec<RecordSigstore>,
     pub destination: Option<Destination>,
     pub problems: Vec<String>,
 }
@@ -190,7 +235,9 @@ impl NewRecord {
         };
         cut(&mut self.bundle);
         match &mut self.destination {
-            Some(Destination::ConfigmapDir { path, .. }) | Some(Destination::StoreDir { path }) => cut(path),
+            Some(Destination::ConfigmapDir { path, .. })
+            | Some(Destination::StoreDir { path })
+            | Some(Destination::OciDir { path }) => cut(path),
             _ => {}
         }
         if self.outcome != Outcome::Ok {
@@ -199,13 +246,16 @@ impl NewRecord {
                 .iter()
                 .map(|r| r.digest.len() + 70 * r.signatures.len() + 40)
                 .sum::<usize>()
+                + self.sigstore.iter().map(|s| s.repository.len() + 180).sum::<usize>()
                 + self.problems.iter().map(|p| p.len() + 4).sum::<usize>()
                 + self.bundle.len();
-            if size > MAX_REFUSED_RECORD_BYTES - 1024 && !self.releases.is_empty() {
-                let n = self.releases.len();
+            if size > MAX_REFUSED_RECORD_BYTES - 1024 && !(self.releases.is_empty() && self.sigstore.is_empty()) {
+                let (n, k) = (self.releases.len(), self.sigstore.len());
                 self.releases.clear();
-                self.problems
-                    .push(format!("{n} release(s) not recorded: the record would pass 64 KiB"));
+                self.sigstore.clear();
+                self.problems.push(format!(
+                    "{n} release(s) and {k} sigstore artifact(s) not recorded: the record would pass 64 KiB"
+                ));
             }
         }
         self
@@ -392,6 +442,7 @@ impl AuditLog {
             bundle_sha256: new.bundle_sha256,
             packer: new.packer,
             releases: new.releases,
+            sigstore: new.sigstore,
             destination: new.destination,
             problems: new.problems,
             tool: crate::manifest::TOOL_VERSION.to_string(),
@@ -643,6 +694,7 @@ mod tests {
                 digest: "sha256:x".into(),
                 signatures: vec!["cd".repeat(32)],
             }],
+            sigstore: vec![],
             destination: None,
             problems: vec![],
         }

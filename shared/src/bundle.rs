@@ -11,9 +11,10 @@ use std::time::SystemTime;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::carry::Artifact;
 use crate::digest::Digest;
 use crate::keyring::Keyring;
-use crate::manifest::{Manifest, ManifestError, ManifestLimits};
+use crate::manifest::{Manifest, ManifestError, ManifestLimits, SigstoreEntry, SIGSTORE_DIR, SIGSTORE_INDEX, SIGSTORE_LAYOUT};
 use crate::packer_key::{verify_packer_signature, PackerVerdict};
 use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 
@@ -183,6 +184,11 @@ pub struct Limits {
     pub max_manifest_sig: u64,
     /// Size of one signature member.
     pub max_member: u64,
+    /// Size of one member under `sigstore/` (a node reads a `.sig` manifest or layer of at
+    /// most 4 MiB).
+    pub max_sigstore_member: u64,
+    /// The members under `sigstore/` in all (they are kept until every artifact is judged).
+    pub max_sigstore_total: u64,
     /// What the manifest may make the reader build (its `max_members` also bounds the members
     /// of the archive: at most that many, plus the manifest and its signature).
     pub manifest: ManifestLimits,
@@ -197,6 +203,8 @@ impl Default for Limits {
             max_manifest: 64 << 20,
             max_manifest_sig: 64 << 10,
             max_member: MAX_SIGNATURE_BYTES,
+            max_sigstore_member: crate::sigstore::verify::MAX_MANIFEST_SIZE as u64,
+            max_sigstore_total: 64 << 20,
             manifest: ManifestLimits::default(),
             max_problems: 100,
         }
@@ -213,6 +221,9 @@ pub struct CheckOptions {
     pub allow_unsigned: bool,
     /// The release trust configuration every signature is verified against again.
     pub release_keys: crate::verify::trust::ReleaseTrust,
+    /// The keys and identity rule every sigstore artifact is judged against again, as a node
+    /// judges it.
+    pub sigstore_trust: crate::sigstore::Trust,
     /// Refuse, beyond the cluster's rules, what `--strict` refuses.
     pub strict: bool,
     /// The clock for signature expiry.
@@ -302,6 +313,18 @@ pub enum Problem {
         digest: String,
         entries: Vec<String>,
     },
+    /// A sigstore `.sig` artifact a node would not accept.
+    SigstoreSignature {
+        repository: String,
+        digest: String,
+        verdict: String,
+        reason: String,
+    },
+    /// The `sigstore/` OCI layout is not the one the manifest describes.
+    SigstoreLayout {
+        member: String,
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for Problem {
@@ -344,6 +367,16 @@ impl std::fmt::Display for Problem {
                 digest,
                 verdict,
             } => write!(f, "{member}: release signature for {digest} does not verify: {verdict}"),
+            SigstoreSignature {
+                repository,
+                digest,
+                verdict,
+                reason,
+            } => write!(
+                f,
+                "sigstore signature of {repository}@{digest} is not accepted: {verdict}: {reason}"
+            ),
+            SigstoreLayout { member, reason } => write!(f, "{member}: {reason}"),
             UnsatisfiedTrust { digest, entries } => write!(
                 f,
                 "release {digest}: no valid signature for {} (the cluster requires one for every verifier-public-key-* entry)",
@@ -401,6 +434,17 @@ pub struct CheckedRelease {
     pub signatures: Vec<CheckedSignature>,
 }
 
+/// A sigstore `.sig` artifact judged again at unpack time, with its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedSigstore {
+    #[serde(flatten)]
+    pub entry: SigstoreEntry,
+    /// This side's verdict (against this side's keys).
+    pub node: crate::sigstore::Report,
+    #[serde(skip)]
+    pub artifact: Artifact,
+}
+
 /// A bundle that passed every check.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifiedBundle {
@@ -412,6 +456,9 @@ pub struct VerifiedBundle {
     #[serde(skip)]
     pub manifest: Manifest,
     pub releases: Vec<CheckedRelease>,
+    /// The sigstore artifacts (format 2), in manifest order, each accepted again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sigstore: Vec<CheckedSigstore>,
 }
 
 /// Why a bundle was not accepted.
@@ -798,6 +845,13 @@ struct Scan {
     batch: Vec<Job>,
     /// Each member's place in its release (by member index), when a sink is streamed to.
     slots: Vec<Option<Slot>>,
+    /// The members under `sigstore/` that matched the manifest, by path, kept until the
+    /// artifacts are judged after the stream.
+    sigstore: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Their bytes in all, and the most they may take.
+    sigstore_bytes: u64,
+    sigstore_cap: u64,
+    sigstore_over: bool,
 }
 
 /// How the pass over the archive ended.
@@ -869,6 +923,21 @@ impl Scan {
                 expected: want.sha256.clone(),
                 got,
             });
+            return;
+        }
+        if path.starts_with(SIGSTORE_DIR) {
+            self.sigstore_bytes += body.len() as u64;
+            if self.sigstore_bytes > self.sigstore_cap {
+                if !self.sigstore_over {
+                    self.sigstore_over = true;
+                    self.problems.push(Problem::TooLarge {
+                        member: "sigstore/ (all its members)".into(),
+                        limit: self.sigstore_cap,
+                    });
+                }
+                return;
+            }
+            self.sigstore.insert(path, body);
             return;
         }
         match (digest_of_path(&path), self.jobs.is_some()) {
@@ -1041,6 +1110,7 @@ pub fn read_bundle<R: Read>(
                 ..Problems::default()
             },
             jobs: Some(job_tx),
+            sigstore_cap: opts.limits.max_sigstore_total,
             ..Scan::default()
         };
         let mut archive = tar::Archive::new(capped);
@@ -1373,18 +1443,20 @@ fn scan_member<R: Read>(
     let Some(manifest) = &scan.manifest else {
         return Err(Ended::Stopped); // refused already: no manifest to check against
     };
-    if entry.size() > limits.max_member {
+    let cap = if path.starts_with(SIGSTORE_DIR) {
+        limits.max_sigstore_member
+    } else {
+        limits.max_member
+    };
+    if entry.size() > cap {
         scan.mark_seen(&path);
-        scan.problems.push(Problem::TooLarge {
-            member: path,
-            limit: limits.max_member,
-        });
+        scan.problems.push(Problem::TooLarge { member: path, limit: cap });
         return Ok(());
     }
     let Some(i) = scan.claim(manifest.member_index(&path), path.clone()) else {
         return Ok(());
     };
-    match read_body(entry, &path, limits.max_member, limits, &mut scan.problems) {
+    match read_body(entry, &path, cap, limits, &mut scan.problems) {
         Ok(body) => scan.check_member(i, path, body),
         Err(true) => return Err(Ended::Broken),
         Err(false) => {}
@@ -1521,6 +1593,7 @@ fn finish(
     };
     scan.missing_members(&manifest);
     let releases = checked_releases(opts, &manifest, done, &mut scan.problems);
+    let sigstore = checked_sigstore(opts, &manifest, std::mem::take(&mut scan.sigstore), &mut scan.problems);
     // Every release must have reached here with every signature verified valid.
     if scan.problems.is_empty() {
         if let Some(r) = releases.iter().find(|r| r.signatures.is_empty()) {
@@ -1540,7 +1613,98 @@ fn finish(
         packer: scan.packer.unwrap_or(PackerStatus::Unsigned),
         manifest,
         releases,
+        sigstore,
     })
+}
+
+/// The sigstore artifacts, judged again as a node judges them against this side's trust, from
+/// the members read; and the OCI layout's `index.json` and `oci-layout`, which must be exactly
+/// what the manifest's entries make. An artifact whose members are not all there (reported
+/// already) is not judged.
+fn checked_sigstore(
+    opts: &CheckOptions,
+    manifest: &Manifest,
+    mut blobs: std::collections::BTreeMap<String, Vec<u8>>,
+    problems: &mut Problems,
+) -> Vec<CheckedSigstore> {
+    if manifest.sigstore.is_empty() {
+        return Vec::new();
+    }
+    let size_of = |d: &str| {
+        manifest
+            .member_index(&crate::manifest::sigstore_blob_path(d))
+            .map_or(0, |i| manifest.members[i].size)
+    };
+    let want = [
+        (SIGSTORE_INDEX, crate::carry::oci_index(&manifest.sigstore, size_of)),
+        (SIGSTORE_LAYOUT, crate::carry::OCI_LAYOUT.to_vec()),
+    ];
+    for (path, bytes) in want {
+        if let Some(got) = blobs.remove(path) {
+            if got != bytes {
+                problems.push(Problem::SigstoreLayout {
+                    member: path.to_string(),
+                    reason: "not the one the manifest's sigstore entries make".into(),
+                });
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(manifest.sigstore.len());
+    for e in &manifest.sigstore {
+        let get = |d: &str| blobs.get(&crate::manifest::sigstore_blob_path(d));
+        let Some(sig) = get(&e.signature) else { continue };
+        let mut artifact = Artifact {
+            manifest: sig.clone(),
+            media_type: e.media_type.clone(),
+            blobs: std::collections::BTreeMap::new(),
+        };
+        let mut whole = true;
+        for d in e.config.iter().chain(&e.layers) {
+            match get(d) {
+                Some(b) => {
+                    artifact.blobs.insert(d.clone(), b.clone());
+                }
+                None => whole = false,
+            }
+        }
+        if !whole {
+            continue;
+        }
+        // An instance is pulled as its index: the identity rule sees the index's name, which
+        // is the same repository.
+        let report = crate::carry::judge(
+            Some(&artifact),
+            &std::collections::BTreeMap::new(),
+            &e.image.repository,
+            &e.image.digest,
+            &e.image.digest,
+            &opts.sigstore_trust,
+        );
+        if !report.verdict.is_valid() {
+            problems.push(Problem::SigstoreSignature {
+                repository: crate::text::escape_name(&e.image.repository),
+                digest: e.image.digest.to_string(),
+                verdict: report.verdict.name().to_string(),
+                reason: crate::text::escape_name(&crate::text::truncate_chars(&report.reason, 300)),
+            });
+        }
+        let listed = (
+            crate::carry::config_digest(&artifact.manifest),
+            crate::carry::layer_digests(&artifact.manifest),
+        );
+        if report.verdict.is_valid() && (listed.0 != e.config || listed.1 != e.layers) {
+            problems.push(Problem::SigstoreLayout {
+                member: crate::manifest::sigstore_blob_path(&e.signature),
+                reason: "its config or layers are not the ones the manifest lists".into(),
+            });
+        }
+        out.push(CheckedSigstore {
+            entry: e.clone(),
+            node: report,
+            artifact,
+        });
+    }
+    out
 }
 
 /// The manifest's releases with the verification results of their signatures, in manifest

@@ -150,6 +150,45 @@ impl Pullspec {
     /// (contain `.` or `:`, or be `localhost`), as container tools require for a fully
     /// qualified name. At least a tag or a digest is required.
     pub fn parse(input: &str) -> Result<Pullspec, DigestError> {
+        let p = Pullspec::parse_any(input)?;
+        if p.tag.is_none() && p.digest.is_none() {
+            return Err(DigestError::InvalidPullspec {
+                input: input.to_string(),
+                reason: "need a :tag or an @sha256: digest",
+            });
+        }
+        Ok(p)
+    }
+
+    /// Parse a repository, `registry/repository`, with neither tag nor digest (as `--to` and
+    /// `--release-repo` name one).
+    pub fn parse_repository(input: &str) -> Result<Pullspec, DigestError> {
+        let p = Pullspec::parse_any(input)?;
+        if p.tag.is_some() || p.digest.is_some() {
+            return Err(DigestError::InvalidPullspec {
+                input: input.to_string(),
+                reason: "a repository has neither :tag nor @digest",
+            });
+        }
+        Ok(p)
+    }
+
+    /// `registry/repository`, without tag or digest.
+    pub fn repository_name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// The same repository, at `digest`.
+    pub fn at(&self, digest: Digest) -> Pullspec {
+        Pullspec {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            tag: None,
+            digest: Some(digest),
+        }
+    }
+
+    fn parse_any(input: &str) -> Result<Pullspec, DigestError> {
         let err = |reason| DigestError::InvalidPullspec {
             input: input.to_string(),
             reason,
@@ -198,9 +237,6 @@ impl Pullspec {
             if !ok {
                 return Err(err("bad tag"));
             }
-        }
-        if tag.is_none() && digest.is_none() {
-            return Err(err("need a :tag or an @sha256: digest"));
         }
         Ok(Pullspec {
             registry: registry.to_string(),
@@ -264,6 +300,10 @@ mod tests {
         assert_eq!(p.to_string(), s);
         let s = format!("quay.io/a/b:4.1@sha256:{HEX}");
         assert_eq!(Pullspec::parse(&s).unwrap().to_string(), s);
+        let r = Pullspec::parse_repository("127.0.0.1:5000/ocp/release").unwrap();
+        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("127.0.0.1:5000", "ocp/release"));
+        assert_eq!(r.repository_name(), "127.0.0.1:5000/ocp/release");
+        assert!(Pullspec::parse_repository("quay.io/a/b:1").is_err());
         for bad in [
             "quay.io/a/b",
             "ocp-release:4.15.0",

@@ -2,7 +2,8 @@
 //! usage or I/O), as the binaries' exit policy needs it.
 
 use crate::{
-    audit, bundle, cluster, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack, verify,
+    audit, bundle, carry, cluster, digest, fsutil, keyring, packer_key, packing, registry, resolve, sigstore, store,
+    unpack, verify,
 };
 
 /// What a failure means for the process: the binaries turn this into their exit code.
@@ -51,6 +52,16 @@ pub enum Error {
     Audit(#[from] audit::AuditError),
     #[error(transparent)]
     Cluster(#[from] cluster::ClusterError),
+    #[error(transparent)]
+    Push(#[from] carry::push::PushError),
+    #[error(transparent)]
+    Components(#[from] carry::components::ComponentsError),
+    /// A sigstore key or ClusterImagePolicy that cannot be used.
+    #[error("{path}: {source}")]
+    SigstoreTrust {
+        path: std::path::PathBuf,
+        source: sigstore::PolicyError,
+    },
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),
@@ -70,6 +81,8 @@ impl Error {
         match self {
             Error::Pack(e) => e.exit_class(),
             Error::Unpack(e) => e.exit_class(),
+            Error::Push(e) => e.exit_class(),
+            Error::Components(e) => e.exit_class(),
             Error::NotRecorded { error, .. } => error.exit_class(),
             _ => ExitClass::UsageOrIo,
         }

@@ -1,16 +1,27 @@
-//! The bundle manifest (`manifest.json`, format `sigbundle/v1`): what a bundle holds, in the
-//! layout `docs/bundle-format.md` specifies.
+//! The bundle manifest (`manifest.json`, formats `sigbundle/v1` and `sigbundle/v2`): what a
+//! bundle holds, in the layout `docs/bundle-format.md` specifies. Version 2 adds the sigstore
+//! `.sig` artifacts (`sigstore`, `sigstore_missing`, members under `sigstore/`); a bundle
+//! without them is still written as version 1.
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 use crate::verify::MAX_SIGNATURES;
 
-/// The format string of this version.
 /// The version of this tool, recorded in every bundle manifest (and audit record).
 pub const TOOL_VERSION: &str = concat!("sigbundle ", env!("CARGO_PKG_VERSION"));
 
+/// The format string of version 1 (release signatures only).
 pub const FORMAT_V1: &str = "sigbundle/v1";
+/// The format string of version 2 (release signatures and sigstore `.sig` artifacts).
+pub const FORMAT_V2: &str = "sigbundle/v2";
+
+/// The folder of a bundle that holds the `.sig` artifacts, an OCI image layout.
+pub const SIGSTORE_DIR: &str = "sigstore/";
+/// The OCI layout's marker file.
+pub const SIGSTORE_LAYOUT: &str = "sigstore/oci-layout";
+/// The OCI layout's index.
+pub const SIGSTORE_INDEX: &str = "sigstore/index.json";
 
 /// The `packer` value of a bundle with no packer signature.
 pub const UNSIGNED: &str = "unsigned";
@@ -50,7 +61,7 @@ pub enum ManifestError {
     Invalid { reason: String },
     #[error("manifest.json is too large to decode: {reason}")]
     TooComplex { reason: String },
-    #[error("manifest.json has format {got:?}; this sigbundle reads {FORMAT_V1:?} only")]
+    #[error("manifest.json has format {got:?}; this sigbundle reads {FORMAT_V1:?} and {FORMAT_V2:?}")]
     UnknownFormat { got: String },
     #[error("manifest.json is inconsistent: {reason}")]
     Inconsistent { reason: String },
@@ -67,7 +78,111 @@ pub struct Manifest {
     pub releases: Vec<Release>,
     #[serde(default)]
     pub missing: Vec<Missing>,
+    /// The sigstore `.sig` artifacts carried (format 2), sorted by repository, then digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigstore: Vec<SigstoreEntry>,
+    /// Images whose `.sig` was asked for and not carried (format 2), in the same order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigstore_missing: Vec<SigstoreMissing>,
     pub members: Vec<Member>,
+}
+
+/// What an image is to its release, for a `.sig` artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A single-architecture image manifest: the one a node pulls and checks.
+    Image,
+    /// A multi-architecture index (manifest list): a node never reads its `.sig`, only those of
+    /// the instance it pulls.
+    Index,
+    /// One platform's manifest of an index: what a node pulls and checks.
+    Instance,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Image => "image",
+            Role::Index => "index",
+            Role::Instance => "instance",
+        }
+    }
+}
+
+/// Which image a `.sig` artifact belongs to, as pack found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigstoreImage {
+    /// The repository the cluster pulls the image as, which the signature's identity must
+    /// match (e.g. `quay.io/openshift-release-dev/ocp-release`), whatever registry it came from.
+    pub repository: String,
+    /// The image's manifest digest; the `.sig` tag is `sha256-<hex>.sig`.
+    pub digest: Digest,
+    /// The release it belongs to (one of `releases` or `missing`).
+    pub release: Digest,
+    pub role: Role,
+    /// `os/architecture[/variant]` of an instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The payload component's name (`image-references` tag), for a component image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// Whether a node checks this `.sig` (in a scope of the ClusterImagePolicy, and not an
+    /// index).
+    pub required: bool,
+    /// Where it was fetched from (`registry/repository`).
+    pub source: String,
+}
+
+/// One `.sig` artifact carried, with its pack-time facts; its bytes are members under
+/// `sigstore/blobs/sha256/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigstoreEntry {
+    #[serde(flatten)]
+    pub image: SigstoreImage,
+    /// `sha256-<hex>.sig`.
+    pub tag: String,
+    /// The `.sig` manifest's digest (`sha256:<hex>`), unchanged from the registry's.
+    pub signature: String,
+    /// Its media type, as the registry served it (the Content-Type a push sends).
+    pub media_type: String,
+    /// Its config blob's digest, when it has one.
+    pub config: Option<String>,
+    /// Its layers' digests, in manifest order (each once).
+    pub layers: Vec<String>,
+    /// Always `valid`: only accepted artifacts are carried.
+    pub verdict: String,
+    /// The accepting key: SHA-256 of its SubjectPublicKeyInfo, lowercase hex.
+    pub key_fingerprint: String,
+    /// `critical.identity.docker-reference` of the accepted payload.
+    pub identity: String,
+}
+
+impl SigstoreEntry {
+    /// Every blob digest it needs: the `.sig` manifest, its config, its layers.
+    pub fn blob_digests(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.signature.as_str())
+            .chain(self.config.as_deref())
+            .chain(self.layers.iter().map(String::as_str))
+    }
+}
+
+/// An image whose `.sig` was not carried, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigstoreMissing {
+    #[serde(flatten)]
+    pub image: SigstoreImage,
+    /// The node's verdict (`no-signature`, `bad-signature`, …) or why it could not be judged.
+    pub verdict: String,
+    pub reason: String,
+}
+
+/// The bundle path of the blob `sha256:<hex>`.
+pub fn sigstore_blob_path(digest: &str) -> String {
+    format!("sigstore/blobs/sha256/{}", digest.trim_start_matches("sha256:"))
 }
 
 /// One release and its signatures.
@@ -164,7 +279,7 @@ impl Manifest {
         let probe: FormatOnly =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid { reason: e.to_string() })?;
         match probe.format.as_deref() {
-            Some(FORMAT_V1) => {}
+            Some(FORMAT_V1 | FORMAT_V2) => {}
             Some(other) => return Err(ManifestError::UnknownFormat { got: other.to_string() }),
             None => {
                 return Err(ManifestError::Invalid {
@@ -204,7 +319,9 @@ impl Manifest {
             if digests.contains(&m.digest) {
                 return inconsistent(format!("release {} is both packed and missing", m.digest));
             }
+            digests.insert(m.digest);
         }
+        self.check_sigstore(&digests, &mut used)?;
         if let Some(k) = used.iter().position(|u| !u) {
             return inconsistent(format!("member {:?} belongs to no release", self.members[k].path));
         }
@@ -263,11 +380,21 @@ impl Manifest {
         Ok(())
     }
 
-    /// Each member has a sha256; the list is sorted by path, each path once.
+    /// Each member has a sha256 (a sigstore blob the one its name says); the list is sorted by
+    /// path, each path once.
     fn check_members(&self) -> Result<(), ManifestError> {
         for m in &self.members {
             if !is_sha256_hex(&m.sha256) {
                 return inconsistent(format!("member {:?} has no valid sha256", show(&m.path)));
+            }
+            if let Some(hex) = m.path.strip_prefix("sigstore/blobs/sha256/") {
+                if hex != m.sha256 {
+                    return inconsistent(format!(
+                        "member {:?} is listed with sha256 {}, not the one its name says",
+                        show(&m.path),
+                        m.sha256
+                    ));
+                }
             }
         }
         if let Some(w) = self.members.windows(2).find(|w| w[0].path >= w[1].path) {
@@ -330,6 +457,119 @@ impl Manifest {
         Ok(())
     }
 }
+
+impl Manifest {
+    /// The sigstore entries (format 2 only): sorted by repository and digest, each once; each
+    /// of a release the manifest names; every blob it needs a member, and the OCI layout's two
+    /// files present exactly when there is an entry (marked in `used`).
+    fn check_sigstore(
+        &self,
+        releases: &std::collections::BTreeSet<Digest>,
+        used: &mut [bool],
+    ) -> Result<(), ManifestError> {
+        if self.format == FORMAT_V1 && (!self.sigstore.is_empty() || !self.sigstore_missing.is_empty()) {
+            return inconsistent(format!("{FORMAT_V1} holds no sigstore artifacts"));
+        }
+        let images = self
+            .sigstore
+            .iter()
+            .map(|e| &e.image)
+            .chain(self.sigstore_missing.iter().map(|m| &m.image));
+        for i in images {
+            self.check_sigstore_image(i, releases)?;
+        }
+        for list in [
+            self.sigstore.iter().map(|e| &e.image).collect::<Vec<_>>(),
+            self.sigstore_missing.iter().map(|m| &m.image).collect(),
+        ] {
+            if let Some(w) = list
+                .windows(2)
+                .find(|w| (&w[0].repository, w[0].digest) >= (&w[1].repository, w[1].digest))
+            {
+                return inconsistent(format!(
+                    "sigstore images are not sorted by repository and digest, or listed twice, at {}@{}",
+                    show(&w[1].repository),
+                    w[1].digest
+                ));
+            }
+        }
+        for e in &self.sigstore {
+            let at = format!("{}@{}", show(&e.image.repository), e.image.digest);
+            if crate::sigstore::sigstore_tag(&e.image.digest.to_string()).as_deref() != Some(e.tag.as_str()) {
+                return inconsistent(format!("sigstore {at}: tag {:?} is not its digest's", show(&e.tag)));
+            }
+            if e.verdict != "valid" {
+                return inconsistent(format!(
+                    "sigstore {at} has verdict {:?}; a bundle holds valid signatures only",
+                    show(&e.verdict)
+                ));
+            }
+            if !is_sha256_hex(&e.key_fingerprint) {
+                return inconsistent(format!("sigstore {at}: key fingerprint is not a sha256"));
+            }
+            if e.identity.is_empty() || e.identity.len() > 1024 || e.identity.chars().any(crate::text::is_unsafe_char) {
+                return inconsistent(format!("sigstore {at}: identity {:?} is not a reference", show(&e.identity)));
+            }
+            if e.media_type.is_empty()
+                || e.media_type.len() > 256
+                || e.media_type.chars().any(|c| c.is_control() || crate::text::is_unsafe_char(c))
+            {
+                return inconsistent(format!("sigstore {at}: media type {:?} is not one", show(&e.media_type)));
+            }
+            if e.layers.len() > MAX_SIGSTORE_LAYERS {
+                return inconsistent(format!(
+                    "sigstore {at} lists {} layers, over the limit of {MAX_SIGSTORE_LAYERS}",
+                    e.layers.len()
+                ));
+            }
+            for d in e.blob_digests() {
+                let hex = d.strip_prefix("sha256:").filter(|h| is_sha256_hex(h));
+                let Some(k) = hex.and_then(|_| self.member_index(&sigstore_blob_path(d))) else {
+                    return inconsistent(format!(
+                        "sigstore {at}: blob {:?} is not a sha256 member of the bundle",
+                        show(d)
+                    ));
+                };
+                used[k] = true;
+            }
+        }
+        for path in [SIGSTORE_INDEX, SIGSTORE_LAYOUT] {
+            match (self.member_index(path), self.sigstore.is_empty()) {
+                (Some(k), false) => used[k] = true,
+                (None, false) => return inconsistent(format!("{path:?} is not in the member list")),
+                (Some(_), true) => return inconsistent(format!("{path:?} is listed, but no sigstore artifact")),
+                (None, true) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// One sigstore image: a repository, a release the manifest names, printable names.
+    fn check_sigstore_image(
+        &self,
+        i: &SigstoreImage,
+        releases: &std::collections::BTreeSet<Digest>,
+    ) -> Result<(), ManifestError> {
+        let at = format!("{}@{}", show(&i.repository), i.digest);
+        for (what, repo) in [("repository", &i.repository), ("source", &i.source)] {
+            if crate::digest::Pullspec::parse_repository(repo).is_err() {
+                return inconsistent(format!("sigstore {at}: {what} {:?} is not registry/repository", show(repo)));
+            }
+        }
+        if !releases.contains(&i.release) {
+            return inconsistent(format!("sigstore {at}: release {} is not in the bundle", i.release));
+        }
+        for s in [&i.platform, &i.component].into_iter().flatten() {
+            if s.is_empty() || s.len() > 256 || s.chars().any(|c| c.is_control() || crate::text::is_unsafe_char(c)) {
+                return inconsistent(format!("sigstore {at}: name {:?} is not printable", show(s)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most layers one `.sig` artifact may list (a real one has one per signature).
+pub const MAX_SIGSTORE_LAYERS: usize = 64;
 
 fn inconsistent(reason: String) -> Result<(), ManifestError> {
     Err(ManifestError::Inconsistent { reason })

@@ -11,10 +11,15 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::audit::Receipt;
+use crate::carry::collect::{collect as collect_sigstore, ArtifactOutcome, CarryError, CollectOptions, Wanted};
 use crate::bundle::{write_bundle, Compression};
 use crate::digest::Digest;
 use crate::fsutil::{write_atomic, Overwrite, WriteError};
-use crate::manifest::{signature_path, Manifest, Member, Missing, Release, SignatureEntry, FORMAT_V1, UNSIGNED};
+use crate::digest::Pullspec;
+use crate::manifest::{
+    signature_path, Manifest, Member, Missing, Release, SignatureEntry, SigstoreEntry, SigstoreMissing, FORMAT_V1,
+    FORMAT_V2, UNSIGNED,
+};
 use crate::packer_key::{PackerError, PackerSigner};
 use crate::registry::Registry;
 use crate::resolve::{resolve_all, Request, ResolveOptions, Spec};
@@ -29,6 +34,10 @@ pub enum PackError {
     NothingRequested,
     #[error("no valid signature for {}; nothing written (pass --allow-missing to pack the rest)", list_missing(.missing))]
     NoValidSignature { missing: Vec<MissingRelease> },
+    #[error("no sigstore signature a node accepts for {}; nothing written (pass --allow-missing to pack the rest)", list_sigstore(.missing))]
+    NoValidSigstore { missing: Vec<ArtifactOutcome> },
+    #[error(transparent)]
+    Carry(#[from] CarryError),
     #[error("cannot fetch signatures of {digest} from {store}: {source}")]
     Fetch {
         digest: Digest,
@@ -61,9 +70,31 @@ impl PackError {
     /// Releases without a valid signature are a verification failure; the rest usage or I/O.
     pub fn exit_class(&self) -> crate::error::ExitClass {
         match self {
-            PackError::NoValidSignature { .. } => crate::error::ExitClass::Verification,
+            PackError::NoValidSignature { .. } | PackError::NoValidSigstore { .. } => {
+                crate::error::ExitClass::Verification
+            }
+            PackError::Carry(c) => c.exit_class(),
             _ => crate::error::ExitClass::UsageOrIo,
         }
+    }
+}
+
+fn list_sigstore(m: &[ArtifactOutcome]) -> String {
+    let shown: Vec<String> = m
+        .iter()
+        .take(10)
+        .map(|o| {
+            format!(
+                "{}@{} ({}: {})",
+                o.image.repository, o.image.digest, o.verdict, o.reason
+            )
+        })
+        .collect();
+    let more = m.len().saturating_sub(shown.len());
+    if more > 0 {
+        format!("{} and {more} more", shown.join("; "))
+    } else {
+        shown.join("; ")
     }
 }
 
@@ -115,6 +146,17 @@ pub struct PackOptions {
     pub dry_run: bool,
     /// Called with a line of progress for each release done (for the binary to show).
     pub progress: Option<Progress>,
+    /// Collect the sigstore `.sig` artifacts too (`--sigstore`).
+    pub sigstore: Option<SigstoreOptions>,
+}
+
+/// How `pack --sigstore` collects.
+#[derive(Clone)]
+pub struct SigstoreOptions {
+    pub collect: CollectOptions,
+    /// Where a release named without a repository (a digest, a channel node) is fetched from:
+    /// `--release-repo`.
+    pub default_source: Pullspec,
 }
 
 /// `SOURCE_DATE_EPOCH` when set, else now.
@@ -180,16 +222,62 @@ pub struct PackSummary {
     pub elapsed_seconds: f64,
     #[serde(skip)]
     pub outcomes: Vec<ReleaseOutcome>,
+    /// The sigstore artifacts, with `--sigstore`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigstore: Option<SigstoreSummary>,
     /// A real run would have failed for missing releases (set by dry runs, which go on).
     #[serde(skip)]
     pub would_fail: bool,
 }
 
+/// What `--sigstore` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct SigstoreSummary {
+    /// Artifacts carried.
+    pub carried: usize,
+    /// Images a node checks whose `.sig` is missing or not accepted.
+    pub missing_required: usize,
+    /// Images no node checks (an index, or outside the policy's scopes) without a carried `.sig`.
+    pub missing_other: usize,
+    /// Every image looked at, by repository and digest.
+    pub images: Vec<ArtifactOutcome>,
+}
+
+impl SigstoreSummary {
+    fn of(images: Vec<ArtifactOutcome>) -> SigstoreSummary {
+        let carried = images.iter().filter(|o| o.carried()).count();
+        let missing_required = images.iter().filter(|o| !o.carried() && o.image.required).count();
+        SigstoreSummary {
+            carried,
+            missing_required,
+            missing_other: images.len() - carried - missing_required,
+            images,
+        }
+    }
+
+    /// The images a node checks that are not carried.
+    pub fn required_missing(&self) -> Vec<ArtifactOutcome> {
+        self.images
+            .iter()
+            .filter(|o| !o.carried() && o.image.required)
+            .cloned()
+            .collect()
+    }
+}
+
 impl PackSummary {
     /// The error a real run would have ended with, for a dry run that would fail.
     pub fn dry_run_failure(&self) -> Option<PackError> {
-        self.would_fail.then(|| PackError::NoValidSignature {
-            missing: self.missing.clone(),
+        if !self.would_fail {
+            return None;
+        }
+        Some(match &self.sigstore {
+            Some(s) if self.missing.is_empty() => PackError::NoValidSigstore {
+                missing: s.required_missing(),
+            },
+            _ => PackError::NoValidSignature {
+                missing: self.missing.clone(),
+            },
         })
     }
 }
@@ -198,6 +286,24 @@ impl PackSummary {
 /// always (a bundle of nothing is no bundle).
 fn missing_fails(missing: usize, releases: usize, allow_missing: bool) -> bool {
     missing > 0 && (!allow_missing || missing == releases)
+}
+
+/// The release digests with the repository each is fetched from for `--sigstore`: the first
+/// repository it was named in, else `default`.
+pub fn sigstore_sources(requests: &[Request], default: &Pullspec) -> Vec<Wanted> {
+    let mut by: BTreeMap<Digest, Option<Pullspec>> = BTreeMap::new();
+    for r in requests {
+        let slot = by.entry(r.digest).or_default();
+        if slot.is_none() {
+            slot.clone_from(&r.repository);
+        }
+    }
+    by.into_iter()
+        .map(|(release, source)| Wanted {
+            release,
+            source: source.unwrap_or_else(|| default.clone()),
+        })
+        .collect()
 }
 
 /// Group requests by digest: each digest once, with every name it was asked for.
@@ -351,13 +457,34 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     }
     check_output(opts)?;
     let wanted = collapse(requests);
-    let mut outcomes = collect(&wanted, opts).await?;
+    let sigstore = async {
+        match &opts.sigstore {
+            Some(s) => {
+                let w = sigstore_sources(requests, &s.default_source);
+                collect_sigstore(&w, &s.collect).await.map(Some)
+            }
+            None => Ok(None),
+        }
+    };
+    let (outcomes, sigstore) = tokio::join!(collect(&wanted, opts), sigstore);
+    let mut outcomes = outcomes?;
+    let sigstore = sigstore?.map(SigstoreSummary::of);
     let missing = missing_releases(&outcomes);
-    let would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
+    let mut would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
     if !opts.dry_run && would_fail {
         return Err(PackError::NoValidSignature { missing });
     }
-    let (manifest, members) = build_manifest(&mut outcomes, &missing, opts);
+    if let Some(s) = &sigstore {
+        if s.missing_required > 0 && !opts.allow_missing {
+            if !opts.dry_run {
+                return Err(PackError::NoValidSigstore {
+                    missing: s.required_missing(),
+                });
+            }
+            would_fail = true;
+        }
+    }
+    let (manifest, members) = build_manifest(&mut outcomes, &missing, sigstore.as_ref(), opts);
     let mut summary = PackSummary {
         releases: manifest.releases.len(),
         signatures: manifest.releases.iter().map(|r| r.signatures.len()).sum(),
@@ -372,6 +499,7 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         created: manifest.created.clone(),
         elapsed_seconds: 0.0,
         outcomes: Vec::new(),
+        sigstore,
         would_fail,
     };
     if !opts.dry_run {
@@ -551,6 +679,7 @@ impl<W: Write> Write for HashingWriter<W> {
 fn build_manifest(
     outcomes: &mut [ReleaseOutcome],
     missing: &[MissingRelease],
+    sigstore: Option<&SigstoreSummary>,
     opts: &PackOptions,
 ) -> (Manifest, Vec<(String, Vec<u8>)>) {
     let mut releases = Vec::new();
@@ -584,11 +713,20 @@ fn build_manifest(
             incomplete: o.incomplete.clone(),
         });
     }
+    let (sig_entries, sig_missing) = sigstore.map(sigstore_entries).unwrap_or_default();
+    if !sig_entries.is_empty() {
+        let artifacts: Vec<&crate::carry::Artifact> = sigstore
+            .into_iter()
+            .flat_map(|s| &s.images)
+            .filter_map(|o| o.artifact.as_ref().filter(|_| o.carried()))
+            .collect();
+        members.extend(crate::carry::layout_files(&sig_entries, &artifacts));
+    }
     // Sort by path as the format requires: signature-10 would sort before signature-2 as a
     // string, but a release has at most 9.
     members.sort_by(|a, b| a.0.cmp(&b.0));
     let manifest = Manifest {
-        format: FORMAT_V1.to_string(),
+        format: if sigstore.is_some() { FORMAT_V2 } else { FORMAT_V1 }.to_string(),
         tool: crate::manifest::TOOL_VERSION.to_string(),
         created: rfc3339(opts.created),
         packer: opts
@@ -604,6 +742,8 @@ fn build_manifest(
                 reason: m.reason.clone(),
             })
             .collect(),
+        sigstore: sig_entries,
+        sigstore_missing: sig_missing,
         members: members
             .iter()
             .map(|(p, b)| Member {
@@ -614,4 +754,32 @@ fn build_manifest(
             .collect(),
     };
     (manifest, members)
+}
+
+/// The manifest's sigstore entries (carried) and missing images, in repository and digest
+/// order (the order [`collect_sigstore`] returns).
+fn sigstore_entries(s: &SigstoreSummary) -> (Vec<SigstoreEntry>, Vec<SigstoreMissing>) {
+    let mut entries = Vec::new();
+    let mut missing = Vec::new();
+    for o in &s.images {
+        match o.artifact.as_ref().filter(|_| o.carried()) {
+            Some(a) => entries.push(SigstoreEntry {
+                image: o.image.clone(),
+                tag: crate::sigstore::sigstore_tag(&o.image.digest.to_string()).expect("a Digest is valid"),
+                signature: a.digest(),
+                media_type: a.media_type.clone(),
+                config: crate::carry::config_digest(&a.manifest),
+                layers: crate::carry::layer_digests(&a.manifest),
+                verdict: o.verdict.clone(),
+                key_fingerprint: o.key_fingerprint.clone().unwrap_or_default(),
+                identity: o.identity.clone().unwrap_or_default(),
+            }),
+            None => missing.push(SigstoreMissing {
+                image: o.image.clone(),
+                verdict: o.verdict.clone(),
+                reason: o.reason.clone(),
+            }),
+        }
+    }
+    (entries, missing)
 }

@@ -48,6 +48,9 @@ pub struct Request {
     /// What the user typed.
     pub name: String,
     pub digest: Digest,
+    /// The repository it was named in (a pullspec's, or `--release-repo` for a version);
+    /// `None` for a bare digest or a channel node.
+    pub repository: Option<Pullspec>,
 }
 
 /// A release architecture, as in release tags.
@@ -211,14 +214,22 @@ pub async fn resolve_all(
             Spec::Digest(d) => out.push(Request {
                 name: name.clone(),
                 digest: *d,
+                repository: None,
             }),
             Spec::Pullspec(p) if p.digest.is_some() => out.push(Request {
                 name: name.clone(),
                 digest: p.digest.expect("checked"),
+                repository: Some(repository_of(p)),
             }),
             Spec::Pullspec(p) => {
                 let (r, p, name) = (registry.clone(), p.clone(), name.clone());
-                lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
+                lookups.spawn(async move {
+                    r.resolve(&p).await.map(|digest| Request {
+                        name,
+                        digest,
+                        repository: Some(repository_of(&p)),
+                    })
+                });
             }
             Spec::Version(v) if matches!(opts.graph, GraphSource::File { .. }) => {
                 let GraphSource::File { path, arch } = &opts.graph else {
@@ -236,6 +247,7 @@ pub async fn resolve_all(
                 out.push(Request {
                     name: name.clone(),
                     digest,
+                    repository: None,
                 });
             }
             Spec::Version(v) => {
@@ -245,7 +257,13 @@ pub async fn resolve_all(
                     reason: format!("--release-repo {}: {e}", opts.release_repo),
                 })?;
                 let (r, name) = (registry.clone(), name.clone());
-                lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
+                lookups.spawn(async move {
+                    r.resolve(&p).await.map(|digest| Request {
+                        name,
+                        digest,
+                        repository: Some(repository_of(&p)),
+                    })
+                });
             }
             Spec::Channel(c) => {
                 if graphs.insert(c.clone(), ()).is_some() {
@@ -272,6 +290,7 @@ pub async fn resolve_all(
                     out.push(Request {
                         name: format!("channel:{c}@{v}"),
                         digest: d,
+                        repository: None,
                     });
                 }
             }
@@ -281,6 +300,15 @@ pub async fn resolve_all(
         out.push(r.expect("a resolve task panicked")?);
     }
     Ok(out)
+}
+
+/// The repository of a pullspec, without tag or digest.
+fn repository_of(p: &Pullspec) -> Pullspec {
+    Pullspec {
+        tag: None,
+        digest: None,
+        ..p.clone()
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::audit::{Action, AuditLog, Destination, NewRecord, Outcome, RecordRelease};
+use crate::audit::{Action, AuditLog, Destination, NewRecord, Outcome, RecordRelease, RecordSigstore};
 use crate::bundle::{BundleError, CheckOptions, PackerStatus, ReleaseSink, VerifiedBundle};
 use crate::error::Error;
 use crate::manifest::Manifest;
@@ -90,6 +90,18 @@ fn record_releases(m: &Manifest) -> Vec<RecordRelease> {
         .collect()
 }
 
+/// Each sigstore artifact of a manifest, as the audit log records them.
+fn record_sigstore(m: &Manifest) -> Vec<RecordSigstore> {
+    m.sigstore
+        .iter()
+        .map(|e| RecordSigstore {
+            repository: e.image.repository.clone(),
+            digest: e.image.digest.to_string(),
+            signature: e.signature.clone(),
+        })
+        .collect()
+}
+
 /// The audit record of a successful step.
 fn record_ok(path: &Path, bundle: &VerifiedBundle, action: Action, destination: Option<Destination>) -> NewRecord {
     NewRecord {
@@ -99,6 +111,7 @@ fn record_ok(path: &Path, bundle: &VerifiedBundle, action: Action, destination: 
         bundle_sha256: Some(bundle.sha256.clone()),
         packer: bundle.packer.verified_packer(),
         releases: record_releases(&bundle.manifest),
+        sigstore: record_sigstore(&bundle.manifest),
         destination,
         problems: Vec::new(),
     }
@@ -149,6 +162,7 @@ fn record_refused(path: &Path, err: &UnpackError, action: Action) -> NewRecord {
         bundle_sha256: sha256,
         packer: packer.and_then(PackerStatus::verified_packer),
         releases: manifest.filter(|_| verified).map(record_releases).unwrap_or_default(),
+        sigstore: manifest.filter(|_| verified).map(record_sigstore).unwrap_or_default(),
         destination: None,
         problems,
     }
@@ -196,6 +210,8 @@ mod tests {
                 incomplete: vec![],
             }],
             missing: vec![],
+            sigstore: vec![],
+            sigstore_missing: vec![],
             members: vec![Member {
                 path: path.clone(),
                 size: sig.len() as u64,
@@ -221,6 +237,7 @@ mod tests {
             packer_keys: None,
             allow_unsigned: true,
             release_keys: ReleaseTrust::default_release(),
+            sigstore_trust: crate::sigstore::Trust::release(),
             strict: false,
             now: std::time::SystemTime::now(),
             limits: Limits::default(),

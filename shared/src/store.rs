@@ -350,7 +350,7 @@ fn read_dir_signature(dir: &Path, digest: &Digest, n: usize) -> Result<Option<Ve
 }
 
 /// Up to half of `d`, from the clock's low bits (enough to spread retries apart).
-fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |t| t.subsec_nanos());

@@ -1,6 +1,7 @@
 //! `unpack`: verify a bundle completely, then emit what the cluster needs (ConfigMap files in
 //! the exact `oc` format, or YAML). Nothing is written unless verification passed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -325,25 +326,20 @@ fn existing(path: &Path) -> Result<Option<Vec<u8>>, UnpackError> {
     Ok(Some(old.unwrap_or_default()))
 }
 
-/// One file of a store-dir plan.
-struct Planned<'a> {
-    file: String,
-    bytes: &'a [u8],
-    action: FileAction,
+/// One file of a folder tree to write: its path under the folder (`/`-separated) and bytes.
+pub struct TreeFile<'a> {
+    pub path: String,
+    pub bytes: &'a [u8],
 }
 
-/// Write the signatures in the mirror layout (`DIR/sha256=<hex>/signature-<N>`), for a web
-/// server that a cluster's `spec.signatureStores` points at. The whole plan is checked before
-/// anything is written: identical files are left alone, a different one is a conflict unless
-/// `force`, and a link, folder or device where a folder or file goes is refused. Every name
-/// under `DIR` is entered or created without following links.
-pub fn emit_store_dir(
-    bundle: &VerifiedBundle,
-    dir: &Path,
-    url: &str,
-    force: bool,
-) -> Result<StoreDirSummary, UnpackError> {
-    let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
+/// Write `files` under `dir` (created if needed), with mode 0644. The whole plan is checked
+/// before anything is written: identical files are left alone, a different one is a conflict
+/// unless `force` (an existing file over `max_existing` bytes counts as different), and a link,
+/// folder or device where a folder or file goes is refused. Every name under `dir` is entered
+/// or created without following links. Files are written to hidden temporaries beside their
+/// names, flushed once, then renamed; a failure before that removes the temporaries and the
+/// folders this run made. Returns each file's action, in order.
+pub fn write_tree(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing: u64) -> Result<Vec<FileAction>, UnpackError> {
     let root_made = !dir.exists();
     if root_made {
         std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
@@ -351,169 +347,231 @@ pub fn emit_store_dir(
             source,
         })?;
     }
-    let result = (|| {
-        let root = SafeDir::open(dir).map_err(look(dir.to_path_buf()))?;
-        // Plan: look at everything first.
-        let mut plan: Vec<(String, bool, Vec<Planned>)> = Vec::with_capacity(bundle.releases.len());
-        for r in &bundle.releases {
-            let sub = format!("sha256={}", r.digest.hex());
-            let sub_path = dir.join(&sub);
-            let sub_dir = match root.kind(&sub).map_err(look(sub_path.clone()))? {
-                EntryKind::Absent => None,
-                EntryKind::Dir => Some(root.enter(&sub, false).map_err(look(sub_path.clone()))?.0),
-                other => {
-                    return Err(UnpackError::NotAFile {
-                        path: sub_path,
-                        kind: other.name(),
-                    })
-                }
-            };
-            let mut files = Vec::with_capacity(r.signatures.len());
-            for (i, s) in r.signatures.iter().enumerate() {
-                let file = format!("signature-{}", i + 1);
-                let path = sub_path.join(&file);
-                let kind = match &sub_dir {
-                    None => EntryKind::Absent,
-                    Some(d) => d.kind(&file).map_err(look(path.clone()))?,
-                };
-                let action = match kind {
-                    EntryKind::Absent => FileAction::Created,
-                    EntryKind::File => {
-                        let old = sub_dir
-                            .as_ref()
-                            .map(|d| d.read(&file, MAX_SIGNATURE_BYTES))
-                            .transpose()
-                            .map_err(look(path.clone()))?
-                            .flatten();
-                        match old {
-                            Some(old) if old == s.bytes => FileAction::Unchanged,
-                            _ if force => FileAction::Replaced,
-                            _ => return Err(UnpackError::Conflict { path }),
+    let result = plan_and_write(dir, files, force, max_existing);
+    if result.is_err() && root_made {
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
+fn plan_and_write(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing: u64) -> Result<Vec<FileAction>, UnpackError> {
+    let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
+    // Plan: every folder looked at (absent ones are `None`), every file compared.
+    let mut folders: HashMap<String, Option<SafeDir>> = HashMap::new();
+    folders.insert(String::new(), Some(SafeDir::open(dir).map_err(look(dir.to_path_buf()))?));
+    let mut actions = Vec::with_capacity(files.len());
+    for f in files {
+        let (folder, name) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
+        let mut at = String::new();
+        for c in folder.split('/').filter(|c| !c.is_empty()) {
+            let key = if at.is_empty() { c.to_string() } else { format!("{at}/{c}") };
+            if !folders.contains_key(&key) {
+                let child = match folders.get(&at).and_then(Option::as_ref) {
+                    None => None,
+                    Some(parent) => match parent.kind(c).map_err(look(dir.join(&key)))? {
+                        EntryKind::Absent => None,
+                        EntryKind::Dir => Some(parent.enter(c, false).map_err(look(dir.join(&key)))?.0),
+                        other => {
+                            return Err(UnpackError::NotAFile {
+                                path: dir.join(&key),
+                                kind: other.name(),
+                            })
                         }
-                    }
-                    other => {
-                        return Err(UnpackError::NotAFile {
-                            path,
-                            kind: other.name(),
-                        })
-                    }
+                    },
                 };
-                files.push(Planned {
-                    file,
-                    bytes: &s.bytes,
-                    action,
-                });
+                folders.insert(key.clone(), child);
             }
-            plan.push((sub, sub_dir.is_none(), files));
+            at = key;
         }
-        // Write: every file to a hidden temporary beside its name, then one flush, then the
-        // renames. Dropped before that (an error), the temporaries and new folders go.
-        let mut staged = StagedStore {
-            root: &root,
-            dirs: Vec::new(),
-            done: false,
+        let path = dir.join(&f.path);
+        let kind = match folders.get(folder).and_then(Option::as_ref) {
+            None => EntryKind::Absent,
+            Some(d) => d.kind(name).map_err(look(path.clone()))?,
         };
-        let mut files = Vec::new();
-        for (sub, create, planned) in &plan {
-            let digest = sub.trim_start_matches("sha256=");
-            let sub_path = dir.join(sub);
-            let needs_write = planned.iter().any(|p| p.action != FileAction::Unchanged);
-            if needs_write {
-                let (dir, made) = root.enter(sub, *create).map_err(look(sub_path.clone()))?;
-                staged.dirs.push(StagedFolder {
-                    name: sub.clone(),
-                    dir,
-                    made,
-                    temps: Vec::new(),
-                });
-                let f = staged.dirs.last_mut().expect("just pushed");
-                for p in planned.iter().filter(|p| p.action != FileAction::Unchanged) {
-                    let tmp = f.dir.write_temp(&p.file, p.bytes, 0o644).map_err(|source| {
-                        UnpackError::Write(WriteError::Io {
-                            path: sub_path.join(&p.file),
-                            cause: source,
-                        })
-                    })?;
-                    f.temps.push((tmp, p.file.clone()));
+        actions.push(match kind {
+            EntryKind::Absent => FileAction::Created,
+            EntryKind::File => {
+                let d = folders.get(folder).and_then(Option::as_ref).expect("a file is in a folder");
+                match d.read(name, max_existing).map_err(look(path.clone()))? {
+                    Some(old) if old == f.bytes => FileAction::Unchanged,
+                    _ if force => FileAction::Replaced,
+                    _ => return Err(UnpackError::Conflict { path }),
                 }
             }
-            for p in planned {
-                files.push(EmittedFile {
-                    path: sub_path.join(&p.file),
-                    digest: format!("sha256:{digest}"),
-                    signatures: 1,
-                    action: p.action,
-                });
+            other => {
+                return Err(UnpackError::NotAFile {
+                    path,
+                    kind: other.name(),
+                })
             }
-        }
-        staged.commit(dir)?;
-        Ok(files)
-    })();
-    match result {
-        Ok(files) => Ok(StoreDirSummary {
-            files,
-            patch_command: signature_stores_patch(url),
-        }),
-        Err(e) => {
-            if root_made {
-                let _ = std::fs::remove_dir(dir);
-            }
-            Err(e)
+        });
+    }
+    // Write: every file to a hidden temporary beside its name, then one flush, then the
+    // renames. Dropped before that (an error), the temporaries and new folders go.
+    let mut staged = StagedTree {
+        folders: HashMap::new(),
+        made: Vec::new(),
+        temps: Vec::new(),
+        done: false,
+    };
+    for (key, d) in folders {
+        if let Some(d) = d {
+            staged.folders.insert(key, d);
         }
     }
+    for (f, action) in files.iter().zip(&actions) {
+        if *action == FileAction::Unchanged {
+            continue;
+        }
+        let (folder, name) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
+        let mut at = String::new();
+        for c in folder.split('/').filter(|c| !c.is_empty()) {
+            let key = if at.is_empty() { c.to_string() } else { format!("{at}/{c}") };
+            if !staged.folders.contains_key(&key) {
+                let parent = staged.folders.get(&at).expect("parents are entered first");
+                let (child, made) = parent.enter(c, true).map_err(look(dir.join(&key)))?;
+                if made {
+                    staged.made.push((at.clone(), c.to_string()));
+                }
+                staged.folders.insert(key.clone(), child);
+            }
+            at = key;
+        }
+        let d = staged.folders.get(folder).expect("entered above");
+        let tmp = d.write_temp(name, f.bytes, 0o644).map_err(|source| {
+            UnpackError::Write(WriteError::Io {
+                path: dir.join(&f.path),
+                cause: source,
+            })
+        })?;
+        staged.temps.push((folder.to_string(), tmp, name.to_string()));
+    }
+    staged.commit(dir)?;
+    Ok(actions)
 }
 
-/// A folder of a store dir being written: its name, its descriptor, whether this run made it,
-/// and its (temporary, final) file names.
-struct StagedFolder {
-    name: String,
-    dir: SafeDir,
-    made: bool,
-    temps: Vec<(String, String)>,
-}
-
-/// What [`emit_store_dir`] staged; dropped before its commit, it removes the temporaries and the
-/// folders it made.
-struct StagedStore<'a> {
-    root: &'a SafeDir,
-    dirs: Vec<StagedFolder>,
+/// What [`write_tree`] staged: the folders (by path under the root, `""` the root), the ones it
+/// made (parent, name) in order, and its (folder, temporary, final) files. Dropped before its
+/// commit, it removes the temporaries and the folders it made.
+struct StagedTree {
+    folders: HashMap<String, SafeDir>,
+    made: Vec<(String, String)>,
+    temps: Vec<(String, String, String)>,
     done: bool,
 }
 
-impl StagedStore<'_> {
+impl StagedTree {
     fn commit(&mut self, dir: &Path) -> Result<(), UnpackError> {
         let io = |path: PathBuf| move |source| UnpackError::Write(WriteError::Io { path, cause: source });
-        if self.dirs.is_empty() {
+        if self.temps.is_empty() {
             self.done = true;
             return Ok(());
         }
-        self.root.sync_filesystem().map_err(io(dir.to_path_buf()))?;
-        for f in &mut self.dirs {
-            for (tmp, file) in std::mem::take(&mut f.temps) {
-                f.dir.rename(&tmp, &file).map_err(io(f.dir.path.join(&file)))?;
+        let root = self.folders.get("").expect("the root is open");
+        root.sync_filesystem().map_err(io(dir.to_path_buf()))?;
+        let mut touched: Vec<String> = Vec::new();
+        for (folder, tmp, file) in std::mem::take(&mut self.temps) {
+            let d = self.folders.get(&folder).expect("staged in an open folder");
+            d.rename(&tmp, &file).map_err(io(d.path.join(&file)))?;
+            if !touched.contains(&folder) {
+                touched.push(folder);
             }
-            f.dir.sync().map_err(io(f.dir.path.clone()))?;
         }
-        self.root.sync().map_err(io(dir.to_path_buf()))?;
+        // Deepest first, then the root.
+        touched.sort_by_key(|f| std::cmp::Reverse(f.matches('/').count() + usize::from(!f.is_empty())));
+        for f in touched.iter().chain(std::iter::once(&String::new())) {
+            let d = self.folders.get(f).expect("open");
+            d.sync().map_err(io(d.path.clone()))?;
+        }
         self.done = true;
         Ok(())
     }
 }
 
-impl Drop for StagedStore<'_> {
+impl Drop for StagedTree {
     fn drop(&mut self) {
         if self.done {
             return;
         }
-        for f in &self.dirs {
-            for (tmp, _) in &f.temps {
-                let _ = f.dir.remove(tmp);
+        for (folder, tmp, _) in &self.temps {
+            if let Some(d) = self.folders.get(folder) {
+                let _ = d.remove(tmp);
             }
-            if f.made {
-                let _ = self.root.remove_dir(&f.name);
+        }
+        for (parent, name) in self.made.iter().rev() {
+            if let Some(d) = self.folders.get(parent) {
+                let _ = d.remove_dir(name);
             }
         }
     }
+}
+
+/// Write the signatures in the mirror layout (`DIR/sha256=<hex>/signature-<N>`), for a web
+/// server that a cluster's `spec.signatureStores` points at ([`write_tree`]'s rules).
+pub fn emit_store_dir(
+    bundle: &VerifiedBundle,
+    dir: &Path,
+    url: &str,
+    force: bool,
+) -> Result<StoreDirSummary, UnpackError> {
+    let mut files = Vec::new();
+    let mut digests = Vec::new();
+    for r in &bundle.releases {
+        for (i, s) in r.signatures.iter().enumerate() {
+            files.push(TreeFile {
+                path: format!("sha256={}/signature-{}", r.digest.hex(), i + 1),
+                bytes: &s.bytes,
+            });
+            digests.push(r.digest.to_string());
+        }
+    }
+    let actions = write_tree(dir, &files, force, MAX_SIGNATURE_BYTES)?;
+    Ok(StoreDirSummary {
+        files: files
+            .iter()
+            .zip(actions)
+            .zip(digests)
+            .map(|((f, action), digest)| EmittedFile {
+                path: dir.join(&f.path),
+                digest,
+                signatures: 1,
+                action,
+            })
+            .collect(),
+        patch_command: signature_stores_patch(url),
+    })
+}
+
+/// Write the bundle's sigstore artifacts as an OCI image layout (`oci-layout`, `index.json`
+/// naming each `.sig` manifest by its tag, `blobs/sha256/<hex>`), byte for byte as in the
+/// bundle's `sigstore/` folder ([`write_tree`]'s rules). Each file's digest is the blob's
+/// (empty for the two layout files).
+pub fn emit_oci_dir(bundle: &VerifiedBundle, dir: &Path, force: bool) -> Result<Vec<EmittedFile>, UnpackError> {
+    let entries: Vec<_> = bundle.sigstore.iter().map(|c| c.entry.clone()).collect();
+    let artifacts: Vec<&crate::carry::Artifact> = bundle.sigstore.iter().map(|c| &c.artifact).collect();
+    let layout = crate::carry::layout_files(&entries, &artifacts);
+    let files: Vec<TreeFile> = layout
+        .iter()
+        .map(|(p, b)| TreeFile {
+            path: p.trim_start_matches(crate::manifest::SIGSTORE_DIR).to_string(),
+            bytes: b,
+        })
+        .collect();
+    let actions = write_tree(dir, &files, force, crate::sigstore::verify::MAX_MANIFEST_SIZE as u64)?;
+    Ok(files
+        .iter()
+        .zip(actions)
+        .map(|(f, action)| EmittedFile {
+            path: dir.join(&f.path),
+            digest: f
+                .path
+                .strip_prefix("blobs/sha256/")
+                .map(|h| format!("sha256:{h}"))
+                .unwrap_or_default(),
+            signatures: usize::from(f.path.starts_with("blobs/")),
+            action,
+        })
+        .collect())
 }
 
 /// The bytes of signature `index` (1-based) of `digest` in a verified bundle.
