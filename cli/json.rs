@@ -72,6 +72,14 @@ pub struct Emitted<'a> {
     pub patch: Option<&'a str>,
 }
 
+/// `unpack push --json`: every artifact at every destination, planned or done.
+#[derive(Serialize)]
+pub struct Pushed<'a> {
+    pub ok: bool,
+    pub dry_run: bool,
+    pub items: &'a [sigbundle::carry::push::PushItem],
+}
+
 /// `pack --json`: the summary, and with `--dry-run` the plan (every release and signature seen).
 #[derive(Serialize)]
 pub struct Packed<'a> {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use sigbundle::audit::{Destination, Record};
 use sigbundle::bundle::{PackerStatus, VerifiedBundle};
-use sigbundle::manifest::{Manifest, Missing};
+use sigbundle::manifest::{Manifest, Missing, SigstoreImage};
 use sigbundle::packing::PackSummary;
 use sigbundle::text::{escape_name as e, head_chars, tail_chars, truncate_chars};
 use sigbundle::unpack::{EmittedFile, FileAction};
@@ -72,6 +72,96 @@ fn release_table(out: &mut String, last_column: &str, releases: Vec<ReleaseRows<
     }
 }
 
+/// One image of the sigstore table.
+struct SigstoreRow<'a> {
+    image: &'a SigstoreImage,
+    key: Option<&'a str>,
+    verdict: &'a str,
+    /// The identity signed, or why it was not carried.
+    detail: &'a str,
+}
+
+/// The sigstore table: a line per image whose `.sig` is carried (or not), with what it is to
+/// its release and the key that signed it.
+fn sigstore_table(out: &mut String, rows: &[SigstoreRow<'_>]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<RELEASE$}  {:<8}  {:<16}  {:<14}  IMAGE / IDENTITY",
+        "SIGSTORE .sig OF", "ROLE", "KEY", "VERDICT"
+    );
+    for r in rows {
+        let role = match (&r.image.component, &r.image.platform) {
+            (Some(_), _) => "component",
+            _ => r.image.role.name(),
+        };
+        let what = match (&r.image.component, &r.image.platform) {
+            (Some(c), _) => format!("{} ({})", r.image.repository, c),
+            (None, Some(p)) => format!("{} ({})", r.image.repository, p),
+            (None, None) => r.image.repository.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<RELEASE$}  {:<8}  {:<16}  {:<14}  {}{}",
+            r.image.digest.to_string(),
+            role,
+            e(r.key.map_or("-", |k| tail_chars(k, 16))),
+            e(r.verdict),
+            e(&what),
+            if r.image.required {
+                ""
+            } else {
+                " [not checked by nodes]"
+            }
+        );
+        let _ = writeln!(
+            out,
+            "{:<RELEASE$}  {:<8}  {:<16}  {:<14}  {}",
+            "",
+            "",
+            "",
+            "",
+            e(&truncate_chars(r.detail, 200))
+        );
+    }
+}
+
+/// The sigstore rows of a manifest: the carried entries (with `verdicts` when judged again
+/// here), then the images not carried.
+fn sigstore_rows<'a>(
+    m: &'a Manifest,
+    verdicts: Option<&'a [sigbundle::bundle::CheckedSigstore]>,
+) -> Vec<SigstoreRow<'a>> {
+    let mut rows: Vec<SigstoreRow> = m
+        .sigstore
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SigstoreRow {
+            image: &s.image,
+            key: Some(
+                verdicts
+                    .and_then(|v| v.get(i))
+                    .and_then(|c| c.node.key_fingerprint.as_deref())
+                    .unwrap_or(&s.key_fingerprint),
+            ),
+            verdict: verdicts
+                .and_then(|v| v.get(i))
+                .map_or(s.verdict.as_str(), |c| c.node.verdict.name()),
+            detail: &s.identity,
+        })
+        .collect();
+    rows.extend(m.sigstore_missing.iter().map(|s| SigstoreRow {
+        image: &s.image,
+        key: None,
+        verdict: "not carried",
+        detail: &s.reason,
+    }));
+    rows
+}
+
 /// `unpack verify`'s report of a verified bundle (stdout part).
 pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
     let mut out = String::with_capacity(b.releases.len() * 120 + 1024);
@@ -116,6 +206,7 @@ pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
         })
         .collect();
     release_table(&mut out, "IDENTITY", releases, &b.manifest.missing);
+    sigstore_table(&mut out, &sigstore_rows(&b.manifest, Some(&b.sigstore)));
     out
 }
 
@@ -149,6 +240,7 @@ pub fn claims(bundle: &Path, m: &Manifest) -> String {
         })
         .collect();
     release_table(&mut out, "IDENTITY / NAMES", releases, &m.missing);
+    sigstore_table(&mut out, &sigstore_rows(m, None));
     out
 }
 
@@ -182,6 +274,23 @@ pub fn plan(summary: &PackSummary) -> String {
                 j.size
             );
         }
+    }
+    if let Some(sg) = &summary.sigstore {
+        let rows: Vec<SigstoreRow> = sg
+            .images
+            .iter()
+            .map(|o| SigstoreRow {
+                image: &o.image,
+                key: o.key_fingerprint.as_deref(),
+                verdict: &o.verdict,
+                detail: if o.carried() {
+                    o.identity.as_deref().unwrap_or("")
+                } else {
+                    &o.reason
+                },
+            })
+            .collect();
+        sigstore_table(&mut out, &rows);
     }
     out
 }
@@ -228,6 +337,18 @@ fn destination_cell(d: &Option<Destination>) -> String {
         Some(Destination::Cluster { server, context, .. }) => {
             format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
         }
+        Some(Destination::OciDir { path }) => format!("oci:{path}"),
+        Some(Destination::Registry {
+            repositories,
+            dry_run,
+            artifacts,
+            ..
+        }) => format!(
+            "registry:{} ({} .sig{})",
+            repositories.join(","),
+            artifacts.len(),
+            if *dry_run { ", dry run" } else { "" }
+        ),
     }
 }
 
@@ -252,6 +373,18 @@ pub fn audit_records(records: &[Record], by_release: bool) -> String {
                     cell(&r.action, 20),
                     cell(&r.outcome, 20),
                     e(&destination_cell(&r.destination))
+                );
+            }
+            for s in &r.sigstore {
+                let _ = writeln!(
+                    out,
+                    "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  {} (.sig of {})",
+                    cell(&s.digest, 80),
+                    cell(&r.time, 40),
+                    cell(&r.action, 20),
+                    cell(&r.outcome, 20),
+                    e(&destination_cell(&r.destination)),
+                    cell(&s.repository, 200)
                 );
             }
         }

@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use sigbundle::audit::AuditLog;
 use sigbundle_cli::args::unpack::{Cli, Command};
-use sigbundle_cli::commands::{apply, audit, docs, emit, inspect, keys, verify};
+use sigbundle_cli::commands::{apply, audit, docs, emit, inspect, keys, push, verify};
 use sigbundle_cli::{exit, startup};
 
 fn main() -> ExitCode {
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a, &log),
         Command::Emit(a) => emit::run(a, &log),
         Command::Apply(a) => apply::run(a, &log),
+        Command::Push(a) => push::run(a, &log),
         Command::Audit(a) => audit::run(a, &log),
         Command::Keys(a) => keys::run("unpack", a),
         Command::Completions(a) => docs::completions(Cli::command(), a),

@@ -34,6 +34,10 @@ Examples:
   # From a local folder in the mirror layout, unsigned, gzip
   pack --store ./signatures --no-sign --compression gzip -o sigs.tar.gz sha256:<hex>
 
+  # Also the sigstore .sig artifacts 4.21+ nodes require, of the release and its components
+  pack --sign-key packer.key -o sigs.tar.zst --sigstore --sigstore-components \\
+      quay.io/openshift-release-dev/ocp-release:4.21.0-x86_64
+
   # Make a packer key pair (passphrase from SIGBUNDLE_KEY_PASSPHRASE, or typed on a terminal)
   pack key generate --name 'Ops packer <ops@example.com>' -o packer
 
@@ -186,6 +190,49 @@ pub struct PackArgs {
     /// Print nothing but errors
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
+    /// Also carry the sigstore `.sig` artifacts of each release image (and of each instance of
+    /// a multi-arch release) that 4.21+ nodes require, verified as CRI-O verifies them
+    #[arg(long, help_heading = "Sigstore")]
+    pub sigstore: bool,
+    /// With --sigstore: also those of every component image of the payload (from the release
+    /// image's release-manifests/image-references, or --image-references)
+    #[arg(long, requires = "sigstore", help_heading = "Sigstore")]
+    pub sigstore_components: bool,
+    /// With --sigstore-components: read the component list from this file (an image-references
+    /// ImageStream) instead of the release image; one release only
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "sigstore_components",
+        help_heading = "Sigstore"
+    )]
+    pub image_references: Option<PathBuf>,
+    /// Fetch the components' `.sig`s from this repository instead of the one image-references
+    /// names (a copy of ocp-v4.0-art-dev); their identity is still the named one
+    #[arg(
+        long,
+        value_name = "REPO",
+        requires = "sigstore_components",
+        help_heading = "Sigstore"
+    )]
+    pub components_repo: Option<String>,
+    /// The repository the cluster pulls releases as (the identity their signatures must match)
+    #[arg(
+        long,
+        value_name = "REPO",
+        default_value = "quay.io/openshift-release-dev/ocp-release",
+        requires = "sigstore",
+        help_heading = "Sigstore"
+    )]
+    pub release_identity: String,
+    /// Sigstore public key (PEM, RSA or ECDSA) nodes trust; repeatable; replaces Red Hat's
+    /// release key (the openshift ClusterImagePolicy's)
+    #[arg(long, value_name = "PEM", requires = "sigstore", help_heading = "Sigstore")]
+    pub sigstore_key: Vec<PathBuf>,
+    /// Take the key and scopes from the cluster's ClusterImagePolicy YAML instead (--sigstore-key
+    /// still replaces its key)
+    #[arg(long, value_name = "FILE", requires = "sigstore", help_heading = "Sigstore")]
+    pub cluster_image_policy: Option<PathBuf>,
     /// Releases fetched at once
     #[arg(long, default_value_t = 16, value_name = "N", help_heading = "Fetching")]
     pub concurrency: usize,

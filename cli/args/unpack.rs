@@ -28,6 +28,9 @@ Examples:
   unpack apply sigs.tar.zst --packer-key packer.pub.asc --dry-run
   unpack apply sigs.tar.zst --packer-key packer.pub.asc --context admin
 
+  # Push the sigstore .sig artifacts 4.21+ nodes require into the mirror registry
+  unpack push sigs.tar.zst --packer-key packer.pub.asc --to mirror.internal:5000/ocp/release
+
   # What crossed, and is the record intact?
   unpack audit
   unpack audit --check
@@ -64,6 +67,8 @@ pub enum Command {
     Emit(EmitArgs),
     /// Verify a bundle, then apply its ConfigMaps to the cluster (server-side apply)
     Apply(ApplyArgs),
+    /// Verify a bundle, then push its sigstore `.sig` artifacts into the mirror registry
+    Push(PushArgs),
     /// What crossed: list the audit log, check its hash chain, match a pack receipt
     Audit(AuditArgs),
     /// List the release keys signatures are checked against (compiled in, or --keyring)
@@ -107,6 +112,10 @@ pub struct InspectArgs {
     /// Release keyring file(s) to verify against (with --packer-key; default Red Hat's)
     #[arg(long, value_name = "FILE")]
     pub keyring: Vec<PathBuf>,
+    /// Sigstore public key(s) (PEM) to verify the `.sig` artifacts against (with --packer-key;
+    /// default Red Hat's)
+    #[arg(long, value_name = "PEM")]
+    pub sigstore_key: Vec<PathBuf>,
     /// Print as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -114,7 +123,7 @@ pub struct InspectArgs {
 
 /// The arguments of `unpack emit`.
 #[derive(Args)]
-#[command(group(ArgGroup::new("target").required(true).args(["to_dir", "store_dir", "signature"])))]
+#[command(group(ArgGroup::new("target").required(true).args(["to_dir", "store_dir", "signature", "oci_dir"])))]
 #[command(after_help = "Examples:
   # One ConfigMap per release, as `oc adm release mirror` writes them, then apply them
   unpack emit sigs.tar.zst --packer-key packer.pub.asc --to-dir ./configmaps
@@ -122,7 +131,9 @@ pub struct InspectArgs {
   # A signature store for a web server (spec.signatureStores), and the patch that points at it
   unpack emit sigs.tar.zst --packer-key packer.pub.asc --store-dir /srv/sigs --store-url https://sigs.internal/
   # One bare signature on stdout
-  unpack emit sigs.tar.zst --packer-key packer.pub.asc --signature sha256:<hex> > signature-1")]
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --signature sha256:<hex> > signature-1
+  # The sigstore .sig artifacts as an OCI image layout, for your own copy tools
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --oci-dir ./sigstore-layout")]
 pub struct EmitArgs {
     /// The bundle file
     pub bundle: PathBuf,
@@ -140,6 +151,10 @@ pub struct EmitArgs {
     /// With --store-dir: the URL the folder will be served at, for the ClusterVersion patch
     #[arg(long, value_name = "URL", requires = "store_dir")]
     pub store_url: Option<String>,
+    /// Write the sigstore `.sig` artifacts as an OCI image layout into this folder (tags
+    /// sha256-<digest>.sig), for sites that move content with their own tools
+    #[arg(long, value_name = "DIR")]
+    pub oci_dir: Option<PathBuf>,
     /// Write the bare bytes of one signature to stdout (for piping; refuses a terminal)
     #[arg(long, value_name = "DIGEST")]
     pub signature: Option<String>,
@@ -179,6 +194,63 @@ pub struct ApplyArgs {
     /// Overwrite keys that already hold different bytes
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Print the plan/outcome as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `unpack push`.
+#[derive(Args)]
+#[command(group(ArgGroup::new("destination").required(true).args(["to", "idms"])))]
+#[command(after_help = "Examples:
+  # Look first: what would be created, what is there already, what differs
+  unpack push sigs.tar.zst --packer-key packer.pub.asc --to mirror.internal:5000/ocp/release --dry-run
+  # Releases' .sig to one repository, components' to another
+  unpack push sigs.tar.zst --packer-key packer.pub.asc --to mirror.internal:5000/ocp/release \\
+      --components-to mirror.internal:5000/ocp/art-dev
+  # Wherever the cluster's ImageDigestMirrorSet mirrors each source repository
+  unpack push sigs.tar.zst --packer-key packer.pub.asc --idms idms-oc-mirror.yaml")]
+pub struct PushArgs {
+    /// The bundle file
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Mirror repository (registry/repository) for the release images' `.sig` artifacts (and
+    /// the components', without --components-to)
+    #[arg(long, value_name = "REGISTRY/REPO")]
+    pub to: Option<String>,
+    /// Mirror repository for the component images' `.sig` artifacts
+    #[arg(long, value_name = "REGISTRY/REPO", requires = "to")]
+    pub components_to: Option<String>,
+    /// The cluster's ImageDigestMirrorSet (as oc-mirror writes it): each artifact goes to every
+    /// mirror of its source repository
+    #[arg(long, value_name = "FILE")]
+    pub idms: Option<PathBuf>,
+    /// Print the plan (create / unchanged / conflict); push nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace a different `.sig` already under the same tag
+    #[arg(long)]
+    pub force: bool,
+    /// Registry credentials (auth.json / pull secret) [default: $REGISTRY_AUTH_FILE,
+    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json]
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Extra CA certificates (PEM) for the registry
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Option<PathBuf>,
+    /// Reach this registry host[:port] over plain HTTP (test registries); repeatable
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Artifacts pushed at once
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+    /// Per-request timeout, seconds
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// Retries on timeouts, connection errors and 5xx
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
     /// Print the plan/outcome as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -227,6 +299,10 @@ pub struct CheckArgs {
     /// Accept a bundle without a packer signature (or without keys to check it)
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Sigstore public key (PEM, RSA or ECDSA) the bundle's `.sig` artifacts are verified
+    /// against again, as nodes verify them; repeatable; replaces Red Hat's release key
+    #[arg(long, value_name = "PEM")]
+    pub sigstore_key: Vec<PathBuf>,
     /// Also refuse what the cluster accepts but sequoia's standard policy does not (MD5, SHA-1,
     /// malformed messages, loose JSON): verdict strict-refused
     #[arg(long)]

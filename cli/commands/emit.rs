@@ -47,6 +47,7 @@ pub fn run(a: EmitArgs, log: &AuditLog) -> CommandResult {
     let sink = emitter.as_ref().map(|e| e as &dyn ReleaseSink);
     let result = audited(log, &a.bundle, Action::Emit, &opts, sink, |b| {
         let destination = match (wanted, &a.store_dir, &emitter) {
+            _ if a.oci_dir.is_some() => to_oci_dir(b, a.oci_dir.as_deref().expect("checked"), &a)?,
             (Some(digest), _, _) => to_stdout(b, digest, a.index)?,
             (None, Some(dir), _) => to_store_dir(b, dir, &a)?,
             (None, None, Some(emitter)) => to_configmaps(b, emitter, &a)?,
@@ -91,6 +92,34 @@ fn to_store_dir(b: &VerifiedBundle, dir: &Path, a: &EmitArgs) -> Result<Destinat
         errln!("(setting spec.signatureStores replaces the default Red Hat stores)");
     }
     Ok(Destination::StoreDir {
+        path: dir.display().to_string(),
+    })
+}
+
+fn to_oci_dir(b: &VerifiedBundle, dir: &Path, a: &EmitArgs) -> Result<Destination, Error> {
+    if b.sigstore.is_empty() {
+        return Err(Error::Usage(
+            "the bundle holds no sigstore .sig artifacts (pack it with --sigstore); nothing written".into(),
+        ));
+    }
+    let files = unpack::emit_oci_dir(b, dir, a.force)?;
+    if a.json {
+        print_json(&Emitted {
+            ok: true,
+            bundle_sha256: &b.sha256,
+            files: &files,
+            patch: None,
+        });
+    } else {
+        write_text(&crate::render::files(&files));
+        errln!(
+            "{} .sig artifact(s) as an OCI image layout in {} ({}); each is tagged sha256-<digest>.sig in index.json",
+            b.sigstore.len(),
+            dir.display(),
+            crate::render::tally(&files)
+        );
+    }
+    Ok(Destination::OciDir {
         path: dir.display().to_string(),
     })
 }

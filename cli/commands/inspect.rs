@@ -17,6 +17,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
             packer_key: a.packer_key,
             keyring: a.keyring,
             allow_unsigned: false,
+            sigstore_key: a.sigstore_key,
             strict: false,
         };
         let opts = check_options(&check, false)?;

@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod keys;
 pub mod pack;
 pub mod pack_key;
+pub mod push;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::time::SystemTime;
 use sigbundle::bundle::{CheckOptions, Limits, VerifiedBundle};
 use sigbundle::error::Error;
 use sigbundle::keyring::Keyring;
+use sigbundle::sigstore::{ClusterImagePolicy, PolicyError, PublicKey, Trust};
 use sigbundle::step::StepDone;
 use sigbundle::verify::trust::ReleaseTrust;
 
@@ -31,6 +33,61 @@ pub fn release_trust(tool: &str, keyring: &[PathBuf]) -> Result<ReleaseTrust, Er
         errln!("{tool}: warning: {}", sigbundle::text::escape_name(w));
     }
     Ok(trust)
+}
+
+/// The sigstore policy nodes apply: the `openshift` ClusterImagePolicy compiled in (Red Hat's
+/// release key), or the one read from `policy_file`; `keys` (PEM files), when given, replace its
+/// keys and keep its scopes and identity rule.
+pub fn sigstore_policy(keys: &[PathBuf], policy_file: Option<&Path>) -> Result<ClusterImagePolicy, Error> {
+    let trust_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::SigstoreTrust { path, source }
+    };
+    let mut policy = match policy_file {
+        None => ClusterImagePolicy::openshift(),
+        Some(p) => {
+            let text = read_small(p, 4 << 20)?;
+            let text = String::from_utf8(text).map_err(|_| Error::SigstoreTrust {
+                path: p.to_path_buf(),
+                source: PolicyError::Yaml("not UTF-8".into()),
+            })?;
+            ClusterImagePolicy::from_yaml(&text).map_err(trust_err(p))?
+        }
+    };
+    if !keys.is_empty() {
+        let mut parsed = Vec::with_capacity(keys.len());
+        for k in keys {
+            let pem = read_small(k, 1 << 20)?;
+            parsed.push(PublicKey::from_pem(&pem).map_err(|e| Error::SigstoreTrust {
+                path: k.clone(),
+                source: PolicyError::Key(e),
+            })?);
+        }
+        let identity = policy.trust.identity().clone();
+        policy.trust = Trust::new(parsed, identity).map_err(trust_err(&keys[0]))?;
+    }
+    Ok(policy)
+}
+
+/// A small file's bytes (at most `limit`), or the I/O error naming it.
+fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let err = |e: std::io::Error| {
+        Error::Usage(format!(
+            "cannot read {}: {e}",
+            sigbundle::text::escape_name(&path.display().to_string())
+        ))
+    };
+    let f = std::fs::File::open(path).map_err(err)?;
+    let mut out = Vec::new();
+    f.take(limit + 1).read_to_end(&mut out).map_err(err)?;
+    if out.len() as u64 > limit {
+        return Err(Error::Usage(format!(
+            "{}: larger than {limit} bytes",
+            sigbundle::text::escape_name(&path.display().to_string())
+        )));
+    }
+    Ok(out)
 }
 
 /// How to check a bundle, from the shared options; `keep_bodies` when the step needs the
@@ -50,6 +107,7 @@ pub fn check_options(a: &CheckArgs, keep_bodies: bool) -> Result<CheckOptions, E
         },
         allow_unsigned: a.allow_unsigned,
         release_keys: release_trust("unpack", &a.keyring)?,
+        sigstore_trust: sigstore_policy(&a.sigstore_key, None)?.trust,
         strict: a.strict,
         now: SystemTime::now(),
         limits: Limits::default(),

@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sigbundle::bundle::Compression;
+use sigbundle::carry::collect::{ArtifactOutcome, CollectOptions, Components, Progress as CollectProgress};
+use sigbundle::carry::components;
+use sigbundle::digest::Pullspec;
 use sigbundle::error::Error;
 use sigbundle::fsutil::Overwrite;
 use sigbundle::graph::GraphSource;
-use sigbundle::packing::{self, Output, PackOptions, PackSummary, ReleaseOutcome};
+use sigbundle::packing::{self, Output, PackOptions, PackSummary, ReleaseOutcome, SigstoreOptions};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
 use sigbundle::resolve::{self, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
@@ -46,6 +49,7 @@ pub fn run(a: PackArgs) -> CommandResult {
         insecure: a.insecure_registry.clone(),
         ca_file: a.registry_ca.clone(),
         timeout: Some(Duration::from_secs(a.timeout)),
+        retries: a.retries,
     })?;
     let resolve_opts = ResolveOptions {
         arch: a.arch,
@@ -61,7 +65,8 @@ pub fn run(a: PackArgs) -> CommandResult {
         max_version: a.max_version.clone(),
     };
     let bar = progress_bar(a.quiet);
-    let opts = options(&a, bar.clone())?;
+    let mut opts = options(&a, bar.clone())?;
+    opts.sigstore = sigstore_options(&a, &registry, bar.clone())?;
     let summary = packing::resolve_and_pack(&specs, &registry, &resolve_opts, &opts);
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -140,6 +145,77 @@ fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOpti
         })?,
         dry_run: a.dry_run,
         progress: Some(progress(bar, a.quiet)),
+        sigstore: None,
+    })
+}
+
+/// `--sigstore`: what to collect, against which policy, from where.
+fn sigstore_options(
+    a: &PackArgs,
+    registry: &Registry,
+    bar: Option<indicatif::ProgressBar>,
+) -> Result<Option<SigstoreOptions>, Error> {
+    if !a.sigstore {
+        return Ok(None);
+    }
+    let policy = super::sigstore_policy(&a.sigstore_key, a.cluster_image_policy.as_deref())?;
+    let repo = |flag: &str, s: &str| {
+        Pullspec::parse_repository(s).map_err(|e| Error::Usage(format!("{flag} {}: {e}", escape_name(s))))
+    };
+    let components = match (&a.image_references, a.sigstore_components) {
+        (Some(f), _) => Components::Given(components::read_file(f)?),
+        (None, true) => Components::FromRelease,
+        (None, false) => Components::None,
+    };
+    Ok(Some(SigstoreOptions {
+        collect: CollectOptions {
+            registry: registry.clone(),
+            policy,
+            release_identity: repo("--release-identity", &a.release_identity)?,
+            components,
+            components_source: a
+                .components_repo
+                .as_deref()
+                .map(|r| repo("--components-repo", r))
+                .transpose()?,
+            concurrency: a.concurrency,
+            progress: Some(sigstore_progress(bar, a.quiet)),
+        },
+        default_source: repo("--release-repo", &a.release_repo)?,
+    }))
+}
+
+/// What is said as each image's `.sig` is judged: a line on stderr (unless quiet) for each
+/// one not carried that a node requires, and the count on the bar.
+fn sigstore_progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> CollectProgress {
+    Arc::new(move |o: &ArtifactOutcome| {
+        let line = format!(
+            "sigstore {}@{} ({}{}): {}{}",
+            o.image.repository,
+            o.image.digest,
+            o.image.role.name(),
+            o.image
+                .component
+                .as_deref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default(),
+            o.verdict,
+            if o.carried() {
+                String::new()
+            } else {
+                format!(": {}", o.reason)
+            }
+        );
+        match &bar {
+            Some(b) => {
+                b.set_message(line.clone());
+                if !o.carried() && o.image.required {
+                    b.println(line);
+                }
+            }
+            None if !quiet && (!o.carried() || o.image.component.is_none()) => errln!("{line}"),
+            None => {}
+        }
     })
 }
 
@@ -213,6 +289,15 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
     } else if !a.quiet {
         for m in &summary.missing {
             errln!("missing: {} ({})", m.digest, m.reason);
+        }
+        if let Some(sg) = &summary.sigstore {
+            errln!(
+                "sigstore: {} .sig artifact(s) carried; {} image(s) nodes check without one{}; {} other image(s) without one",
+                sg.carried,
+                sg.missing_required,
+                if sg.missing_required > 0 { " (--allow-missing)" } else { "" },
+                sg.missing_other
+            );
         }
         let Some(b) = &summary.bundle else { return Ok(()) };
         errln!(

@@ -14,7 +14,9 @@ use sha2::{Digest as _, Sha256};
 use crate::carry::Artifact;
 use crate::digest::Digest;
 use crate::keyring::Keyring;
-use crate::manifest::{Manifest, ManifestError, ManifestLimits, SigstoreEntry, SIGSTORE_DIR, SIGSTORE_INDEX, SIGSTORE_LAYOUT};
+use crate::manifest::{
+    Manifest, ManifestError, ManifestLimits, SigstoreEntry, SIGSTORE_DIR, SIGSTORE_INDEX, SIGSTORE_LAYOUT,
+};
 use crate::packer_key::{verify_packer_signature, PackerVerdict};
 use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 
@@ -1450,7 +1452,10 @@ fn scan_member<R: Read>(
     };
     if entry.size() > cap {
         scan.mark_seen(&path);
-        scan.problems.push(Problem::TooLarge { member: path, limit: cap });
+        scan.problems.push(Problem::TooLarge {
+            member: path,
+            limit: cap,
+        });
         return Ok(());
     }
     let Some(i) = scan.claim(manifest.member_index(&path), path.clone()) else {

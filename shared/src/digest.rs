@@ -301,7 +301,10 @@ mod tests {
         let s = format!("quay.io/a/b:4.1@sha256:{HEX}");
         assert_eq!(Pullspec::parse(&s).unwrap().to_string(), s);
         let r = Pullspec::parse_repository("127.0.0.1:5000/ocp/release").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("127.0.0.1:5000", "ocp/release"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("127.0.0.1:5000", "ocp/release")
+        );
         assert_eq!(r.repository_name(), "127.0.0.1:5000/ocp/release");
         assert!(Pullspec::parse_repository("quay.io/a/b:1").is_err());
         for bad in [

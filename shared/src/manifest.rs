@@ -508,13 +508,21 @@ impl Manifest {
                 return inconsistent(format!("sigstore {at}: key fingerprint is not a sha256"));
             }
             if e.identity.is_empty() || e.identity.len() > 1024 || e.identity.chars().any(crate::text::is_unsafe_char) {
-                return inconsistent(format!("sigstore {at}: identity {:?} is not a reference", show(&e.identity)));
+                return inconsistent(format!(
+                    "sigstore {at}: identity {:?} is not a reference",
+                    show(&e.identity)
+                ));
             }
             if e.media_type.is_empty()
                 || e.media_type.len() > 256
-                || e.media_type.chars().any(|c| c.is_control() || crate::text::is_unsafe_char(c))
+                || e.media_type
+                    .chars()
+                    .any(|c| c.is_control() || crate::text::is_unsafe_char(c))
             {
-                return inconsistent(format!("sigstore {at}: media type {:?} is not one", show(&e.media_type)));
+                return inconsistent(format!(
+                    "sigstore {at}: media type {:?} is not one",
+                    show(&e.media_type)
+                ));
             }
             if e.layers.len() > MAX_SIGSTORE_LAYERS {
                 return inconsistent(format!(
@@ -553,7 +561,10 @@ impl Manifest {
         let at = format!("{}@{}", show(&i.repository), i.digest);
         for (what, repo) in [("repository", &i.repository), ("source", &i.source)] {
             if crate::digest::Pullspec::parse_repository(repo).is_err() {
-                return inconsistent(format!("sigstore {at}: {what} {:?} is not registry/repository", show(repo)));
+                return inconsistent(format!(
+                    "sigstore {at}: {what} {:?} is not registry/repository",
+                    show(repo)
+                ));
             }
         }
         if !releases.contains(&i.release) {

@@ -11,11 +11,11 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::audit::Receipt;
-use crate::carry::collect::{collect as collect_sigstore, ArtifactOutcome, CarryError, CollectOptions, Wanted};
 use crate::bundle::{write_bundle, Compression};
+use crate::carry::collect::{collect as collect_sigstore, ArtifactOutcome, CarryError, CollectOptions, Wanted};
 use crate::digest::Digest;
-use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::digest::Pullspec;
+use crate::fsutil::{write_atomic, Overwrite, WriteError};
 use crate::manifest::{
     signature_path, Manifest, Member, Missing, Release, SignatureEntry, SigstoreEntry, SigstoreMissing, FORMAT_V1,
     FORMAT_V2, UNSIGNED,

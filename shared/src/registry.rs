@@ -19,7 +19,7 @@ application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
 /// The largest manifest read (containers/image's `MaxManifestBodySize`).
-pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 
 /// Why a registry request failed. `what` names the request's purpose and object
 /// (`resolving quay.io/…:4.15.0-x86_64`, `fetching …`, `pushing …`).
@@ -632,7 +632,10 @@ impl Registry {
     async fn answer_challenge(&self, req: &Request<'_>, challenge: &str) -> Result<String, RegistryError> {
         let creds = self.cfg.auth.lookup(&req.repo.registry, &req.repo.repository);
         let Some((scheme, params)) = parse_challenge(challenge) else {
-            return Err(refused(req.what, format!("401 with an unreadable challenge {challenge:?}")));
+            return Err(refused(
+                req.what,
+                format!("401 with an unreadable challenge {challenge:?}"),
+            ));
         };
         match scheme.as_str() {
             "basic" => match creds {
@@ -645,7 +648,10 @@ impl Registry {
                 }),
             },
             "bearer" => self.bearer_token(req, &params, creds).await,
-            other => Err(refused(req.what, format!("unsupported authentication scheme {other:?}"))),
+            other => Err(refused(
+                req.what,
+                format!("unsupported authentication scheme {other:?}"),
+            )),
         }
     }
 

@@ -339,7 +339,12 @@ pub struct TreeFile<'a> {
 /// or created without following links. Files are written to hidden temporaries beside their
 /// names, flushed once, then renamed; a failure before that removes the temporaries and the
 /// folders this run made. Returns each file's action, in order.
-pub fn write_tree(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing: u64) -> Result<Vec<FileAction>, UnpackError> {
+pub fn write_tree(
+    dir: &Path,
+    files: &[TreeFile<'_>],
+    force: bool,
+    max_existing: u64,
+) -> Result<Vec<FileAction>, UnpackError> {
     let root_made = !dir.exists();
     if root_made {
         std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
@@ -354,17 +359,29 @@ pub fn write_tree(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing:
     result
 }
 
-fn plan_and_write(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing: u64) -> Result<Vec<FileAction>, UnpackError> {
+fn plan_and_write(
+    dir: &Path,
+    files: &[TreeFile<'_>],
+    force: bool,
+    max_existing: u64,
+) -> Result<Vec<FileAction>, UnpackError> {
     let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
     // Plan: every folder looked at (absent ones are `None`), every file compared.
     let mut folders: HashMap<String, Option<SafeDir>> = HashMap::new();
-    folders.insert(String::new(), Some(SafeDir::open(dir).map_err(look(dir.to_path_buf()))?));
+    folders.insert(
+        String::new(),
+        Some(SafeDir::open(dir).map_err(look(dir.to_path_buf()))?),
+    );
     let mut actions = Vec::with_capacity(files.len());
     for f in files {
         let (folder, name) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
         let mut at = String::new();
         for c in folder.split('/').filter(|c| !c.is_empty()) {
-            let key = if at.is_empty() { c.to_string() } else { format!("{at}/{c}") };
+            let key = if at.is_empty() {
+                c.to_string()
+            } else {
+                format!("{at}/{c}")
+            };
             if !folders.contains_key(&key) {
                 let child = match folders.get(&at).and_then(Option::as_ref) {
                     None => None,
@@ -391,7 +408,10 @@ fn plan_and_write(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing:
         actions.push(match kind {
             EntryKind::Absent => FileAction::Created,
             EntryKind::File => {
-                let d = folders.get(folder).and_then(Option::as_ref).expect("a file is in a folder");
+                let d = folders
+                    .get(folder)
+                    .and_then(Option::as_ref)
+                    .expect("a file is in a folder");
                 match d.read(name, max_existing).map_err(look(path.clone()))? {
                     Some(old) if old == f.bytes => FileAction::Unchanged,
                     _ if force => FileAction::Replaced,
@@ -426,7 +446,11 @@ fn plan_and_write(dir: &Path, files: &[TreeFile<'_>], force: bool, max_existing:
         let (folder, name) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
         let mut at = String::new();
         for c in folder.split('/').filter(|c| !c.is_empty()) {
-            let key = if at.is_empty() { c.to_string() } else { format!("{at}/{c}") };
+            let key = if at.is_empty() {
+                c.to_string()
+            } else {
+                format!("{at}/{c}")
+            };
             if !staged.folders.contains_key(&key) {
                 let parent = staged.folders.get(&at).expect("parents are entered first");
                 let (child, made) = parent.enter(c, true).map_err(look(dir.join(&key)))?;

@@ -156,7 +156,11 @@ async fn release(ctx: Arc<Ctx>, w: Wanted) -> Result<Vec<ArtifactOutcome>, Carry
         }
     };
     let targets = refs.into_iter().map(|c| Target {
-        source: ctx.opts.components_source.clone().unwrap_or_else(|| c.repository.clone()),
+        source: ctx
+            .opts
+            .components_source
+            .clone()
+            .unwrap_or_else(|| c.repository.clone()),
         identity: c.repository.repository_name(),
         digest: c.digest,
         release: w.release,
@@ -204,7 +208,10 @@ async fn image(ctx: &Ctx, t: &Target) -> Result<(Vec<ArtifactOutcome>, Option<Im
             ctx,
             t,
             Role::Image,
-            format!("{at}: the registry served a manifest of another digest ({})", Digest::of(&m.bytes)),
+            format!(
+                "{at}: the registry served a manifest of another digest ({})",
+                Digest::of(&m.bytes)
+            ),
         );
         return Ok((vec![o], None));
     }
@@ -280,11 +287,7 @@ pub(crate) fn index_instances(body: &[u8], content_type: &str) -> Option<Vec<(Di
             .filter_map(|e| {
                 let d = Digest::parse(&e.digest).ok()?;
                 let p = e.platform.map(|p| {
-                    let mut s = format!(
-                        "{}/{}",
-                        p.os.unwrap_or_default(),
-                        p.architecture.unwrap_or_default()
-                    );
+                    let mut s = format!("{}/{}", p.os.unwrap_or_default(), p.architecture.unwrap_or_default());
                     if let Some(v) = p.variant.filter(|v| !v.is_empty()) {
                         s.push('/');
                         s.push_str(&v);

@@ -118,7 +118,10 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<ComponentRef>, Components
         };
         let p = Pullspec::parse(&from.name).map_err(|e| invalid(format!("component {:?}: {e}", t.name)))?;
         let Some(digest) = p.digest else {
-            return Err(invalid(format!("component {:?} is not named by digest: {}", t.name, from.name)));
+            return Err(invalid(format!(
+                "component {:?} is not named by digest: {}",
+                t.name, from.name
+            )));
         };
         if t.name.is_empty() || t.name.len() > 253 || t.name.chars().any(|c| c.is_control()) {
             return Err(invalid(format!("component name {:?}", t.name)));
@@ -198,7 +201,10 @@ pub(crate) async fn from_release(
         if Digest::parse(&layer.digest).is_err() {
             return Err(ComponentsError::Layer {
                 origin: at,
-                reason: format!("layer digest {:?} is not sha256", crate::text::escape_name(&layer.digest)),
+                reason: format!(
+                    "layer digest {:?} is not sha256",
+                    crate::text::escape_name(&layer.digest)
+                ),
             });
         }
         match scan_layer(reg, source, &layer.digest, &at).await? {
@@ -207,7 +213,10 @@ pub(crate) async fn from_release(
             Found::Absent => {}
         }
     }
-    Err(ComponentsError::NotFound { origin: at, layers: looked })
+    Err(ComponentsError::NotFound {
+        origin: at,
+        layers: looked,
+    })
 }
 
 /// What one layer says of the file.
@@ -225,7 +234,16 @@ async fn scan_layer(reg: &Registry, source: &Pullspec, digest: &str, at: &str) -
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     let origin = format!("{at} layer {digest}");
     let o = origin.clone();
-    let scanner = tokio::task::spawn_blocking(move || scan_tar(ChannelReader { rx, buf: Vec::new(), at: 0 }, &o));
+    let scanner = tokio::task::spawn_blocking(move || {
+        scan_tar(
+            ChannelReader {
+                rx,
+                buf: Vec::new(),
+                at: 0,
+            },
+            &o,
+        )
+    });
     loop {
         match resp.chunk().await {
             Ok(Some(c)) => {

@@ -185,10 +185,7 @@ pub fn layout_files(entries: &[SigstoreEntry], artifacts: &[&Artifact]) -> Vec<(
         }
     }
     let index = oci_index(entries, |d| blobs.get(d).map_or(0, |b| b.len() as u64));
-    let mut files: Vec<(String, Vec<u8>)> = blobs
-        .into_iter()
-        .map(|(d, b)| (sigstore_blob_path(&d), b))
-        .collect();
+    let mut files: Vec<(String, Vec<u8>)> = blobs.into_iter().map(|(d, b)| (sigstore_blob_path(&d), b)).collect();
     files.push((SIGSTORE_INDEX.to_string(), index));
     files.push((SIGSTORE_LAYOUT.to_string(), OCI_LAYOUT.to_vec()));
     files.sort_by(|a, b| a.0.cmp(&b.0));

@@ -28,6 +28,8 @@ pub enum PushError {
     NoMirror { repository: String },
     #[error("{destination}: {reason}")]
     ReadBack { destination: String, reason: String },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
 }
 
 impl PushError {
@@ -90,7 +92,10 @@ pub fn read_idms(path: &Path) -> Result<Vec<Mirror>, PushError> {
         }
         let d: Doc = serde_saphyr::from_str(doc).map_err(|e| bad(crate::text::escape_name(&e.to_string())))?;
         if let Some(k) = d.kind.as_deref().filter(|k| *k != "ImageDigestMirrorSet") {
-            return Err(bad(format!("kind {:?} is not ImageDigestMirrorSet", crate::text::escape_name(k))));
+            return Err(bad(format!(
+                "kind {:?} is not ImageDigestMirrorSet",
+                crate::text::escape_name(k)
+            )));
         }
         out.extend(d.spec.map(|s| s.image_digest_mirrors).unwrap_or_default());
     }
@@ -199,7 +204,11 @@ pub struct PushOptions {
 pub async fn push(artifacts: &[CheckedSigstore], opts: &PushOptions) -> Result<Vec<PushItem>, PushError> {
     let mut work = Vec::new();
     for a in artifacts {
-        for dest in destinations(&a.entry.image.repository, a.entry.image.component.is_some(), &opts.targets)? {
+        for dest in destinations(
+            &a.entry.image.repository,
+            a.entry.image.component.is_some(),
+            &opts.targets,
+        )? {
             work.push((a, dest));
         }
     }
@@ -227,7 +236,12 @@ async fn one(a: &CheckedSigstore, dest: &Pullspec, opts: &PushOptions) -> Result
         Err(e) => return Err(e.into()),
     };
     let image_present = reg
-        .manifest(dest, &e.image.digest.to_string(), MANIFEST_ACCEPT, MAX_MANIFEST_SIZE as u64)
+        .manifest(
+            dest,
+            &e.image.digest.to_string(),
+            MANIFEST_ACCEPT,
+            MAX_MANIFEST_SIZE as u64,
+        )
         .await
         .ok()
         .map(|m| m.is_some());
@@ -297,4 +311,36 @@ async fn one(a: &CheckedSigstore, dest: &Pullspec, opts: &PushOptions) -> Result
 /// A media type without parameters, lowercased, as a node compares it.
 fn simplified(ct: &str) -> String {
     ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// [`push`] on a runtime of its own, for the binaries.
+pub fn push_blocking(artifacts: &[CheckedSigstore], opts: &PushOptions) -> Result<Vec<PushItem>, PushError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| PushError::Runtime(e.to_string()))?;
+    runtime.block_on(push(artifacts, opts))
+}
+
+/// A line of the plan or outcome for one item.
+pub fn describe(item: &PushItem, dry_run: bool) -> String {
+    let what = match &item.component {
+        Some(c) => format!("{}@{} ({c})", item.repository, item.digest),
+        None => format!("{}@{} ({})", item.repository, item.digest, item.role.name()),
+    };
+    let verb = match (item.action, dry_run, item.done) {
+        (PushAction::Create, true, _) => "would create",
+        (PushAction::Replace, true, _) => "would replace",
+        (PushAction::Create, false, true) => "created",
+        (PushAction::Replace, false, true) => "replaced",
+        (PushAction::Create | PushAction::Replace, false, false) => "not pushed",
+        (PushAction::Unchanged, _, _) => "unchanged",
+        (PushAction::Conflict, _, _) => "conflict (a different .sig is there; --force replaces it)",
+    };
+    let image = match item.image_present {
+        Some(false) => "; the image itself is not in this repository (a node pulls both from the mirror)",
+        _ => "",
+    };
+    format!("{verb:9} {} <- {what} {}{image}", item.destination, item.signature)
 }

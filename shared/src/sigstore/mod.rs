@@ -18,10 +18,10 @@ pub mod policy;
 pub mod reference;
 pub mod verify;
 
-/// How containers/image decodes a `.sig` manifest, for reading its layers before judging it.
-pub(crate) use manifest::oci1_from_manifest;
 /// Go's `digest.Validate`, as a node checks a layer digest.
 pub(crate) use gotext::validate_digest as gotext_validate_digest;
+/// How containers/image decodes a `.sig` manifest, for reading its layers before judging it.
+pub(crate) use manifest::oci1_from_manifest;
 pub use payload::SIGNATURE_TYPE;
 pub use policy::{ClusterImagePolicy, Curve, KeyError, KeyType, PolicyError, PublicKey, SignedIdentity, Trust};
 pub use verify::{

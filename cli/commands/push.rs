@@ -1,0 +1,143 @@
+//! `unpack push`: verify, then push the bundle's sigstore `.sig` artifacts into the mirror
+//! registry (each read back and compared); a different `.sig` already under the same tag is
+//! left as it is and ends the command with exit 1 (`conflict` in the audit log) unless
+//! `--force`.
+
+use std::time::Duration;
+
+use sigbundle::audit::{Action, AuditLog, Destination, PushedArtifact};
+use sigbundle::carry::push::{self, PushAction, PushOptions, Targets};
+use sigbundle::digest::Pullspec;
+use sigbundle::error::Error;
+use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
+use sigbundle::step::{audited, StepDone};
+use sigbundle::text::escape_name;
+
+use super::{check_options, json_on_failure};
+use crate::args::unpack::PushArgs;
+use crate::exit::{CommandResult, Outcome};
+use crate::printer::print_json;
+use crate::{errln, outln};
+
+pub fn run(a: PushArgs, log: &AuditLog) -> CommandResult {
+    let opts = check_options(&a.check, false)?;
+    let repo = |flag: &str, s: &str| {
+        Pullspec::parse_repository(s).map_err(|e| Error::Usage(format!("{flag} {}: {e}", escape_name(s))))
+    };
+    let targets = match (&a.to, &a.idms) {
+        (Some(to), _) => Targets::To {
+            release: repo("--to", to)?,
+            components: a
+                .components_to
+                .as_deref()
+                .map(|c| repo("--components-to", c))
+                .transpose()?,
+        },
+        (None, Some(f)) => Targets::Idms(push::read_idms(f)?),
+        (None, None) => unreachable!("clap requires --to or --idms"),
+    };
+    let registry = Registry::new(RegistryConfig {
+        auth: match &a.authfile {
+            Some(p) => AuthFile::from_file(p)?,
+            None => AuthFile::discover()?,
+        },
+        insecure: a.insecure_registry.clone(),
+        ca_file: a.registry_ca.clone(),
+        timeout: Some(Duration::from_secs(a.timeout)),
+        retries: a.retries,
+    })?;
+    let push_opts = PushOptions {
+        registry,
+        targets,
+        dry_run: a.dry_run,
+        force: a.force,
+        concurrency: a.concurrency,
+    };
+    let result = audited(log, &a.bundle, Action::Push, &opts, None, |b| {
+        if b.sigstore.is_empty() {
+            return Err(Error::Usage(
+                "the bundle holds no sigstore .sig artifacts (pack it with --sigstore); nothing pushed".into(),
+            ));
+        }
+        let items = push::push_blocking(&b.sigstore, &push_opts)?;
+        let mut repositories: Vec<String> = items
+            .iter()
+            .map(|i| {
+                i.destination
+                    .split_once(":sha256-")
+                    .map_or(i.destination.as_str(), |d| d.0)
+                    .to_string()
+            })
+            .collect();
+        repositories.sort();
+        repositories.dedup();
+        let destination = Destination::Registry {
+            repositories,
+            dry_run: a.dry_run,
+            force: a.force,
+            artifacts: items
+                .iter()
+                .map(|i| PushedArtifact {
+                    repository: i.repository.clone(),
+                    digest: i.digest.clone(),
+                    signature: i.signature.clone(),
+                    destination: i.destination.clone(),
+                    action: i.action.name().to_string(),
+                    done: i.done,
+                })
+                .collect(),
+        };
+        let conflicts = items
+            .iter()
+            .filter(|i| i.action == PushAction::Conflict)
+            .map(|i| push::describe(i, a.dry_run))
+            .collect();
+        Ok(StepDone {
+            value: items,
+            destination: Some(destination),
+            conflicts,
+        })
+    });
+    let (_, done) = json_on_failure(result, &a.bundle, a.json)?;
+    let items = &done.value;
+    if a.json {
+        print_json(&crate::json::Pushed {
+            ok: done.conflicts.is_empty(),
+            dry_run: a.dry_run,
+            items,
+        });
+    } else {
+        for i in items {
+            outln!("{}", push::describe(i, a.dry_run));
+        }
+        let count = |act: PushAction| items.iter().filter(|i| i.action == act).count();
+        let without_image = items.iter().filter(|i| i.image_present == Some(false)).count();
+        errln!(
+            "{} {} .sig artifact(s): {} {}, {} unchanged, {} conflict{}",
+            if a.dry_run { "planned" } else { "pushed" },
+            items.len(),
+            count(PushAction::Create) + count(PushAction::Replace),
+            if a.dry_run {
+                "to write"
+            } else {
+                "written and read back identical"
+            },
+            count(PushAction::Unchanged),
+            count(PushAction::Conflict),
+            if a.dry_run { "; nothing pushed (--dry-run)" } else { "" }
+        );
+        if without_image > 0 {
+            errln!(
+                "unpack: warning: {without_image} destination(s) do not hold the image itself yet; mirror the images there too, or nodes pull them from elsewhere"
+            );
+        }
+    }
+    if !done.conflicts.is_empty() {
+        errln!(
+            "unpack: {} .sig artifact(s) left in conflict: the mirror holds a different .sig under the same tag (--force to replace)",
+            done.conflicts.len()
+        );
+        return Ok(Outcome::VerificationFailed);
+    }
+    Ok(Outcome::Success)
+}
