@@ -5,6 +5,7 @@
 //! bundles byte by byte, and snapshots of runs (`assert_run_snapshot!`, tests/snapshots.rs).
 #![allow(dead_code)]
 
+pub mod cosign;
 pub mod kubeapi;
 
 use std::io::{BufRead, BufReader, Read, Write};
