@@ -97,7 +97,8 @@ impl SigArtifact {
     /// The same with the annotation's text and the manifest's media type given.
     pub fn with_annotation(payload: Vec<u8>, annotation: &str, media_type: &str) -> SigArtifact {
         let pd = sha256(&payload);
-        let config = format!(r#"{{"architecture":"","os":"","rootfs":{{"type":"layers","diff_ids":["{pd}"]}}}}"#).into_bytes();
+        let config =
+            format!(r#"{{"architecture":"","os":"","rootfs":{{"type":"layers","diff_ids":["{pd}"]}}}}"#).into_bytes();
         let config_mt = if media_type == OCI_MANIFEST {
             "application/vnd.oci.image.config.v1+json"
         } else {
@@ -271,7 +272,10 @@ pub fn verify_read_back(
             return Err("payload type".into());
         }
         if p["critical"]["image"]["docker-manifest-digest"] != image_digest {
-            return Err(format!("payload names {}", p["critical"]["image"]["docker-manifest-digest"]));
+            return Err(format!(
+                "payload names {}",
+                p["critical"]["image"]["docker-manifest-digest"]
+            ));
         }
         let id = p["critical"]["identity"]["docker-reference"].as_str().unwrap_or("");
         let id_repo = id.split('@').next().unwrap();
