@@ -826,3 +826,63 @@ fn the_test_signer_writes_what_containers_image_writes() {
     let sig = k.sign(&p);
     assert_eq!(sig.len(), 512, "RSA-4096 PKCS#1 v1.5");
 }
+
+#[test]
+fn sigbundle_agrees_with_the_recorded_node_verdicts() {
+    use sigbundle::sigstore::{PublicKey, SignedIdentity, Trust};
+    let dir = common::fixture("sigstore/node-verdicts");
+    let key = |f: &str| PublicKey::from_pem(&std::fs::read(dir.join(f)).unwrap()).unwrap();
+    let trust = Trust::new(
+        vec![key("rsa4096.pub"), key("ec-p256.pub")],
+        SignedIdentity::MatchRepoDigestOrExact,
+    )
+    .unwrap();
+    let mut seen = 0;
+    for case in std::fs::read_dir(&dir).unwrap() {
+        let case = case.unwrap().path();
+        if !case.is_dir() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(case.join("verdict.json")).unwrap()).unwrap();
+        let (repo, pulled) = v["pulled"].as_str().unwrap().split_once('@').unwrap();
+        let digest = sigbundle::digest::Digest::parse(v["image_digest"].as_str().unwrap()).unwrap();
+        let pulled = sigbundle::digest::Digest::parse(pulled).unwrap();
+        let art = std::fs::read(case.join("sig.manifest")).ok().map(|manifest| {
+            let blobs = std::fs::read_dir(&case)
+                .unwrap()
+                .map(|f| f.unwrap().path())
+                .filter(|p| p.file_name().unwrap().len() == 64)
+                .map(|p| {
+                    let name = p.file_name().unwrap().to_str().unwrap().to_string();
+                    (format!("sha256:{name}"), std::fs::read(&p).unwrap())
+                })
+                .collect();
+            sigbundle::carry::Artifact {
+                manifest,
+                media_type: v["sig_content_type"].as_str().unwrap().to_string(),
+                blobs,
+            }
+        });
+        let report = sigbundle::carry::judge(art.as_ref(), &Default::default(), repo, &pulled, &digest, &trust);
+        let node_accepts = v["node_verdict"] == "ACCEPT";
+        assert_eq!(
+            report.verdict.is_valid(),
+            node_accepts,
+            "{}: sigbundle {} ({}), node {}",
+            case.display(),
+            report.verdict,
+            report.reason,
+            v["node_verdict"]
+        );
+        if !node_accepts {
+            assert!(
+                v["note"].as_str().unwrap().contains(&report.reason),
+                "{}: {}",
+                case.display(),
+                report.reason
+            );
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 8);
+}
