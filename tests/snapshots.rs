@@ -352,3 +352,144 @@ fn refusal_classes() {
     let r = env.run("unpack", &["verify", "u.tar.zst", "--packer-key", "absent.pub.asc"]);
     assert_run_snapshot!("refused_io_missing_key", r, env);
 }
+
+/// The sigstore outputs: `pack --sigstore` (carried, missing, refused, dry run), `unpack
+/// verify`/`inspect` of a v2 bundle, `unpack push` (plan, push, again, conflict, JSON),
+/// `unpack emit --oci-dir` and the audit listing; against real registries, with a fixed
+/// sigstore key so the artifacts are the same on every run.
+#[test]
+fn sigstore_carry_outputs() {
+    use common::cosign::{CosignKey, RH_RELEASE};
+    let env = Env::for_snapshots();
+    let src = RegistryProcess::start(None);
+    let mirror = RegistryProcess::start(None);
+    let gpg = GpgSigner::new(&env);
+    {
+        let home = tempfile::tempdir().unwrap();
+        let out = gpg_cmd_fprs(home.path(), &gpg.public);
+        for f in out {
+            env.redact(&f, "[GPG FPR]");
+            env.redact(&f[24..], "[GPG KEYID]");
+        }
+    }
+    let key = CosignKey::from_pem_file(&fixture("sigstore/test-keys/rsa4096-test.key"));
+    std::fs::copy(fixture("sigstore/test-keys/rsa4096-test.pub"), env.path("sig.pub")).unwrap();
+    let mut digests = Vec::new();
+    for (tag, signed) in [("4.99.1-x86_64", true), ("4.99.3-x86_64", false)] {
+        let (_, d) = src.push_image("src/release", tag, &format!("amd64-{tag}"), None);
+        gpg.sign_into(&env.path("store"), &d, 1, &format!("{RH_RELEASE}:{tag}"));
+        if signed {
+            src.push_sig("src/release", &d, &key.artifact(&format!("{RH_RELEASE}:{tag}"), &d));
+        }
+        digests.push(format!("{}/src/release@{d}", src.host));
+    }
+    let keyring = gpg.public.to_str().unwrap();
+    let pack = |extra: &[&str]| {
+        let mut args = vec![
+            "--insecure-registry",
+            src.host.as_str(),
+            "--store",
+            "store",
+            "--keyring",
+            keyring,
+            "--no-sign",
+            "--concurrency",
+            "1",
+            "--sigstore",
+            "--sigstore-key",
+            "sig.pub",
+        ];
+        args.extend(extra);
+        args.extend(digests.iter().map(String::as_str));
+        env.run("pack", &args)
+    };
+    assert_run_snapshot!("pack_sigstore_missing", pack(&["-o", "b.tar.zst"]), env);
+    // The GPG signatures are made afresh for each run: their sizes in the plan vary.
+    let mut r = pack(&["--dry-run"]);
+    let sized: Vec<String> = r
+        .stdout
+        .lines()
+        .map(|l| match l.find("  valid  ") {
+            Some(i) if l.starts_with("sha256:") && !l.contains("image ") => {
+                let rest = l[i + 9..].trim_start();
+                let after = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                format!("{}  valid  [SIZE]{after}", &l[..i])
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    r.stdout = sized.join("\n") + "\n";
+    r.raw_stdout = r.stdout.clone().into_bytes();
+    assert_run_snapshot!("pack_sigstore_dry_run", r, env);
+    let r = pack(&["--allow-missing", "-o", "b.tar.zst"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.redact_bundle("b.tar.zst");
+    assert_run_snapshot!("pack_sigstore", r, env);
+
+    let unpack = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![
+            cmd,
+            "b.tar.zst",
+            "--allow-unsigned",
+            "--keyring",
+            keyring,
+            "--sigstore-key",
+            "sig.pub",
+        ];
+        args.extend(extra);
+        env.run("unpack", &args)
+    };
+    assert_run_snapshot!("unpack_verify_sigstore", unpack("verify", &[]), env);
+    assert_run_snapshot!(
+        "unpack_verify_sigstore_refused",
+        env.run(
+            "unpack",
+            &["verify", "b.tar.zst", "--allow-unsigned", "--keyring", keyring]
+        ),
+        env
+    );
+    assert_run_snapshot!(
+        "unpack_inspect_sigstore",
+        env.run("unpack", &["inspect", "b.tar.zst"]),
+        env
+    );
+
+    let to = format!("{}/ocp/release", mirror.host);
+    let push = |extra: &[&str]| {
+        let mut args = vec!["--to", to.as_str(), "--insecure-registry", mirror.host.as_str()];
+        args.extend(extra);
+        unpack("push", &args)
+    };
+    assert_run_snapshot!("unpack_push_dry_run", push(&["--dry-run"]), env);
+    assert_run_snapshot!("unpack_push", push(&[]), env);
+    assert_run_snapshot!("unpack_push_again_json", push(&["--json"]), env);
+    let d = digests[0].split('@').nth(1).unwrap();
+    mirror.push_sig("ocp/release", d, &key.artifact(&format!("{RH_RELEASE}:other"), d));
+    assert_run_snapshot!("unpack_push_conflict", push(&[]), env);
+    assert_run_snapshot!("unpack_emit_oci_dir", unpack("emit", &["--oci-dir", "layout"]), env);
+    env.redact_audit_hashes();
+    assert_run_snapshot!("unpack_audit_sigstore", env.run("unpack", &["audit"]), env);
+    assert_run_snapshot!(
+        "unpack_audit_sigstore_by_release",
+        env.run("unpack", &["audit", "--by-release"]),
+        env
+    );
+}
+
+/// Every fingerprint of the keys in an armored public key file.
+fn gpg_cmd_fprs(home: &std::path::Path, public: &std::path::Path) -> Vec<String> {
+    let out = gpg(
+        home,
+        &[
+            "--show-keys",
+            "--with-colons",
+            "--with-subkey-fingerprints",
+            public.to_str().unwrap(),
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("fpr:"))
+        .map(|l| l.split(':').nth(9).unwrap().to_string())
+        .collect()
+}

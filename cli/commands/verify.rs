@@ -41,14 +41,31 @@ pub fn report(path: &Path, b: &VerifiedBundle) -> Result<(), Error> {
         }
     }
     let sigs: usize = b.releases.iter().map(|r| r.signatures.len()).sum();
+    let sigstore = if b.manifest.format == sigbundle::manifest::FORMAT_V2 {
+        let missing = b.manifest.sigstore_missing.len();
+        format!(
+            "; {} sigstore .sig artifact(s) verified again{}",
+            b.sigstore.len(),
+            if missing > 0 {
+                format!(", {missing} image(s) without one (listed above)")
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        String::new()
+    };
     let missing = &b.manifest.missing;
     if missing.is_empty() {
-        errln!("OK: {} release(s), {sigs} signature(s) verified", b.releases.len());
+        errln!(
+            "OK: {} release(s), {sigs} signature(s) verified{sigstore}",
+            b.releases.len()
+        );
     } else {
         let first: Vec<String> = missing.iter().take(3).map(|m| m.digest.to_string()).collect();
         let more = missing.len().saturating_sub(first.len());
         errln!(
-            "OK: {} release(s), {sigs} signature(s) verified; {} release(s) were packed without a valid signature (--allow-missing) and are not in it: {}{}",
+            "OK: {} release(s), {sigs} signature(s) verified{sigstore}; {} release(s) were packed without a valid signature (--allow-missing) and are not in it: {}{}",
             b.releases.len(),
             missing.len(),
             first.join(", "),

@@ -38,6 +38,8 @@ pub enum PackError {
     NoValidSigstore { missing: Vec<ArtifactOutcome> },
     #[error(transparent)]
     Carry(#[from] CarryError),
+    #[error("--image-references lists the components of one release; {releases} releases were asked for (pack them one at a time)")]
+    ImageReferencesForMany { releases: usize },
     #[error("cannot fetch signatures of {digest} from {store}: {source}")]
     Fetch {
         digest: Digest,
@@ -457,18 +459,19 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     }
     check_output(opts)?;
     let wanted = collapse(requests);
-    let sigstore = async {
-        match &opts.sigstore {
-            Some(s) => {
-                let w = sigstore_sources(requests, &s.default_source);
-                collect_sigstore(&w, &s.collect).await.map(Some)
+    // The release signatures first, then the `.sig` artifacts: each says its progress in its
+    // own block, and a run without valid release signatures stops before the registry is asked.
+    let mut outcomes = collect(&wanted, opts).await?;
+    let sigstore = match &opts.sigstore {
+        Some(s) => {
+            let w = sigstore_sources(requests, &s.default_source);
+            if matches!(s.collect.components, crate::carry::collect::Components::Given(_)) && w.len() > 1 {
+                return Err(PackError::ImageReferencesForMany { releases: w.len() });
             }
-            None => Ok(None),
+            Some(SigstoreSummary::of(collect_sigstore(&w, &s.collect).await?))
         }
+        None => None,
     };
-    let (outcomes, sigstore) = tokio::join!(collect(&wanted, opts), sigstore);
-    let mut outcomes = outcomes?;
-    let sigstore = sigstore?.map(SigstoreSummary::of);
     let missing = missing_releases(&outcomes);
     let mut would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
     if !opts.dry_run && would_fail {

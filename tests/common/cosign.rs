@@ -45,6 +45,11 @@ impl CosignKey {
         CosignKey::of(PKey::from_ec_key(ec).unwrap())
     }
 
+    /// A key from a PEM private key file (the fixed test key of the snapshots).
+    pub fn from_pem_file(path: &std::path::Path) -> CosignKey {
+        CosignKey::of(PKey::private_key_from_pem(&std::fs::read(path).unwrap()).unwrap())
+    }
+
     fn of(key: PKey<Private>) -> CosignKey {
         let public_pem = key.public_key_to_pem().unwrap();
         CosignKey { key, public_pem }
