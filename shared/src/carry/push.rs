@@ -336,11 +336,18 @@ pub fn describe(item: &PushItem, dry_run: bool) -> String {
         (PushAction::Replace, false, true) => "replaced",
         (PushAction::Create | PushAction::Replace, false, false) => "not pushed",
         (PushAction::Unchanged, _, _) => "unchanged",
-        (PushAction::Conflict, _, _) => "conflict (a different .sig is there; --force replaces it)",
+        (PushAction::Conflict, _, _) => "conflict",
+    };
+    let conflict = match item.action {
+        PushAction::Conflict => "; a different .sig is there, left alone (--force replaces it)",
+        _ => "",
     };
     let image = match item.image_present {
         Some(false) => "; the image itself is not in this repository (a node pulls both from the mirror)",
         _ => "",
     };
-    format!("{verb:9} {} <- {what} {}{image}", item.destination, item.signature)
+    format!(
+        "{verb:9} {} <- {what} {}{conflict}{image}",
+        item.destination, item.signature
+    )
 }
