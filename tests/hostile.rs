@@ -891,6 +891,7 @@ fn inspect_and_audit_never_panic_on_multibyte_text() {
         bundle_sha256: Some("é".repeat(40)),
         packer: None,
         releases: vec![],
+        sigstore: vec![],
         destination: None,
         problems: vec![],
     })
@@ -950,6 +951,7 @@ fn nothing_from_a_file_reaches_the_terminal_unescaped() {
                 digest: "sha256:\u{1b}[1m".into(),
                 signatures: vec![],
             }],
+            sigstore: vec![],
             destination: Some(sigbundle::audit::Destination::StoreDir {
                 path: "\u{1b}[2J".into(),
             }),

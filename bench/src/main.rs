@@ -930,6 +930,8 @@ fn junk_bundle_parts(releases: usize, size: usize) -> (sigbundle::manifest::Mani
             .collect(),
         releases: rels,
         missing: vec![],
+        sigstore: vec![],
+        sigstore_missing: vec![],
     };
     (manifest, members)
 }

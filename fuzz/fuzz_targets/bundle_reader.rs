@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
         packer_keys: None,
         allow_unsigned: true,
         release_keys: RING.get_or_init(ReleaseTrust::default_release).clone(),
+        sigstore_trust: sigbundle::sigstore::Trust::release(),
         strict: false,
         now: std::time::SystemTime::now(),
         limits: Limits { max_total: 8 << 20, ..Limits::default() },

@@ -57,6 +57,8 @@ fn base() -> &'static [(Vec<u8>, Vec<u8>)] {
                 }],
             }],
             missing: vec![],
+            sigstore: vec![],
+            sigstore_missing: vec![],
             members: vec![Member {
                 path: path.clone(),
                 size: SIG.len() as u64,
@@ -433,6 +435,7 @@ fuzz_target!(|data: &[u8]| {
         packer_keys: None,
         allow_unsigned: true,
         release_keys: RING.get_or_init(ReleaseTrust::default_release).clone(),
+        sigstore_trust: sigbundle::sigstore::Trust::release(),
         strict: false,
         now: std::time::SystemTime::now(),
         limits: Limits {

@@ -199,8 +199,11 @@ pub struct Registry {
     roots: Vec<reqwest::Certificate>,
     cfg: RegistryConfig,
     /// `Authorization` values by (registry, repository, push access).
-    tokens: Arc<Mutex<HashMap<(String, String, bool), String>>>,
+    tokens: Arc<Mutex<Tokens>>,
 }
+
+/// `Authorization` values by (registry, repository, push access).
+type Tokens = HashMap<(String, String, bool), String>;
 
 /// A parsed `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge.
 fn parse_challenge(h: &str) -> Option<(String, BTreeMap<String, String>)> {

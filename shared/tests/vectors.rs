@@ -228,6 +228,7 @@ fn fuzz_findings_are_handled() {
                 packer_keys: None,
                 allow_unsigned: true,
                 release_keys: ReleaseTrust::default_release(),
+                sigstore_trust: sigbundle::sigstore::Trust::release(),
                 strict: false,
                 now: SystemTime::now(),
                 limits: Limits {

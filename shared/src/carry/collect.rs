@@ -435,10 +435,10 @@ async fn signature(
             let why = format!("config {config:?} is not a sha256 digest");
             return Ok(uncarryable(settle(out, report, None), why));
         }
-        if !artifact.blobs.contains_key(&config) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = artifact.blobs.entry(config.clone()) {
             match reg.blob(&t.source, &config, MAX_SIGNATURE_SIZE as u64).await {
                 Ok(b) if super::sha256_digest(&b) == config => {
-                    artifact.blobs.insert(config, b);
+                    slot.insert(b);
                 }
                 Ok(_) => {
                     let why = format!("config blob {config} does not match its digest");

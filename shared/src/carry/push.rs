@@ -127,7 +127,8 @@ pub fn destinations(repository: &str, component: bool, targets: &Targets) -> Res
                 .ok_or_else(|| PushError::NoMirror {
                     repository: repository.to_string(),
                 })?;
-            let rest = &repository[best.source.len()..];
+            // `starts_with` above: the source's length is a character boundary.
+            let rest = repository.get(best.source.len()..).unwrap_or_default();
             best.mirrors
                 .iter()
                 .map(|m| {
