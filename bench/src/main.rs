@@ -19,6 +19,8 @@ use sequoia_openpgp as openpgp;
 use sha2::Digest as _;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+mod sigstore;
+
 #[derive(Parser)]
 #[command(
     name = "sigbundle-bench",
@@ -58,6 +60,24 @@ enum Cmd {
     },
     /// Run every measurement and write the table
     Run(RunArgs),
+    /// `pack --sigstore --sigstore-components` of one release with N components from a
+    /// loopback registry with a delay per response, and `unpack push` of it, against the
+    /// latency floor
+    Sigstore {
+        #[arg(long, default_value = "target/bench-sigstore")]
+        dir: PathBuf,
+        /// Where the release binaries are
+        #[arg(long, default_value = "target/release")]
+        bin_dir: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        components: usize,
+        #[arg(long, default_value_t = 20)]
+        delay_ms: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Peak RSS of `unpack verify` on hostile bundles of up to 100 MB (and a real one)
     Hostile {
         #[arg(long, default_value = "target/bench-hostile")]
@@ -78,6 +98,14 @@ fn main() {
         Cmd::Serve { root, delay_ms, addr } => serve_forever(root, delay_ms, addr),
         Cmd::Micro { dir, count } => micro(&dir, count),
         Cmd::Run(args) => run(args),
+        Cmd::Sigstore {
+            dir,
+            bin_dir,
+            components,
+            delay_ms,
+            concurrency,
+            runs,
+        } => sigstore::run(&dir, &bin_dir, components, delay_ms, concurrency, runs),
         Cmd::Hostile {
             dir,
             bin_dir,
@@ -181,6 +209,35 @@ fn gen(dir: &Path, releases: usize, sigs: usize) -> Res<Vec<String>> {
     .map_err(err("meta"))?;
     eprintln!("generated in {:.1}s", started.elapsed().as_secs_f64());
     Ok(digests)
+}
+
+/// A new RSA-4096 release key (`DIR/release-key.asc`) and its signature of `digest` in Red
+/// Hat's shape, as `store/sha256=<hex>/signature-1`.
+fn sign_store_entry(dir: &Path, store: &Path, digest: &str) -> Res<()> {
+    std::fs::create_dir_all(dir).map_err(err("mkdir"))?;
+    let (cert, _) = CertBuilder::new()
+        .add_userid("sigbundle bench release signer")
+        .set_cipher_suite(CipherSuite::RSA4k)
+        .set_primary_key_flags(KeyFlags::empty().set_signing().set_certification())
+        .set_validity_period(None)
+        .generate()
+        .map_err(err("keygen"))?;
+    std::fs::write(
+        dir.join("release-key.asc"),
+        cert.armored().to_vec().map_err(err("armor"))?,
+    )
+    .map_err(err("write key"))?;
+    let kp = cert
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .map_err(err("secret"))?
+        .into_keypair()
+        .map_err(err("keypair"))?;
+    let folder = store.join(digest.replace("sha256:", "sha256="));
+    std::fs::create_dir_all(&folder).map_err(err("mkdir"))?;
+    std::fs::write(folder.join("signature-1"), sign_like_red_hat(&kp, digest, 0, 1)?).map_err(err("write"))
 }
 
 /// A signature in Red Hat's shape: a ZIP-compressed message holding a one-pass signature, a
