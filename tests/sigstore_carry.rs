@@ -886,3 +886,92 @@ fn sigbundle_agrees_with_the_recorded_node_verdicts() {
     }
     assert_eq!(seen, 8);
 }
+
+#[test]
+fn pack_and_push_through_registries_behind_basic_auth() {
+    use base64::Engine;
+    let env = Env::new();
+    let gpg = GpgSigner::new(&env);
+    let key = CosignKey::ecdsa_p256();
+    key.write_public(&env.path("ec.pub"));
+    let src = RegistryProcess::start(Some(("puller", "hunter2")));
+    let mirror = RegistryProcess::start(Some(("pusher", "s3cret")));
+    let auth = Some("puller:hunter2");
+    let (_, d) = src.push_image("src/release", "4.99.20-x86_64", "amd64-auth", auth);
+    gpg.sign_into(&env.path("store"), &d, 1, &format!("{RH_RELEASE}:4.99.20-x86_64"));
+    let art = key.artifact(&format!("{RH_RELEASE}:4.99.20-x86_64"), &d);
+    src.push_blob("src/release", &art.config, auth);
+    src.push_blob("src/release", &art.payload, auth);
+    src.push_manifest("src/release", &sig_tag(&d), cosign::OCI_MANIFEST, &art.manifest, auth);
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    std::fs::write(
+        env.path("auth.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}},"{}":{{"auth":"{}"}}}}}}"#,
+            src.host,
+            b64("puller:hunter2"),
+            mirror.host,
+            b64("pusher:s3cret")
+        ),
+    )
+    .unwrap();
+    let nohome = env.path("nohome");
+    let nohome = nohome.to_str().unwrap();
+    let keyring = gpg.public.to_str().unwrap();
+    let ps = format!("{}/src/release@{d}", src.host);
+    let pack = |extra: &[&str]| {
+        let mut a = vec![
+            "--insecure-registry",
+            src.host.as_str(),
+            "--store",
+            "store",
+            "--keyring",
+            keyring,
+            "--no-sign",
+            "--sigstore",
+            "--sigstore-key",
+            "ec.pub",
+            "-o",
+            "a.tar.zst",
+        ];
+        a.extend(extra);
+        a.push(&ps);
+        env.run_env("pack", &a, &[("HOME", nohome)])
+    };
+    pack(&[]).code(2).stderr_has("HTTP 401");
+    assert!(!env.path("a.tar.zst").exists());
+    pack(&["--authfile", "auth.json"]).code(0);
+
+    let to = format!("{}/ocp/release", mirror.host);
+    let push = |extra: &[&str]| {
+        let mut a = vec![
+            "push",
+            "a.tar.zst",
+            "--allow-unsigned",
+            "--keyring",
+            keyring,
+            "--sigstore-key",
+            "ec.pub",
+            "--to",
+            to.as_str(),
+            "--insecure-registry",
+            mirror.host.as_str(),
+        ];
+        a.extend(extra);
+        env.run_env("unpack", &a, &[("HOME", nohome)])
+    };
+    push(&[]).code(2).stderr_has("HTTP 401");
+    push(&["--authfile", "auth.json"])
+        .code(0)
+        .stderr_has("pushed 1 .sig artifact(s): 1 written");
+    let (status, _, body) = common::http(
+        &mirror.host,
+        "GET",
+        &format!("/v2/ocp/release/manifests/{}", sig_tag(&d)),
+        &[("Accept", cosign::OCI_MANIFEST)],
+        b"",
+        Some("pusher:s3cret"),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body, art.manifest);
+}

@@ -200,7 +200,7 @@ async fn image(ctx: &Ctx, t: &Target) -> Result<(Vec<ArtifactOutcome>, Option<Im
             let o = unread(ctx, t, Role::Image, format!("{at}: no such image"));
             return Ok((vec![o], None));
         }
-        Err(e @ RegistryError::Network { .. }) => return Err(e.into()),
+        Err(e) if run_fatal(&e) => return Err(e.into()),
         Err(e) => return Ok((vec![unread(ctx, t, Role::Image, e.to_string())], None)),
     };
     if Digest::of(&m.bytes) != t.digest {
@@ -358,7 +358,7 @@ async fn signature(
         .await;
     let body = match fetched {
         Ok(b) => b,
-        Err(e @ RegistryError::Network { .. }) => return Err(e.into()),
+        Err(e) if run_fatal(&e) => return Err(e.into()),
         Err(RegistryError::TooLarge { .. }) => {
             let r = refused(
                 Verdict::TooLarge,
@@ -400,7 +400,7 @@ async fn signature(
             Ok(b) => {
                 artifact.blobs.insert(d, b);
             }
-            Err(e @ RegistryError::Network { .. }) => return Err(e.into()),
+            Err(e) if run_fatal(&e) => return Err(e.into()),
             Err(RegistryError::TooLarge { .. }) => {
                 let r = refused(
                     Verdict::TooLarge,
@@ -444,7 +444,7 @@ async fn signature(
                     let why = format!("config blob {config} does not match its digest");
                     return Ok(uncarryable(settle(out, report, None), why));
                 }
-                Err(e @ RegistryError::Network { .. }) => return Err(e.into()),
+                Err(e) if run_fatal(&e) => return Err(e.into()),
                 Err(e) => {
                     let why = format!("config blob: {e}");
                     return Ok(uncarryable(settle(out, report, None), why));
@@ -471,4 +471,20 @@ fn uncarryable(mut out: ArtifactOutcome, why: String) -> ArtifactOutcome {
     out.reason = crate::text::escape_name(&why);
     out.artifact = None;
     out
+}
+
+/// A registry failure that ends the run rather than one image's look-up: the registry cannot be
+/// reached (after retries), credentials are missing or refused (401, 403), or the client
+/// cannot be set up, or it answers outside the protocol (a token refused, a bad header); as
+/// tag resolution treats them (exit 2).
+fn run_fatal(e: &RegistryError) -> bool {
+    match e {
+        RegistryError::Status { status, .. } => matches!(status, 401 | 403),
+        RegistryError::Network { .. }
+        | RegistryError::AuthFile { .. }
+        | RegistryError::Ca { .. }
+        | RegistryError::Client { .. }
+        | RegistryError::Protocol { .. } => true,
+        RegistryError::TooLarge { .. } => false,
+    }
 }
