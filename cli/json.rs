@@ -86,3 +86,12 @@ pub struct Packed<'a> {
 pub struct Keys<'a> {
     pub entries: &'a [sigbundle::verify::trust::TrustedEntry],
 }
+
+/// `pack --json` when releases have no valid signature: the error, and every release it is
+/// about with its reason.
+#[derive(Serialize)]
+pub struct PackFailed<'a> {
+    pub ok: bool,
+    pub error: String,
+    pub missing: &'a [sigbundle::packing::MissingRelease],
+}

@@ -263,7 +263,8 @@ fn missing_signature_fails_pack_and_writes_nothing() {
         ],
     )
     .code(0)
-    .stderr_has("missing: ");
+    .stderr_has(&format!("{absent}: no valid signature (no signature in any store)"))
+    .stderr_has("1 release(s) packed without a valid signature (--allow-missing; each said above)");
     env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"])
         .code(0)
         .stdout_has(&absent);

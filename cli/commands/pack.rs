@@ -66,12 +66,33 @@ pub fn run(a: PackArgs) -> CommandResult {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let summary = summary?;
+    let summary = summary.inspect_err(|e| said_missing(&a, e))?;
     say(&a, &summary)?;
     // A dry run prints its plan either way; the exit code says whether a real run would pack.
     match summary.dry_run_failure() {
         Some(e) if a.dry_run => Err(e.into()),
         _ => Ok(Outcome::Success),
+    }
+}
+
+/// The releases a refusal for missing signatures is about, said once: as JSON for scripts
+/// (the document still prints, with `ok: false`), or a line each with `-q` (which silenced the
+/// progress lines that otherwise said them); the error itself then counts them.
+fn said_missing(a: &PackArgs, e: &sigbundle::packing::PackError) {
+    let missing = e.missing();
+    if missing.is_empty() {
+        return;
+    }
+    if a.json {
+        print_json(&crate::json::PackFailed {
+            ok: false,
+            error: e.to_string(),
+            missing,
+        });
+    } else if a.quiet && (missing.len() > 1 || missing[0].refused_signatures > 0) {
+        for m in missing {
+            errln!("missing: {} ({})", m.digest, escape_name(&m.reason));
+        }
     }
 }
 
@@ -161,6 +182,10 @@ fn progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> packing::Progre
         let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
         let line = match &o.store {
             Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
+            // The lines below name each rejected signature; without any, the reason is here.
+            None if o.signatures.is_empty() => {
+                format!("{}: no valid signature ({})", o.digest, packing::missing_reason(o))
+            }
             None => format!("{}: no valid signature", o.digest),
         };
         let incomplete = o.incomplete.iter().map(|f| {
@@ -211,10 +236,13 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
             summary.missing.len()
         );
     } else if !a.quiet {
-        for m in &summary.missing {
-            errln!("missing: {} ({})", m.digest, m.reason);
-        }
         let Some(b) = &summary.bundle else { return Ok(()) };
+        if !summary.missing.is_empty() {
+            errln!(
+                "{} release(s) packed without a valid signature (--allow-missing; each said above), recorded as missing in the manifest",
+                summary.missing.len()
+            );
+        }
         errln!(
             "packed {} release(s), {} signature(s) into {} ({} bytes, sha256 {}), packer {}, in {:.2}s",
             summary.releases,

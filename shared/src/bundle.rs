@@ -438,7 +438,8 @@ fn summarize(problems: &[Problem], more: u64) -> String {
     match problems {
         [] => "no problem named".into(),
         [one] if more == 0 => one.to_string(),
-        _ => format!("{} problems (first: {})", problems.len() as u64 + more, problems[0]),
+        // Each is listed once, under the error (and in `problems` of the JSON and the record).
+        _ => format!("{} problems", problems.len() as u64 + more),
     }
 }
 

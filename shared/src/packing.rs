@@ -27,8 +27,14 @@ use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
 pub enum PackError {
     #[error("nothing to pack: name at least one release (digest, pullspec, version), --channel or --from-file")]
     NothingRequested,
-    #[error("no valid signature for {}; nothing written (pass --allow-missing to pack the rest)", list_missing(.missing))]
-    NoValidSignature { missing: Vec<MissingRelease> },
+    /// One line however many are missing: one is named with its reason, more are counted
+    /// (each was said as it completed; [`PackError::missing`] lists them).
+    #[error("{}; nothing written (pass --allow-missing to pack the rest)", summarize_missing(.missing, *.releases))]
+    NoValidSignature {
+        missing: Vec<MissingRelease>,
+        /// How many releases were asked for in all.
+        releases: usize,
+    },
     #[error("cannot fetch signatures of {digest} from {store}: {source}")]
     Fetch {
         digest: Digest,
@@ -58,6 +64,14 @@ pub enum PackError {
 }
 
 impl PackError {
+    /// The releases without a valid signature, for a refusal for that reason.
+    pub fn missing(&self) -> &[MissingRelease] {
+        match self {
+            PackError::NoValidSignature { missing, .. } => missing,
+            _ => &[],
+        }
+    }
+
     /// Releases without a valid signature are a verification failure; the rest usage or I/O.
     pub fn exit_class(&self) -> crate::error::ExitClass {
         match self {
@@ -67,11 +81,15 @@ impl PackError {
     }
 }
 
-fn list_missing(m: &[MissingRelease]) -> String {
-    m.iter()
-        .map(|r| format!("{} ({})", r.digest, r.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
+fn summarize_missing(m: &[MissingRelease], releases: usize) -> String {
+    match m {
+        [one] if one.refused_signatures > 0 => format!(
+            "no valid signature for {}: {} signature(s) refused",
+            one.digest, one.refused_signatures
+        ),
+        [one] => format!("no valid signature for {} ({})", one.digest, one.reason),
+        _ => format!("{} of {releases} release(s) have no valid signature", m.len()),
+    }
 }
 
 /// A release that ended without a valid signature, and why.
@@ -80,6 +98,8 @@ pub struct MissingRelease {
     pub digest: Digest,
     pub requested: Vec<String>,
     pub reason: String,
+    /// How many of its signatures were fetched and refused (each said as it was judged).
+    pub refused_signatures: usize,
 }
 
 /// Where the bundle goes.
@@ -190,6 +210,7 @@ impl PackSummary {
     pub fn dry_run_failure(&self) -> Option<PackError> {
         self.would_fail.then(|| PackError::NoValidSignature {
             missing: self.missing.clone(),
+            releases: self.releases + self.missing.len(),
         })
     }
 }
@@ -321,7 +342,8 @@ async fn collect_one(
     Ok(out)
 }
 
-fn missing_reason(o: &ReleaseOutcome) -> String {
+/// Why a release has no valid signature, in a few words.
+pub fn missing_reason(o: &ReleaseOutcome) -> String {
     if o.signatures.is_empty() {
         if o.errors.is_empty() {
             "no signature in any store".into()
@@ -355,7 +377,10 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     let missing = missing_releases(&outcomes);
     let would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
     if !opts.dry_run && would_fail {
-        return Err(PackError::NoValidSignature { missing });
+        return Err(PackError::NoValidSignature {
+            missing,
+            releases: outcomes.len(),
+        });
     }
     let (manifest, members) = build_manifest(&mut outcomes, &missing, opts);
     let mut summary = PackSummary {
@@ -391,6 +416,7 @@ fn missing_releases(outcomes: &[ReleaseOutcome]) -> Vec<MissingRelease> {
             digest: o.digest,
             requested: o.requested.clone(),
             reason: missing_reason(o),
+            refused_signatures: o.signatures.iter().filter(|j| !j.report.verdict.is_valid()).count(),
         })
         .collect()
 }
