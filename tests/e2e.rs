@@ -924,3 +924,45 @@ fn every_help_has_examples_and_pack_groups_its_options() {
         "{help}"
     );
 }
+
+/// Progress only on a terminal: pack shows a resolving phase, then done/total with rate and
+/// time left; unpack shows the bundle read so far. Without a terminal, neither.
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    let env = Env::new();
+    let shown = in_terminal(
+        &env,
+        "pack",
+        &format!("--store {REDHAT_STORE} --no-sign -o b.tar.zst {RH_4_15_0} {RH_4_10_18}"),
+    );
+    assert!(shown.contains("resolving releases to digests"), "{shown}");
+    assert!(shown.contains("/2 releases"), "{shown}");
+    assert!(shown.contains(" left"), "{shown}");
+    assert!(shown.contains("EXIT=0"), "{shown}");
+    let shown = in_terminal(&env, "unpack", "verify b.tar.zst --allow-unsigned");
+    assert!(shown.contains("verifying "), "{shown}");
+    assert!(shown.contains(" left"), "{shown}");
+    assert!(shown.contains("EXIT=0"), "{shown}");
+
+    let r = env.run(
+        "pack",
+        &[
+            "--store",
+            REDHAT_STORE,
+            "--no-sign",
+            "--force",
+            "-o",
+            "b.tar.zst",
+            RH_4_15_0,
+        ],
+    );
+    r.code(0);
+    assert!(
+        !r.stderr.contains("resolving") && !r.stderr.contains(" left"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned"]);
+    r.code(0);
+    assert!(!r.stderr.contains("verifying "), "{}", r.stderr);
+}

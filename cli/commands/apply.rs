@@ -13,7 +13,7 @@ use crate::printer::print_json;
 use crate::{errln, outln};
 
 pub fn run(a: ApplyArgs, log: &AuditLog) -> CommandResult {
-    let opts = check_options(&a.check, true)?;
+    let opts = check_options(&a.check, &a.bundle, true)?;
     let target = Target {
         kubeconfig: a.kubeconfig.clone(),
         context: a.context.clone(),

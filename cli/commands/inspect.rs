@@ -19,7 +19,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
             allow_unsigned: false,
             strict: false,
         };
-        let opts = check_options(&check, false)?;
+        let opts = check_options(&check, &a.bundle, false)?;
         let result = audited(log, &a.bundle, Action::Verify, &opts, None, |_| {
             Ok(StepDone::ok((), None))
         });

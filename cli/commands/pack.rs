@@ -8,7 +8,7 @@ use sigbundle::bundle::Compression;
 use sigbundle::error::Error;
 use sigbundle::fsutil::Overwrite;
 use sigbundle::graph::GraphSource;
-use sigbundle::packing::{self, Output, PackOptions, PackSummary, ReleaseOutcome};
+use sigbundle::packing::{self, Output, PackOptions, PackSummary, ProgressEvent, ReleaseOutcome};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
 use sigbundle::resolve::{self, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
@@ -168,55 +168,86 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
     if quiet || !stderr_is_terminal() {
         return None;
     }
-    let b = indicatif::ProgressBar::new(0);
-    b.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} fetching {pos}/{len} releases [{elapsed}] {wide_msg}")
-            .expect("a valid template"),
-    );
-    Some(b)
+    Some(indicatif::ProgressBar::new_spinner())
 }
 
-/// What is said as each release completes: on the bar, or a line on stderr (unless quiet).
-fn progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> packing::Progress {
-    Arc::new(move |o: &ReleaseOutcome| {
-        let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
-        let line = match &o.store {
-            Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
-            // The lines below name each rejected signature; without any, the reason is here.
-            None if o.signatures.is_empty() => {
-                format!("{}: no valid signature ({})", o.digest, packing::missing_reason(o))
-            }
-            None => format!("{}: no valid signature", o.digest),
-        };
-        let incomplete = o.incomplete.iter().map(|f| {
-            format!(
-                "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
-                escape_name(f)
-            )
-        });
-        let rejected = o
-            .signatures
-            .iter()
-            .filter(|j| !j.report.verdict.is_valid())
-            .map(|j| format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict));
-        match &bar {
-            Some(b) => {
-                b.set_length(b.length().unwrap_or(0).max(b.position() + 1));
-                b.inc(1);
-                b.set_message(line);
-                for msg in incomplete.chain(rejected) {
-                    b.println(msg);
-                }
-            }
-            None if !quiet => {
-                errln!("{line}");
-                for msg in incomplete.chain(rejected) {
-                    errln!("{msg}");
-                }
-            }
-            None => {}
-        }
+/// The bar once the total is known: done/total, rate and time left, from the start.
+fn counting_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "fetching {bar:30} {pos}/{len} releases  {rate}  {elapsed} elapsed, {eta} left  {wide_msg}",
+    )
+    .expect("a valid template")
+    .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.1}/s", s.per_sec());
     })
+}
+
+/// What is said as the run goes: a resolving spinner, then a counting bar (on a terminal), or
+/// a line per release on stderr (unless quiet). A release without a valid signature is always
+/// said on its own line, with why; the bar's message shows the latest valid one.
+fn progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> packing::Progress {
+    Arc::new(move |event: ProgressEvent<'_>| match event {
+        ProgressEvent::Resolving => {
+            if let Some(b) = &bar {
+                b.set_message("resolving releases to digests…");
+                b.enable_steady_tick(Duration::from_millis(120));
+            }
+        }
+        ProgressEvent::Fetching { releases } => {
+            if let Some(b) = &bar {
+                b.disable_steady_tick();
+                b.set_style(counting_style());
+                b.set_length(releases as u64);
+                b.reset_eta();
+                b.set_message("");
+            }
+        }
+        ProgressEvent::Done(o) => said_done(bar.as_ref(), quiet, o),
+    })
+}
+
+fn said_done(bar: Option<&indicatif::ProgressBar>, quiet: bool, o: &ReleaseOutcome) {
+    let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
+    let line = match &o.store {
+        Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
+        // The lines below name each rejected signature; without any, the reason is here.
+        None if o.signatures.is_empty() => {
+            format!("{}: no valid signature ({})", o.digest, packing::missing_reason(o))
+        }
+        None => format!("{}: no valid signature", o.digest),
+    };
+    let incomplete = o.incomplete.iter().map(|f| {
+        format!(
+            "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
+            escape_name(f)
+        )
+    });
+    let rejected = o
+        .signatures
+        .iter()
+        .filter(|j| !j.report.verdict.is_valid())
+        .map(|j| format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict));
+    let lines: Vec<String> = incomplete.chain(rejected).collect();
+    match bar {
+        Some(b) => {
+            b.inc(1);
+            if o.store.is_none() {
+                b.println(sigbundle::text::terminal_safe(&line));
+            } else {
+                b.set_message(sigbundle::text::terminal_safe(&line).into_owned());
+            }
+            for msg in lines {
+                b.println(sigbundle::text::terminal_safe(&msg));
+            }
+        }
+        None if !quiet => {
+            errln!("{line}");
+            for msg in lines {
+                errln!("{msg}");
+            }
+        }
+        None => {}
+    }
 }
 
 /// The summary (JSON, the plan, or a line on stderr).

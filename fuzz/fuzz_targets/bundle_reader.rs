@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
         now: std::time::SystemTime::now(),
         limits: Limits { max_total: 8 << 20, ..Limits::default() },
         keep_bodies: true,
+        progress: None,
     };
     let seen = Seen::default();
     if let Ok(b) = read_bundle(data, &opts, Some(&seen)) {

@@ -440,6 +440,7 @@ fuzz_target!(|data: &[u8]| {
             ..Limits::default()
         },
         keep_bodies: false,
+        progress: None,
     };
     let Ok(b) = read_bundle(&bundle[..], &opts, None) else { return };
     let mut ours: Vec<(Vec<u8>, u8, u64)> = vec![(b"manifest.json".to_vec(), b'0', base()[0].1.len() as u64)];

@@ -221,6 +221,18 @@ pub struct CheckOptions {
     /// Keep each signature's bytes in the result (to emit or apply them); `false` frees them as
     /// soon as they are verified.
     pub keep_bodies: bool,
+    /// Told how many bytes of the bundle file have been read so far (for a progress bar).
+    pub progress: Option<ReadProgress>,
+}
+
+/// A callback told the bytes of a bundle file read so far.
+#[derive(Clone)]
+pub struct ReadProgress(pub std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for ReadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadProgress")
+    }
 }
 
 /// One thing wrong with a bundle.

@@ -110,7 +110,18 @@ pub enum Output {
 }
 
 /// A callback told about each release as it completes.
-pub type Progress = Arc<dyn Fn(&ReleaseOutcome) + Send + Sync>;
+pub type Progress = Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>;
+
+/// What a pack run tells its [`Progress`] callback, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent<'a> {
+    /// Names are being resolved to digests (tags, versions, channels): the total is not known.
+    Resolving,
+    /// Signatures of this many distinct releases are being fetched and verified.
+    Fetching { releases: usize },
+    /// One release is done.
+    Done(&'a ReleaseOutcome),
+}
 
 /// Everything a pack run needs.
 pub struct PackOptions {
@@ -238,6 +249,9 @@ pub async fn collect(
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let keys = Arc::new(opts.release_keys.clone());
     let stores = Arc::new(opts.stores.clone());
+    if let Some(p) = &opts.progress {
+        p(ProgressEvent::Fetching { releases: wanted.len() });
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for (digest, names) in wanted {
         let (digest, names) = (*digest, names.iter().cloned().collect::<Vec<_>>());
@@ -249,7 +263,7 @@ pub async fn collect(
             let _permit = sem.acquire_owned().await.expect("semaphore never closes");
             let out = collect_one(digest, names, &stores, &fetcher, keys, all_stores, strict).await;
             if let (Ok(o), Some(p)) = (&out, &progress) {
-                p(o);
+                p(ProgressEvent::Done(o));
             }
             out
         });
@@ -549,6 +563,9 @@ pub fn resolve_and_pack(
     runtime.block_on(async {
         if specs.is_empty() {
             return Err(PackError::NothingRequested);
+        }
+        if let Some(p) = &opts.progress {
+            p(ProgressEvent::Resolving);
         }
         let requests = resolve_all(specs, registry, opts.fetcher.client(), resolve).await?;
         pack(&requests, opts).await

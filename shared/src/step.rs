@@ -225,6 +225,7 @@ mod tests {
             now: std::time::SystemTime::now(),
             limits: Limits::default(),
             keep_bodies: true,
+            progress: None,
         }
     }
 
