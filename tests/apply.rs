@@ -173,22 +173,48 @@ fn keys_written_by_others_are_never_removed() {
 #[test]
 fn forbidden_names_the_cluster_the_object_and_the_missing_permission() {
     let (env, api) = setup();
-    api.state.forbid_patch.store(true, Ordering::SeqCst);
-    let r = apply(&env, &[]);
+    // A valid token without any RBAC grant: the LIST is refused first.
+    let r = apply(&env, &["--context", "nobody"]);
     r.code(2)
         .stderr_has(&api.url)
         .stderr_has("HTTP 403")
-        .stderr_has("configmap sha256-")
+        .stderr_has("list configmaps -l release.openshift.io/verification-signatures")
+        .stderr_has("User \"nobody\" cannot list resource \"configmaps\"")
+        .stderr_has("user nobody needs permission to list configmaps in namespace openshift-config-managed");
+    assert_eq!(env.audit_records().last().unwrap()["outcome"], "failed");
+
+    // May list and get, not patch.
+    api.state.grant("nobody", &["get", "list"]);
+    apply(&env, &["--context", "nobody"])
+        .code(2)
+        .stderr_has("apply configmap sha256-")
         .stderr_has("cannot patch resource \"configmaps\"")
-        .stderr_has("needs permission to patch configmaps in namespace openshift-config-managed");
+        .stderr_has("needs permission to patch configmaps");
+
+    // May patch but not create: server-side apply of a ConfigMap that does not exist yet is a
+    // create too, and RBAC says so.
+    api.state.grant("nobody", &["get", "list", "patch"]);
+    apply(&env, &["--context", "nobody"])
+        .code(2)
+        .stderr_has("cannot create resource \"configmaps\"")
+        .stderr_has("needs permission to create configmaps in namespace openshift-config-managed")
+        .stderr_has("get, list, patch and create");
+    assert!(api.state.objects.lock().unwrap().is_empty());
+
+    // Everything apply needs.
+    api.state.grant("nobody", &["get", "list", "patch", "create"]);
+    apply(&env, &["--context", "nobody"]).code(0).stdout_has("created");
     let rec = env.audit_records().last().unwrap().clone();
-    assert_eq!(rec["outcome"], "failed");
+    assert_eq!(rec["destination"]["user"], "nobody");
+    // Once they exist, patch is enough for an update.
+    api.state.grant("nobody", &["get", "list", "patch"]);
+    apply(&env, &["--context", "nobody"]).code(0).stdout_has("unchanged");
 }
 
 #[test]
 fn refused_credentials_server_errors_and_bad_read_back_are_reported() {
     let (env, api) = setup();
-    apply(&env, &["--context", "nobody"])
+    apply(&env, &["--context", "refused"])
         .code(2)
         .stderr_has("HTTP 401")
         .stderr_has("refused the credentials");
@@ -227,4 +253,280 @@ fn a_refused_bundle_never_reaches_the_cluster() {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["outcome"], "refused");
     assert_eq!(recs[0]["action"], "apply");
+}
+
+fn requests(api: &KubeApi) -> Vec<common::kubeapi::Request> {
+    api.state.requests.lock().unwrap().clone()
+}
+
+#[test]
+fn dry_run_server_is_the_bare_dry_run() {
+    let (env, api) = setup();
+    apply(&env, &["--dry-run=server"])
+        .code(0)
+        .stdout_has("would create")
+        .stderr_has("planned (server dry run)");
+    assert!(api.state.objects.lock().unwrap().is_empty());
+    assert!(patches(&api).iter().all(|l| l.contains("dryRun=All")));
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["dry_run"], true);
+    assert_eq!(rec["destination"]["dry_run_mode"], "server");
+    assert_eq!(rec["destination"]["server"], api.url.as_str());
+    // A real apply records no dry-run mode at all (as before --dry-run=client).
+    apply(&env, &[]).code(0);
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["dry_run"], false);
+    assert!(rec["destination"].get("dry_run_mode").is_none(), "{rec}");
+    apply(&env, &["--dry-run=nowhere"]).code(2);
+}
+
+#[test]
+fn client_dry_run_plans_from_the_bundle_alone() {
+    let (env, api) = setup();
+    // A kubeconfig that does not exist is never read.
+    let args = [
+        "apply",
+        "b.tar.zst",
+        "--allow-unsigned",
+        "--kubeconfig",
+        "nonexistent",
+        "--dry-run=client",
+    ];
+    let r = env.run("unpack", &args);
+    r.code(0)
+        .stderr_has("client dry run")
+        .stderr_has("no cluster was contacted");
+    for d in RH_ALL {
+        r.stdout_has(&format!("would apply  configmap/{} ({d}): keys {}", name(d), key(d, 1)));
+    }
+    assert!(api.state.log.lock().unwrap().is_empty(), "no request");
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["outcome"], "ok");
+    assert_eq!(rec["destination"]["kind"], "cluster");
+    assert!(rec["destination"].get("server").is_none(), "no server is known: {rec}");
+    assert_eq!(rec["destination"]["dry_run"], true);
+    assert_eq!(rec["destination"]["dry_run_mode"], "client");
+    assert_eq!(rec["destination"]["context"], serde_json::Value::Null);
+    assert_eq!(rec["releases"].as_array().unwrap().len(), 3);
+
+    // No kubeconfig anywhere, JSON.
+    let r = env.run_no_kubeconfig(
+        "unpack",
+        &["apply", "b.tar.zst", "--allow-unsigned", "--dry-run=client", "--json"],
+    );
+    r.code(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["server"], serde_json::Value::Null);
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["dry_run_mode"], "client");
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
+    assert_eq!(v["items"][0]["action"], "apply");
+    assert_eq!(v["items"][0]["applied"], false);
+    assert_eq!(v["items"][0]["keys"].as_array().unwrap().len(), 1);
+    assert!(api.state.log.lock().unwrap().is_empty(), "still no request");
+    // Whereas without a kubeconfig, a server dry run cannot start.
+    env.run_no_kubeconfig("unpack", &["apply", "b.tar.zst", "--allow-unsigned", "--dry-run"])
+        .code(2)
+        .stderr_has("cannot load kubeconfig")
+        .stderr_has("--server URL and --token TOKEN");
+}
+
+#[test]
+fn server_and_token_need_no_kubeconfig() {
+    let (env, api) = setup();
+    let ca = api.ca.to_str().unwrap().to_string();
+    let args = [
+        "apply",
+        "b.tar.zst",
+        "--allow-unsigned",
+        "--server",
+        &api.url,
+        "--token",
+        common::kubeapi::TOKEN,
+        "--certificate-authority",
+        &ca,
+    ];
+    env.run_no_kubeconfig("unpack", &args)
+        .code(0)
+        .stdout_has("created")
+        .stderr_has(&format!("to {} (context -, credentials --token)", api.url));
+    assert_eq!(api.state.objects.lock().unwrap().len(), 3);
+    assert!(requests(&api).iter().all(|r| r.user.as_deref() == Some("admin")));
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["server"], api.url.as_str());
+    assert_eq!(rec["destination"]["context"], serde_json::Value::Null);
+    assert_eq!(rec["destination"]["user"], serde_json::Value::Null);
+    assert_eq!(rec["destination"]["credentials"], "--token");
+    assert!(
+        !std::fs::read_to_string(env.path("state/sigbundle/audit.log"))
+            .unwrap()
+            .contains(common::kubeapi::TOKEN),
+        "the token is never recorded"
+    );
+
+    // Without a CA the server's certificate is not trusted ...
+    let no_ca = &args[..7];
+    env.run_no_kubeconfig("unpack", no_ca)
+        .code(2)
+        .stderr_has(&format!("cluster {}", api.url))
+        .stderr_has("certificate");
+    // ... unless its check is skipped.
+    let mut insecure = no_ca.to_vec();
+    insecure.push("--insecure-skip-tls-verify");
+    env.run_no_kubeconfig("unpack", &insecure)
+        .code(0)
+        .stdout_has("unchanged");
+    // The two say opposite things.
+    let mut both = args.to_vec();
+    both.push("--insecure-skip-tls-verify");
+    env.run_no_kubeconfig("unpack", &both)
+        .code(2)
+        .stderr_has("cannot be used with");
+    // A --server that is not a URL, a CA file that is not there or holds no certificate.
+    let mut bad = args.to_vec();
+    bad[4] = "https://";
+    env.run_no_kubeconfig("unpack", &bad)
+        .code(2)
+        .stderr_has("--server https://: not an API server URL");
+    let mut bad = args.to_vec();
+    bad[8] = "missing.crt";
+    env.run_no_kubeconfig("unpack", &bad)
+        .code(2)
+        .stderr_has("--certificate-authority missing.crt: cannot read it");
+    std::fs::write(env.path("not-a-cert.pem"), "hello").unwrap();
+    bad[8] = "not-a-cert.pem";
+    env.run_no_kubeconfig("unpack", &bad)
+        .code(2)
+        .stderr_has("--certificate-authority not-a-cert.pem: holds no PEM certificate");
+}
+
+#[test]
+fn flags_override_the_context_of_the_kubeconfig() {
+    let (env, api) = setup();
+    // The kubeconfig names a server where nothing listens; --server corrects it, and the
+    // context's CA and credentials are still used.
+    api.kubeconfig_for(&env.path("kubeconfig"), "https://127.0.0.1:1");
+    apply(&env, &[]).code(2).stderr_has("cluster https://127.0.0.1:1");
+    apply(&env, &["--server", &api.url]).code(0).stdout_has("created");
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["server"], api.url.as_str());
+    assert_eq!(rec["destination"]["context"], "admin");
+    assert_eq!(rec["destination"]["user"], "admin-user");
+    assert!(rec["destination"].get("credentials").is_none());
+
+    // --token replaces the context user's valid token: refused.
+    apply(&env, &["--server", &api.url, "--token", "not-the-token"])
+        .code(2)
+        .stderr_has("HTTP 401");
+    // ... and the refused context's token with a valid one: accepted, recorded as --token.
+    apply(
+        &env,
+        &[
+            "--server",
+            &api.url,
+            "--context",
+            "refused",
+            "--token",
+            common::kubeapi::TOKEN,
+        ],
+    )
+    .code(0)
+    .stdout_has("unchanged");
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["context"], "refused");
+    assert_eq!(rec["destination"]["user"], serde_json::Value::Null);
+    assert_eq!(rec["destination"]["credentials"], "--token");
+    // A --certificate-authority replaces the context's CA: another CA, the check fails.
+    let other = Env::new().cluster();
+    apply(
+        &env,
+        &[
+            "--server",
+            &api.url,
+            "--certificate-authority",
+            other.ca.to_str().unwrap(),
+        ],
+    )
+    .code(2)
+    .stderr_has("certificate");
+    // A context that is not there is named.
+    apply(&env, &["--context", "nowhere"])
+        .code(2)
+        .stderr_has("it has no context named nowhere");
+}
+
+#[test]
+fn as_user_and_groups_are_sent_as_impersonation_and_recorded() {
+    let (env, api) = setup();
+    // The impersonated user has no grant: refused as that user.
+    apply(
+        &env,
+        &["--as", "importer", "--as-group", "ops", "--as-group", "signers"],
+    )
+    .code(2)
+    .stderr_has("User \"importer\" cannot list resource \"configmaps\"")
+    .stderr_has("user importer needs permission to list configmaps");
+    let last = requests(&api).last().unwrap().clone();
+    assert_eq!(last.user.as_deref(), Some("admin"));
+    assert_eq!(last.impersonate_user.as_deref(), Some("importer"));
+    assert_eq!(last.impersonate_groups, ["ops", "signers"]);
+
+    api.state.grant("importer", &["get", "list", "patch", "create"]);
+    apply(&env, &["--as", "importer", "--as-group", "ops"])
+        .code(0)
+        .stdout_has("created")
+        .stderr_has("(context admin, user admin-user as importer (groups ops))");
+    assert!(requests(&api)
+        .iter()
+        .skip(1)
+        .all(|r| r.impersonate_user.as_deref() == Some("importer") && r.impersonate_groups == ["ops"]));
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["user"], "admin-user", "who asked");
+    assert_eq!(rec["destination"]["impersonate"], "importer", "who it acted as");
+    assert_eq!(rec["destination"]["impersonate_groups"], serde_json::json!(["ops"]));
+
+    // A user who may not impersonate is told so, not told to get configmap rights.
+    apply(&env, &["--context", "nobody", "--as", "importer"])
+        .code(2)
+        .stderr_has("HTTP 403")
+        .stderr_has("cannot impersonate resource \"users\"")
+        .stderr_has("user nobody may not act as another (--as/--as-group)");
+    // Groups alone are not a user to act as.
+    apply(&env, &["--as-group", "ops"]).code(2).stderr_has("--as");
+}
+
+#[test]
+fn a_cluster_without_the_namespace_is_named() {
+    let (env, api) = setup();
+    api.state.namespace_exists.store(false, Ordering::SeqCst);
+    apply(&env, &[])
+        .code(2)
+        .stderr_has("HTTP 404: namespaces \"openshift-config-managed\" not found")
+        .stderr_has("is this an OpenShift cluster?");
+}
+
+#[test]
+fn a_conflict_the_list_could_not_see_is_still_a_conflict() {
+    let (env, api) = setup();
+    // Made by hand without the label: the LIST does not show it, the server's 409 does.
+    api.seed(
+        &name(RH_4_15_0),
+        &[(&key(RH_4_15_0, 1), b"someone else's bytes")],
+        "kubectl-create",
+    );
+    api.unlabel(&name(RH_4_15_0));
+    apply(&env, &[])
+        .code(1)
+        .stdout_has(&format!("CONFLICT     configmap/{}", name(RH_4_15_0)))
+        .stdout_has(&format!("{} hold(s) different bytes", key(RH_4_15_0, 1)));
+    assert_eq!(env.audit_records().last().unwrap()["outcome"], "conflict");
+    assert_eq!(
+        api.bytes(&name(RH_4_15_0), &key(RH_4_15_0, 1)).unwrap(),
+        b"someone else's bytes"
+    );
+    apply(&env, &["--force-conflicts"]).code(0);
+    assert_eq!(
+        api.bytes(&name(RH_4_15_0), &key(RH_4_15_0, 1)).unwrap(),
+        rh_signature(RH_4_15_0)
+    );
 }
