@@ -530,3 +530,164 @@ fn a_conflict_the_list_could_not_see_is_still_a_conflict() {
         rh_signature(RH_4_15_0)
     );
 }
+
+#[test]
+fn keys_sigbundle_applied_before_are_kept() {
+    let (env, api) = setup();
+    // An earlier bundle's apply left a second signature under sigbundle's own field manager,
+    // and key 1 has gone since (removed by hand). Server-side apply removes what a manager
+    // applied before and applies no more: kube-apiserver v1.35 removed key 2 here until
+    // sigbundle applied it again as it is.
+    let earlier = b"an earlier bundle's second signature";
+    api.seed_as(
+        &name(RH_4_10_18),
+        &[(&key(RH_4_10_18, 2), earlier)],
+        "sigbundle",
+        "Apply",
+    );
+    apply(&env, &[])
+        .code(0)
+        .stdout_has(&format!("updated      configmap/{}", name(RH_4_10_18)));
+    assert_eq!(api.bytes(&name(RH_4_10_18), &key(RH_4_10_18, 2)).unwrap(), earlier);
+    assert_eq!(
+        api.bytes(&name(RH_4_10_18), &key(RH_4_10_18, 1)).unwrap(),
+        rh_signature(RH_4_10_18)
+    );
+    let managers = api.state.managers(&name(RH_4_10_18));
+    assert_eq!(managers.len(), 1, "{managers:?}");
+    let (m, op, fields) = &managers[0];
+    assert_eq!((m.as_str(), op.as_str()), ("sigbundle", "Apply"));
+    assert!(fields.contains(&format!(".binaryData.{}", key(RH_4_10_18, 1))));
+    assert!(fields.contains(&format!(".binaryData.{}", key(RH_4_10_18, 2))));
+}
+
+#[test]
+fn the_double_removes_what_a_manager_no_longer_applies_as_the_server_does() {
+    // The double itself, as the real server behaved: an apply without a field its manager
+    // applied before removes it, unless another manager owns it too.
+    let (env, api) = setup();
+    api.seed_as(&name(RH_4_10_18), &[(&key(RH_4_10_18, 2), b"x")], "other", "Apply");
+    apply(&env, &[]).code(0);
+    // "other" applies again without key 2: it goes.
+    let body = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name(RH_4_10_18), "namespace": "openshift-config-managed"}});
+    let path = format!(
+        "/api/v1/namespaces/openshift-config-managed/configmaps/{}?fieldManager=other",
+        name(RH_4_10_18)
+    );
+    let (code, _) = api.request("PATCH", &path, "application/apply-patch+yaml", &body.to_string());
+    assert_eq!(code, 200);
+    assert_eq!(api.bytes(&name(RH_4_10_18), &key(RH_4_10_18, 2)), None, "removed");
+    // The label "other" applied is still owned by sigbundle too: it stays.
+    let objs = api.state.objects.lock().unwrap();
+    assert_eq!(
+        objs[&name(RH_4_10_18)]["metadata"]["labels"]["release.openshift.io/verification-signatures"],
+        ""
+    );
+}
+
+#[test]
+fn force_conflicts_in_a_server_dry_run_would_force() {
+    let (env, api) = setup();
+    api.seed(
+        &name(RH_4_15_0),
+        &[(&key(RH_4_15_0, 1), b"someone else's bytes")],
+        "kubectl-client-side-apply",
+    );
+    apply(&env, &["--force-conflicts", "--dry-run=server"])
+        .code(0)
+        .stdout_has(&format!("would force  configmap/{}", name(RH_4_15_0)))
+        .stdout_has("would be overwritten (--force-conflicts)");
+    assert_eq!(
+        api.bytes(&name(RH_4_15_0), &key(RH_4_15_0, 1)).unwrap(),
+        b"someone else's bytes"
+    );
+    let p = patches(&api);
+    assert!(
+        p.iter()
+            .any(|l| l.contains(&name(RH_4_15_0)) && l.contains("force=true") && l.contains("dryRun=All")),
+        "{p:?}"
+    );
+    assert_eq!(env.audit_records().last().unwrap()["outcome"], "ok");
+}
+
+#[test]
+fn the_double_words_conflicts_as_the_server_does() {
+    let (env, api) = setup();
+    apply(&env, &[]).code(0);
+    api.seed(
+        &name(RH_4_15_0),
+        &[(&key(RH_4_15_0, 1), b"old")],
+        "kubectl-client-side-apply",
+    );
+    let path = |n: &str| format!("/api/v1/namespaces/openshift-config-managed/configmaps/{n}?fieldManager=third");
+    let body = |n: &str, data: serde_json::Value, ann: bool| {
+        let mut v = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "openshift-config-managed"}, "binaryData": data});
+        if ann {
+            v["metadata"]["annotations"] = serde_json::json!({"sigbundle.io/packer": "someone"});
+        }
+        v.to_string()
+    };
+    // One conflict with an Update manager: its API version and time are named.
+    let n = name(RH_4_15_0);
+    let (code, v) = api.request(
+        "PATCH",
+        &path(&n),
+        "application/apply-patch+yaml",
+        &body(&n, serde_json::json!({key(RH_4_15_0, 1): "eHg="}), false),
+    );
+    assert_eq!(code, 409);
+    assert_eq!(
+        v["message"],
+        format!(
+            "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1 at 2025-01-01T00:00:00Z: .binaryData.{}",
+            key(RH_4_15_0, 1)
+        )
+    );
+    assert_eq!(v["reason"], "Conflict");
+    assert_eq!(v["details"]["causes"][0]["reason"], "FieldManagerConflict");
+    // Several with an Apply manager: grouped, one per line (as kube-apiserver v1.35 wrote).
+    let n = name(RH_4_10_18);
+    let (code, v) = api.request(
+        "PATCH",
+        &path(&n),
+        "application/apply-patch+yaml",
+        &body(&n, serde_json::json!({key(RH_4_10_18, 1): "eHg="}), true),
+    );
+    assert_eq!(code, 409);
+    assert_eq!(
+        v["message"],
+        format!(
+            "Apply failed with 2 conflicts: conflicts with \"sigbundle\":\n- .binaryData.{}\n- .metadata.annotations.sigbundle.io/packer",
+            key(RH_4_10_18, 1)
+        )
+    );
+    // What else the real server answered: JSON patches are not apply (415), apply needs a
+    // field manager (422), dryRun takes only All (422).
+    let (code, v) = api.request(
+        "PATCH",
+        &path(&n),
+        "application/json",
+        &body(&n, serde_json::json!({}), false),
+    );
+    assert_eq!(
+        (code, v["message"].as_str().unwrap()),
+        (415, "415: Unsupported Media Type")
+    );
+    let no_manager = path(&n).replace("?fieldManager=third", "");
+    let (code, v) = api.request(
+        "PATCH",
+        &no_manager,
+        "application/apply-patch+yaml",
+        &body(&n, serde_json::json!({}), false),
+    );
+    assert_eq!(code, 422);
+    assert!(v["message"].as_str().unwrap().contains("fieldManager: Required value"));
+    let (code, v) = api.request(
+        "PATCH",
+        &format!("{}&dryRun=Yes", path(&n)),
+        "application/apply-patch+yaml",
+        &body(&n, serde_json::json!({}), false),
+    );
+    assert_eq!(code, 422);
+    assert!(v["message"].as_str().unwrap().contains("supported values: \"All\""));
+}

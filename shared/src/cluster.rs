@@ -122,6 +122,8 @@ pub struct PlanItem {
     pub keys: Vec<String>,
     /// Keys that hold different bytes in the cluster.
     pub conflicting_keys: Vec<String>,
+    /// A conflict taken over with `--force-conflicts` (or that would be, in a server dry run).
+    pub forced: bool,
     /// Whether it was written (a dry run counts as not written).
     pub applied: bool,
 }
@@ -172,7 +174,7 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Conflicts that were left as they are.
     pub fn unresolved_conflicts(&self) -> impl Iterator<Item = &PlanItem> {
-        self.items.iter().filter(|i| i.action == Action::Conflict && !i.applied)
+        self.items.iter().filter(|i| i.action == Action::Conflict && !i.forced)
     }
 }
 
@@ -261,6 +263,22 @@ fn api_error(server: &str, verb: &'static str, object: &str, e: kube::Error) -> 
             cause: crate::text::error_chain(&other),
         },
     }
+}
+
+/// The `binaryData` keys sigbundle's own server-side apply owns in a ConfigMap, from its
+/// `managedFields`.
+fn own_keys(cm: &K8sConfigMap) -> Vec<String> {
+    cm.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| m.manager.as_deref() == Some(FIELD_MANAGER) && m.operation.as_deref() == Some("Apply"))
+        .filter_map(|m| m.fields_v1.as_ref()?.0.get("f:binaryData")?.as_object().cloned())
+        .flat_map(|o| {
+            o.into_iter()
+                .filter_map(|(k, _)| k.strip_prefix("f:").map(str::to_string))
+        })
+        .collect()
 }
 
 /// The desired ConfigMap of one release, with provenance annotations.
@@ -485,6 +503,7 @@ pub fn plan_client(bundle: &VerifiedBundle) -> ApplyReport {
                 action: Action::Apply,
                 keys: want.binary_data.as_ref().expect("has data").keys().cloned().collect(),
                 conflicting_keys: Vec::new(),
+                forced: false,
                 applied: false,
             }
         })
@@ -536,9 +555,9 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
         if r.signatures.is_empty() {
             continue;
         }
-        let want = desired(bundle, i);
+        let mut want = desired(bundle, i);
         let name = want.metadata.name.clone().expect("named");
-        let want_data = want.binary_data.as_ref().expect("has data");
+        let want_data = want.binary_data.clone().expect("has data");
         let (action, conflicting_keys) = match existing.get(&name) {
             None => (Action::Create, Vec::new()),
             Some(cm) => {
@@ -558,6 +577,18 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
             }
         };
         let (mut action, mut conflicting_keys) = (action, conflicting_keys);
+        // Server-side apply removes what a manager applied before and applies no more. Keys
+        // sigbundle applied from an earlier bundle are signatures too: applied again as they
+        // are, so they stay (kube-apiserver removed them otherwise).
+        if let Some(cm) = existing.get(&name) {
+            let have = cm.binary_data.clone().unwrap_or_default();
+            let data = want.binary_data.as_mut().expect("has data");
+            for k in own_keys(cm) {
+                if let (false, Some(v)) = (data.contains_key(&k), have.get(&k)) {
+                    data.insert(k, v.clone());
+                }
+            }
+        }
         let mut write = match action {
             Action::Unchanged => false,
             Action::Conflict => opts.force_conflicts,
@@ -594,6 +625,7 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
             action,
             keys: want_data.keys().cloned().collect(),
             conflicting_keys,
+            forced: write && action == Action::Conflict,
             applied: write && !opts.dry_run,
         });
     }
@@ -652,14 +684,14 @@ pub fn apply_blocking(
 
 /// A human line for a planned item (`created`, `would create`, …).
 pub fn describe(item: &PlanItem, dry_run: bool) -> String {
-    let verb = match (item.action, item.applied, dry_run) {
+    let verb = match (item.action, item.forced, dry_run) {
         (Action::Create, _, true) => "would create",
         (Action::Create, _, false) => "created",
         (Action::Update, _, true) => "would update",
         (Action::Update, _, false) => "updated",
         (Action::Unchanged, _, _) => "unchanged",
-        (Action::Conflict, true, _) => "forced",
-        (Action::Conflict, false, true) if item.conflicting_keys.is_empty() => "conflict",
+        (Action::Conflict, true, true) => "would force",
+        (Action::Conflict, true, false) => "forced",
         (Action::Conflict, false, _) => "CONFLICT",
         (Action::Apply, _, _) => "would apply",
     };
@@ -671,8 +703,10 @@ pub fn describe(item: &PlanItem, dry_run: bool) -> String {
         s.push_str(&format!(
             ": {} hold(s) different bytes{}",
             item.conflicting_keys.join(", "),
-            if item.applied {
+            if item.forced && !dry_run {
                 ", overwritten (--force-conflicts)"
+            } else if item.forced {
+                ", would be overwritten (--force-conflicts)"
             } else {
                 "; left as they are (--force-conflicts to overwrite)"
             }

@@ -284,6 +284,40 @@ impl KubeApi {
         self.seed_as(name, binary, manager, "Update");
     }
 
+    /// One request straight to the double (to drive it as another client would), as admin:
+    /// the status code and the JSON body.
+    pub fn request(&self, method: &str, path_query: &str, content_type: &str, body: &str) -> (u16, Value) {
+        use openssl::ssl::SslConnector;
+        let mut c = SslConnector::builder(SslMethod::tls()).unwrap();
+        c.set_ca_file(&self.ca).unwrap();
+        let addr = self.url.trim_start_matches("https://");
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let mut tls = c.build().connect("127.0.0.1", tcp).unwrap();
+        let req = format!(
+            "{method} {path_query} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tls.write_all(req.as_bytes()).unwrap();
+        let mut reader = BufReader::new(tls);
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        let code: u16 = status.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).unwrap();
+            if h == "\r\n" || h.is_empty() {
+                break;
+            }
+            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut out = vec![0u8; len];
+        reader.read_exact(&mut out).unwrap();
+        (code, serde_json::from_slice(&out).unwrap())
+    }
+
     /// Take the label the cluster reads off a stored ConfigMap (as if made by hand).
     pub fn unlabel(&self, name: &str) {
         let label = Field::Label("release.openshift.io/verification-signatures".into());
