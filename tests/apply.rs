@@ -90,6 +90,17 @@ fn apply_creates_reads_back_and_is_then_unchanged() {
         "read back"
     );
 
+    // Every request says who sends it, and applies as apply patches.
+    for r in requests(&api) {
+        assert_eq!(
+            r.user_agent,
+            format!("sigbundle/{}", env!("CARGO_PKG_VERSION")),
+            "{r:?}"
+        );
+        if r.method == "PATCH" {
+            assert_eq!(r.content_type, "application/apply-patch+yaml");
+        }
+    }
     apply(&env, &[]).code(0).stdout_has("unchanged");
     assert_eq!(patches(&api).len(), 3, "nothing patched the second time");
     let rec = env.audit_records().last().unwrap().clone();
@@ -181,7 +192,12 @@ fn forbidden_names_the_cluster_the_object_and_the_missing_permission() {
         .stderr_has("list configmaps -l release.openshift.io/verification-signatures")
         .stderr_has("User \"nobody\" cannot list resource \"configmaps\"")
         .stderr_has("user nobody needs permission to list configmaps in namespace openshift-config-managed");
-    assert_eq!(env.audit_records().last().unwrap()["outcome"], "failed");
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["outcome"], "failed");
+    // Requests were sent: the failed record says where to, and as whom.
+    assert_eq!(rec["destination"]["server"], api.url.as_str());
+    assert_eq!(rec["destination"]["context"], "nobody");
+    assert_eq!(rec["destination"]["user"], "nobody");
 
     // May list and get, not patch.
     api.state.grant("nobody", &["get", "list"]);
@@ -369,7 +385,15 @@ fn server_and_token_need_no_kubeconfig() {
     env.run_no_kubeconfig("unpack", no_ca)
         .code(2)
         .stderr_has(&format!("cluster {}", api.url))
-        .stderr_has("certificate");
+        .stderr_has("certificate verify failed")
+        .stderr_has("not signed by a CA this context trusts: --certificate-authority FILE");
+    // Without a token, nothing authenticates: the anonymous user, and the hint says so.
+    let mut anonymous = args.to_vec();
+    anonymous.drain(5..7);
+    env.run_no_kubeconfig("unpack", &anonymous)
+        .code(2)
+        .stderr_has("User \"system:anonymous\" cannot list")
+        .stderr_has("no credentials were sent: give --token");
     // ... unless its check is skipped.
     let mut insecure = no_ca.to_vec();
     insecure.push("--insecure-skip-tls-verify");
@@ -503,6 +527,14 @@ fn a_cluster_without_the_namespace_is_named() {
         .code(2)
         .stderr_has("HTTP 404: namespaces \"openshift-config-managed\" not found")
         .stderr_has("is this an OpenShift cluster?");
+    // Said before a missing create permission would be (as kube-apiserver orders them).
+    api.state.grant("nobody", &["get", "list", "patch"]);
+    apply(&env, &["--context", "nobody"])
+        .code(2)
+        .stderr_has("HTTP 404: namespaces \"openshift-config-managed\" not found");
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["outcome"], "failed");
+    assert_eq!(rec["destination"]["server"], api.url.as_str());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! holding other bytes is left as it is and ends the command with exit 1 (`conflict` in the
 //! audit log) unless `--force-conflicts`. `--dry-run=client` only plans, from the bundle alone.
 
-use sigbundle::audit::{Action, AuditLog, Destination};
+use sigbundle::audit::{Action, AuditLog};
 use sigbundle::cluster::{self, ApplyOptions, ApplyReport, DryRun, Target};
 use sigbundle::step::{audited, StepDone};
 
@@ -35,17 +35,7 @@ pub fn run(a: ApplyArgs, log: &AuditLog) -> CommandResult {
         } else {
             cluster::apply_blocking(b, &target, apply)?
         };
-        let destination = Destination::Cluster {
-            server: report.server.clone(),
-            context: report.context.clone(),
-            user: report.user.clone(),
-            namespace: report.namespace.to_string(),
-            dry_run: report.dry_run,
-            dry_run_mode: report.dry_run_mode.map(|m| m.as_str().to_string()),
-            credentials: report.credentials.map(str::to_string),
-            impersonate: report.impersonate.clone(),
-            impersonate_groups: report.impersonate_groups.clone(),
-        };
+        let destination = report.destination();
         let conflicts = report
             .unresolved_conflicts()
             .map(|i| cluster::describe(i, report.dry_run))

@@ -15,11 +15,14 @@ use kube::config::{
 use kube::{Api, Client, Config};
 use serde::Serialize;
 
+use crate::audit::Destination;
 use crate::bundle::VerifiedBundle;
 use crate::configmap::{configmap_name, data_key, CVO_MANAGED_NAME, LABEL, NAMESPACE};
 
 /// The field manager sigbundle applies with.
 pub const FIELD_MANAGER: &str = "sigbundle";
+/// The User-Agent of every request to the cluster.
+pub const USER_AGENT: &str = concat!("sigbundle/", env!("CARGO_PKG_VERSION"));
 /// Provenance annotations on every applied ConfigMap.
 pub const ANNOTATION_BUNDLE: &str = "sigbundle.io/bundle-sha256";
 pub const ANNOTATION_PACKER: &str = "sigbundle.io/packer";
@@ -56,6 +59,22 @@ pub enum ClusterError {
     ReadBack { server: String, name: String, key: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// A failure after requests were sent, with where they went (for the audit record).
+    #[error("{error}")]
+    Attempt {
+        destination: Box<Destination>,
+        error: Box<ClusterError>,
+    },
+}
+
+impl ClusterError {
+    /// Where requests went before it failed; `None` when none were sent.
+    pub fn destination(&self) -> Option<&Destination> {
+        match self {
+            ClusterError::Attempt { destination, .. } => Some(destination),
+            _ => None,
+        }
+    }
 }
 
 /// Where to apply, and as whom: a kubeconfig context, with what `kubectl`'s flags of the same
@@ -172,6 +191,21 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// Where it went, as the audit log records it.
+    pub fn destination(&self) -> Destination {
+        Destination::Cluster {
+            server: self.server.clone(),
+            context: self.context.clone(),
+            user: self.user.clone(),
+            namespace: self.namespace.to_string(),
+            dry_run: self.dry_run,
+            dry_run_mode: self.dry_run_mode.map(|m| m.as_str().to_string()),
+            credentials: self.credentials.map(str::to_string),
+            impersonate: self.impersonate.clone(),
+            impersonate_groups: self.impersonate_groups.clone(),
+        }
+    }
+
     /// Conflicts that were left as they are.
     pub fn unresolved_conflicts(&self) -> impl Iterator<Item = &PlanItem> {
         self.items.iter().filter(|i| i.action == Action::Conflict && !i.forced)
@@ -201,6 +235,9 @@ fn hint(status: &kube::core::Status, code: u16) -> String {
     let reason = status.reason.as_str();
     match code {
         403 => match refused_permission(&status.message) {
+            Some((user, _, _)) if user == "system:anonymous" => {
+                " (no credentials were sent: give --token, or a kubeconfig context whose user has them)".to_string()
+            }
             Some((user, verb, resource)) if resource == "configmaps" => format!(
                 " (user {user} needs permission to {verb} configmaps in namespace {NAMESPACE}; apply needs get, list, patch and create)"
             ),
@@ -256,12 +293,20 @@ fn api_error(server: &str, verb: &'static str, object: &str, e: kube::Error) -> 
                 .join(" "),
             hint: hint(&s, s.code),
         },
-        other => ClusterError::Http {
-            server: server.to_string(),
-            verb,
-            object: object.to_string(),
-            cause: crate::text::error_chain(&other),
-        },
+        other => {
+            let mut cause = crate::text::error_chain(&other);
+            if cause.contains("certificate verify failed") {
+                cause.push_str(
+                    " (the server's certificate is not signed by a CA this context trusts: --certificate-authority FILE, or the kubeconfig cluster's certificate-authority)",
+                );
+            }
+            ClusterError::Http {
+                server: server.to_string(),
+                verb,
+                object: object.to_string(),
+                cause,
+            }
+        }
     }
 }
 
@@ -537,8 +582,44 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
         .await
         .map_err(|e| kc_err(crate::text::error_chain(&e)))?;
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let mut config = config;
+    // Named in the cluster's audit log, as kubectl is (kube sends no User-Agent of its own).
+    config.headers.push((
+        reqwest::header::USER_AGENT,
+        reqwest::header::HeaderValue::from_static(USER_AGENT),
+    ));
     let client = Client::try_from(config).map_err(|e| kc_err(crate::text::error_chain(&e)))?;
     let api: Api<K8sConfigMap> = Api::namespaced(client, NAMESPACE);
+    let report = ApplyReport {
+        server: Some(server.clone()),
+        context: identity.context,
+        user: identity.user,
+        credentials: identity.credentials,
+        impersonate: identity.impersonate,
+        impersonate_groups: identity.impersonate_groups,
+        namespace: NAMESPACE,
+        dry_run: opts.dry_run,
+        dry_run_mode: opts.dry_run.then_some(DryRun::Server),
+        items: Vec::new(),
+    };
+    match plan_and_apply(bundle, &api, &server, opts).await {
+        Ok(items) => Ok(ApplyReport { items, ..report }),
+        // Requests were sent: the record says where to, and as whom.
+        Err(error) => Err(ClusterError::Attempt {
+            destination: Box::new(report.destination()),
+            error: Box::new(error),
+        }),
+    }
+}
+
+/// The LIST, the applies and the read-back, against one client.
+async fn plan_and_apply(
+    bundle: &VerifiedBundle,
+    api: &Api<K8sConfigMap>,
+    server: &str,
+    opts: ApplyOptions,
+) -> Result<Vec<PlanItem>, ClusterError> {
+    let server = server.to_string();
 
     // One LIST of what is there, by the label the cluster reads.
     let existing: BTreeMap<String, K8sConfigMap> = api
@@ -655,18 +736,7 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
             }
         }
     }
-    Ok(ApplyReport {
-        server: Some(server),
-        context: identity.context,
-        user: identity.user,
-        credentials: identity.credentials,
-        impersonate: identity.impersonate,
-        impersonate_groups: identity.impersonate_groups,
-        namespace: NAMESPACE,
-        dry_run: opts.dry_run,
-        dry_run_mode: opts.dry_run.then_some(DryRun::Server),
-        items,
-    })
+    Ok(items)
 }
 
 /// [`apply`] on its own runtime.

@@ -36,6 +36,7 @@ pub struct Request {
     pub method: String,
     pub target: String,
     pub content_type: String,
+    pub user_agent: String,
     /// The authenticated user (before impersonation), `None` for a refused token.
     pub user: Option<String>,
     pub impersonate_user: Option<String>,
@@ -384,6 +385,7 @@ struct Head {
     len: usize,
     auth: String,
     content_type: String,
+    user_agent: String,
     impersonate_user: Option<String>,
     impersonate_groups: Vec<String>,
 }
@@ -407,6 +409,7 @@ fn serve<S: Read + Write>(stream: S, st: &KubeState) -> std::io::Result<()> {
                     "content-length" => head.len = v.parse().unwrap_or(0),
                     "authorization" => head.auth = v,
                     "content-type" => head.content_type = v,
+                    "user-agent" => head.user_agent = v,
                     "impersonate-user" => head.impersonate_user = Some(v),
                     "impersonate-group" => head.impersonate_groups.push(v),
                     _ => {}
@@ -458,6 +461,7 @@ fn authenticate(st: &KubeState, method: &str, target: &str, head: &Head) -> Resu
         method: method.into(),
         target: target.into(),
         content_type: head.content_type.clone(),
+        user_agent: head.user_agent.clone(),
         user: user.map(str::to_string),
         impersonate_user: head.impersonate_user.clone(),
         impersonate_groups: head.impersonate_groups.clone(),
@@ -677,10 +681,7 @@ fn patch(
     let mut all_managed = st.managed.lock().unwrap();
     let existing = objects.get(name).cloned();
     let creating = existing.is_none();
-    // An apply that creates is authorized as a create too (dry run or not).
-    if creating && !may(st, user, "create") {
-        return forbidden(user, "create", Some(name));
-    }
+    // A missing namespace is said before the create is authorized (as kube-apiserver does).
     if creating && !st.namespace_exists.load(Ordering::SeqCst) {
         return status(
             404,
@@ -688,6 +689,10 @@ fn patch(
             &format!("namespaces \"{NAMESPACE}\" not found"),
             Some(json!({"name": NAMESPACE, "kind": "namespaces"})),
         );
+    }
+    // An apply that creates is authorized as a create too (dry run or not).
+    if creating && !may(st, user, "create") {
+        return forbidden(user, "create", Some(name));
     }
     let mut obj = existing.unwrap_or_else(|| {
         json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": name, "namespace": NAMESPACE, "uid": uid(name), "creationTimestamp": TIME}})
