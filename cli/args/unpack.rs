@@ -165,6 +165,8 @@ pub struct EmitArgs {
   # No kubeconfig: the server, its CA and a token on the command line
   unpack apply sigs.tar.zst --packer-key packer.pub.asc --server https://api.ocp.example:6443 \\
       --certificate-authority ca.crt --token \"$(cat token)\"
+  # A lab cluster whose certificate cannot be checked (its identity is then not known)
+  unpack apply sigs.tar.zst --allow-unsigned --server 10.0.0.5:6443 --token \"$T\" --insecure-skip-tls-verify
   # As another user (impersonation: needs the impersonate permission)
   unpack apply sigs.tar.zst --packer-key packer.pub.asc --as signature-importer --as-group ops
   # Take over keys another field manager holds with other bytes
