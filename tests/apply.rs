@@ -723,3 +723,27 @@ fn the_double_words_conflicts_as_the_server_does() {
     assert_eq!(code, 422);
     assert!(v["message"].as_str().unwrap().contains("supported values: \"All\""));
 }
+
+#[test]
+fn a_kubeconfig_user_that_acts_as_another_is_recorded_so() {
+    let (env, api) = setup();
+    api.state.grant("importer", &["get", "list", "patch", "create"]);
+    // kubectl's `as:` in the user entry: sent as Impersonate-User, recorded like --as.
+    let text = std::fs::read_to_string(env.path("kubeconfig")).unwrap();
+    let text = text.replace(
+        &format!("    token: {}\n", common::kubeapi::TOKEN),
+        &format!("    token: {}\n    as: importer\n", common::kubeapi::TOKEN),
+    );
+    std::fs::write(env.path("kubeconfig"), text).unwrap();
+    apply(&env, &[])
+        .code(0)
+        .stderr_has("(context admin, user admin-user as importer)");
+    assert!(requests(&api).iter().all(|r| r.impersonate_user.as_deref() == Some("importer")));
+    let rec = env.audit_records().last().unwrap().clone();
+    assert_eq!(rec["destination"]["user"], "admin-user");
+    assert_eq!(rec["destination"]["impersonate"], "importer");
+    // --as on the command line wins over the kubeconfig's.
+    api.state.grant("other", &["get", "list"]);
+    apply(&env, &["--as", "other"]).code(0).stdout_has("unchanged");
+    assert_eq!(requests(&api).last().unwrap().impersonate_user.as_deref(), Some("other"));
+}
