@@ -738,12 +738,70 @@ fn a_kubeconfig_user_that_acts_as_another_is_recorded_so() {
     apply(&env, &[])
         .code(0)
         .stderr_has("(context admin, user admin-user as importer)");
-    assert!(requests(&api).iter().all(|r| r.impersonate_user.as_deref() == Some("importer")));
+    assert!(requests(&api)
+        .iter()
+        .all(|r| r.impersonate_user.as_deref() == Some("importer")));
     let rec = env.audit_records().last().unwrap().clone();
     assert_eq!(rec["destination"]["user"], "admin-user");
     assert_eq!(rec["destination"]["impersonate"], "importer");
     // --as on the command line wins over the kubeconfig's.
     api.state.grant("other", &["get", "list"]);
     apply(&env, &["--as", "other"]).code(0).stdout_has("unchanged");
-    assert_eq!(requests(&api).last().unwrap().impersonate_user.as_deref(), Some("other"));
+    assert_eq!(
+        requests(&api).last().unwrap().impersonate_user.as_deref(),
+        Some("other")
+    );
+}
+
+#[test]
+fn a_key_held_as_text_is_a_conflict_even_forced_and_the_rest_is_applied() {
+    let (env, api) = setup();
+    apply(&env, &[]).code(0);
+    // Someone replaced the signature with a text key of the same name (kubectl create
+    // configmap --from-literal): kube-apiserver refuses a key in both data and binaryData (422).
+    let n = name(RH_4_15_0);
+    api.state
+        .objects
+        .lock()
+        .unwrap()
+        .get_mut(&n)
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .remove("binaryData");
+    api.state.managed.lock().unwrap().remove(&n);
+    api.put_text(&n, &key(RH_4_15_0, 1), "text");
+    api.state.objects.lock().unwrap().remove(&name(RH_4_15_46));
+    let before = patches(&api).len();
+    for extra in [&[][..], &["--force-conflicts"][..]] {
+        apply(&env, extra)
+            .code(1)
+            .stdout_has(&format!("CONFLICT     configmap/{n}"))
+            .stdout_has("held as text (data), not binaryData")
+            .stdout_has("remove it from data by hand")
+            .stderr_has("1 as text, under data, which only removing by hand resolves");
+    }
+    // The other releases were applied all the same.
+    assert_eq!(
+        api.bytes(&name(RH_4_15_46), &key(RH_4_15_46, 1)).unwrap(),
+        rh_signature(RH_4_15_46)
+    );
+    // ... and nothing was sent for the one left alone.
+    assert!(
+        patches(&api)[before..].iter().all(|p| !p.contains(&format!("/{n}?"))),
+        "{:?}",
+        patches(&api)
+    );
+    // The double refuses the key in both, as the server did.
+    let body = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "openshift-config-managed"}, "binaryData": {key(RH_4_15_0, 1): "eHg="}});
+    let path = format!("/api/v1/namespaces/openshift-config-managed/configmaps/{n}?fieldManager=sigbundle&force=true");
+    let (code, v) = api.request("PATCH", &path, "application/apply-patch+yaml", &body.to_string());
+    assert_eq!(code, 422);
+    assert_eq!(
+        v["message"],
+        format!(
+            "ConfigMap \"{n}\" is invalid: data[{k}]: Invalid value: \"{k}\": duplicate of key present in binaryData",
+            k = key(RH_4_15_0, 1)
+        )
+    );
 }

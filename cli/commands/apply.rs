@@ -50,7 +50,16 @@ pub fn run(a: ApplyArgs, log: &AuditLog) -> CommandResult {
     say(&done.value, a.json);
     let conflicts = done.conflicts.len();
     if conflicts > 0 {
-        errln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other bytes under the same keys (--force-conflicts to overwrite)");
+        let as_text = done
+            .value
+            .unresolved_conflicts()
+            .filter(|i| !i.keys_under_data.is_empty())
+            .count();
+        if as_text == 0 {
+            errln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other bytes under the same keys (--force-conflicts to overwrite)");
+        } else {
+            errln!("unpack: {conflicts} release(s) left in conflict: the cluster holds other content under the same keys ({as_text} as text, under data, which only removing by hand resolves; --force-conflicts overwrites other bytes)");
+        }
         return Ok(Outcome::VerificationFailed);
     }
     Ok(Outcome::Success)

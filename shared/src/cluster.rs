@@ -141,6 +141,9 @@ pub struct PlanItem {
     pub keys: Vec<String>,
     /// Keys that hold different bytes in the cluster.
     pub conflicting_keys: Vec<String>,
+    /// Keys the cluster holds as text (`data`) instead of `binaryData`: a conflict that
+    /// `--force-conflicts` cannot take over (the server refuses a key in both).
+    pub keys_under_data: Vec<String>,
     /// A conflict taken over with `--force-conflicts` (or that would be, in a server dry run).
     pub forced: bool,
     /// Whether it was written (a dry run counts as not written).
@@ -548,6 +551,7 @@ pub fn plan_client(bundle: &VerifiedBundle) -> ApplyReport {
                 action: Action::Apply,
                 keys: want.binary_data.as_ref().expect("has data").keys().cloned().collect(),
                 conflicting_keys: Vec::new(),
+                keys_under_data: Vec::new(),
                 forced: false,
                 applied: false,
             }
@@ -639,8 +643,16 @@ async fn plan_and_apply(
         let mut want = desired(bundle, i);
         let name = want.metadata.name.clone().expect("named");
         let want_data = want.binary_data.clone().expect("has data");
+        // Keys the cluster holds as text (`data`): the server refuses the same key in both
+        // (422), so sigbundle leaves such a ConfigMap alone, forced or not.
+        let keys_under_data: Vec<String> = existing
+            .get(&name)
+            .and_then(|cm| cm.data.as_ref())
+            .map(|d| want_data.keys().filter(|k| d.contains_key(*k)).cloned().collect())
+            .unwrap_or_default();
         let (action, conflicting_keys) = match existing.get(&name) {
             None => (Action::Create, Vec::new()),
+            Some(_) if !keys_under_data.is_empty() => (Action::Conflict, Vec::new()),
             Some(cm) => {
                 let have = cm.binary_data.clone().unwrap_or_default();
                 let conflicts: Vec<String> = want_data
@@ -672,7 +684,7 @@ async fn plan_and_apply(
         }
         let mut write = match action {
             Action::Unchanged => false,
-            Action::Conflict => opts.force_conflicts,
+            Action::Conflict => opts.force_conflicts && keys_under_data.is_empty(),
             Action::Create | Action::Update | Action::Apply => true,
         };
         if write {
@@ -706,6 +718,7 @@ async fn plan_and_apply(
             action,
             keys: want_data.keys().cloned().collect(),
             conflicting_keys,
+            keys_under_data,
             forced: write && action == Action::Conflict,
             applied: write && !opts.dry_run,
         });
@@ -768,6 +781,12 @@ pub fn describe(item: &PlanItem, dry_run: bool) -> String {
     let mut s = format!("{verb:12} configmap/{} ({})", item.name, item.digest);
     if item.action == Action::Apply {
         s.push_str(&format!(": keys {}", item.keys.join(", ")));
+    }
+    if !item.keys_under_data.is_empty() {
+        s.push_str(&format!(
+            ": {} held as text (data), not binaryData; left as they are (the server refuses a key in both: remove it from data by hand)",
+            item.keys_under_data.join(", ")
+        ));
     }
     if !item.conflicting_keys.is_empty() {
         s.push_str(&format!(

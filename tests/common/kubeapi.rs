@@ -319,6 +319,20 @@ impl KubeApi {
         (code, serde_json::from_slice(&out).unwrap())
     }
 
+    /// Put a text key (`data`) into a stored ConfigMap, as `kubectl create configmap
+    /// --from-literal` would (manager `kubectl-create`, operation Update).
+    pub fn put_text(&self, name: &str, key: &str, text: &str) {
+        let field = Field::Data(key.into());
+        let mut objs = self.state.objects.lock().unwrap();
+        field.map(objs.get_mut(name).unwrap()).insert(key.into(), json!(text));
+        let mut managed = self.state.managed.lock().unwrap();
+        managed.entry(name.to_string()).or_default().push(Managed {
+            manager: "kubectl-create".into(),
+            operation: "Update",
+            fields: BTreeSet::from([field]),
+        });
+    }
+
     /// Take the label the cluster reads off a stored ConfigMap (as if made by hand).
     pub fn unlabel(&self, name: &str) {
         let label = Field::Label("release.openshift.io/verification-signatures".into());
@@ -763,6 +777,20 @@ fn patch(
         operation: "Apply",
         fields,
     });
+    // Validation: a key may not be in both data and binaryData (worded as the server words it).
+    if let (Some(d), Some(b)) = (
+        obj.get("data").and_then(Value::as_object),
+        obj.get("binaryData").and_then(Value::as_object),
+    ) {
+        if let Some(k) = d.keys().find(|k| b.contains_key(*k)) {
+            return status(
+                422,
+                "Invalid",
+                &format!("ConfigMap \"{name}\" is invalid: data[{k}]: Invalid value: \"{k}\": duplicate of key present in binaryData"),
+                Some(json!({"name": name, "kind": "ConfigMap", "causes": [{"reason": "FieldValueInvalid", "message": format!("Invalid value: \"{k}\": duplicate of key present in binaryData"), "field": format!("data[{k}]")}]})),
+            );
+        }
+    }
     let changed = creating || objects.get(name) != Some(&obj);
     if changed && !dry {
         obj["metadata"]["resourceVersion"] = json!(st.next_version());
