@@ -805,3 +805,29 @@ fn a_key_held_as_text_is_a_conflict_even_forced_and_the_rest_is_applied() {
         )
     );
 }
+
+#[test]
+fn a_configmap_the_list_could_not_see_is_updated_not_created() {
+    let (env, api) = setup();
+    // There, without the label, holding another key: the apply adds the label and the key,
+    // and says it updated (the server answered 200, not 201).
+    api.seed(&name(RH_4_15_46), &[(&key(RH_4_15_46, 2), b"other")], "oc");
+    api.unlabel(&name(RH_4_15_46));
+    let runs: [(&[&str], &str, &str); 2] = [
+        (&["--dry-run=server"], "would update", "would create"),
+        (&[], "updated     ", "created     "),
+    ];
+    for (extra, updated, created) in runs {
+        apply(&env, extra)
+            .code(0)
+            .stdout_has(&format!("{updated} configmap/{}", name(RH_4_15_46)))
+            .stdout_has(&format!("{created} configmap/{}", name(RH_4_15_0)));
+    }
+    let objs = api.state.objects.lock().unwrap();
+    let o = &objs[&name(RH_4_15_46)];
+    assert_eq!(
+        o["metadata"]["labels"]["release.openshift.io/verification-signatures"],
+        ""
+    );
+    assert_eq!(o["binaryData"].as_object().unwrap().len(), 2);
+}

@@ -313,6 +313,21 @@ fn api_error(server: &str, verb: &'static str, object: &str, e: kube::Error) -> 
     }
 }
 
+/// Whether the object an apply returned was there before it: another manager owns part of
+/// it, or it holds keys this apply did not send.
+fn existed_before(got: &K8sConfigMap, sent: &K8sConfigMap) -> bool {
+    let others = got
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|m| m.manager.as_deref() != Some(FIELD_MANAGER));
+    let sent_keys = sent.binary_data.as_ref().map(|d| d.len()).unwrap_or(0);
+    let got_keys =
+        got.binary_data.as_ref().map(|d| d.len()).unwrap_or(0) + got.data.as_ref().map(|d| d.len()).unwrap_or(0);
+    others || got_keys > sent_keys
+}
+
 /// The `binaryData` keys sigbundle's own server-side apply owns in a ConfigMap, from its
 /// `managedFields`.
 fn own_keys(cm: &K8sConfigMap) -> Vec<String> {
@@ -694,6 +709,8 @@ async fn plan_and_apply(
             }
             pp.dry_run = opts.dry_run;
             match api.patch(&name, &pp, &Patch::Apply(&want)).await {
+                // The LIST did not show it (no label), yet it was there: an update.
+                Ok(got) if action == Action::Create && existed_before(&got, &want) => action = Action::Update,
                 Ok(_) => {}
                 // The LIST did not show what conflicts (a ConfigMap without the label, or one
                 // written since): the server's conflict is this release's, left as it is.
