@@ -225,9 +225,15 @@ fn destination_cell(d: &Option<Destination>) -> String {
         Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
         Some(Destination::StoreDir { path }) => format!("store:{path}"),
         Some(Destination::Stdout { digest, index }) => format!("stdout:{digest}#{index}"),
-        Some(Destination::Cluster { server, context, .. }) => {
-            format!("cluster:{server} ({})", context.as_deref().unwrap_or("-"))
-        }
+        Some(Destination::Cluster {
+            server,
+            context,
+            dry_run_mode,
+            ..
+        }) => match server {
+            Some(server) => format!("cluster:{server} ({})", context.as_deref().unwrap_or("-")),
+            None => format!("cluster:- ({} dry run)", dry_run_mode.as_deref().unwrap_or("client")),
+        },
     }
 }
 

@@ -51,13 +51,32 @@ pub enum Destination {
     StoreDir { path: String },
     /// Bare signature bytes on standard output.
     Stdout { digest: String, index: usize },
-    /// A cluster, through its API.
+    /// A cluster, through its API. Fields added after the first release are left out when
+    /// empty, so older records keep their bytes (and hashes).
     Cluster {
-        server: String,
+        /// The API server the requests went to; absent for a client dry run, which contacts none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// The kubeconfig context; null when none was used (`--server` alone, a client dry run).
         context: Option<String>,
+        /// The kubeconfig user whose credentials were sent; null when none were.
         user: Option<String>,
         namespace: String,
         dry_run: bool,
+        /// `server` or `client` for a dry run (absent in records older than `--dry-run=client`,
+        /// which were server dry runs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dry_run_mode: Option<String>,
+        /// `--token` when a token from the command line was sent instead of the user's
+        /// credentials.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credentials: Option<String>,
+        /// The user acted as (`Impersonate-User`); `user`/`credentials` say who asked to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        impersonate: Option<String>,
+        /// The groups acted as (`Impersonate-Group`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        impersonate_groups: Vec<String>,
     },
 }
 

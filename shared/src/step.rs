@@ -106,11 +106,16 @@ fn record_ok(path: &Path, bundle: &VerifiedBundle, action: Action, destination: 
 
 /// The audit record of a step that failed after the bundle verified (a conflict, an I/O or a
 /// cluster error): what crossed, and why it did not land.
-fn record_failed(path: &Path, bundle: &VerifiedBundle, action: Action, err: &dyn std::fmt::Display) -> NewRecord {
+fn record_failed(path: &Path, bundle: &VerifiedBundle, action: Action, err: &Error) -> NewRecord {
+    // A cluster that was asked before it failed is where the step went.
+    let destination = match err {
+        Error::Cluster(c) => c.destination().cloned(),
+        _ => None,
+    };
     NewRecord {
         outcome: Outcome::Failed,
         problems: vec![err.to_string()],
-        ..record_ok(path, bundle, action, None)
+        ..record_ok(path, bundle, action, destination)
     }
 }
 
