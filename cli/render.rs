@@ -219,7 +219,7 @@ pub fn tally(files: &[EmittedFile]) -> String {
     }
 }
 
-fn destination_cell(d: &Option<Destination>) -> String {
+fn destination_cell(d: Option<&Destination>) -> String {
     match d {
         None => "-".to_string(),
         Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
@@ -248,16 +248,16 @@ pub fn audit_records(records: &[Record], by_release: bool) -> String {
             "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  DESTINATION",
             "RELEASE", "TIME", "ACTION", "OUTCOME"
         );
-        for r in records {
-            for rel in &r.releases {
+        for rel in crate::json::audit_by_release(records) {
+            for r in &rel.records {
                 let _ = writeln!(
                     out,
                     "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  {}",
-                    cell(&rel.digest, 80),
-                    cell(&r.time, 40),
-                    cell(&r.action, 20),
-                    cell(&r.outcome, 20),
-                    e(&destination_cell(&r.destination))
+                    cell(rel.digest, 80),
+                    cell(r.time, 40),
+                    cell(r.action, 20),
+                    cell(r.outcome, 20),
+                    e(&destination_cell(r.destination))
                 );
             }
         }
@@ -278,7 +278,7 @@ pub fn audit_records(records: &[Record], by_release: bool) -> String {
                 cell(&r.outcome, 20),
                 e(sha),
                 r.releases.len(),
-                e(&destination_cell(&r.destination))
+                e(&destination_cell(r.destination.as_ref()))
             );
         }
     }

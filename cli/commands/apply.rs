@@ -67,7 +67,10 @@ pub fn run(a: ApplyArgs, log: &AuditLog) -> CommandResult {
 
 fn say(report: &ApplyReport, json: bool) {
     if json {
-        print_json(report);
+        print_json(&crate::json::Applied {
+            ok: report.unresolved_conflicts().next().is_none(),
+            report,
+        });
         return;
     }
     for item in &report.items {

@@ -17,6 +17,10 @@ pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
         return receipt(log, path, a.json);
     }
     let records = log.read_all()?;
+    if a.json && a.by_release {
+        print_json(&crate::json::audit_by_release(&records));
+        return Ok(Outcome::Success);
+    }
     if a.json {
         print_json(&records);
         return Ok(Outcome::Success);
