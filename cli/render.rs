@@ -302,7 +302,12 @@ pub fn trusted_keys(entries: &[sigbundle::verify::trust::TrustedEntry]) -> Strin
                 None => e(src),
             })
             .collect();
-        let _ = writeln!(out, "entry {} ({})", e(&entry.name), sources.join(", "));
+        if entry.name == sigbundle::verify::trust::FILES_ENTRY {
+            // Key files are one entry with no name of its own: say where the keys came from.
+            let _ = writeln!(out, "keys from --keyring: {}", sources.join(", "));
+        } else {
+            let _ = writeln!(out, "entry {} ({})", e(&entry.name), sources.join(", "));
+        }
         for k in &entry.keys {
             let date = head_chars(&k.created, 10);
             let _ = writeln!(

@@ -93,6 +93,12 @@ fn receipt(log: &AuditLog, path: &std::path::Path, json: bool) -> CommandResult 
                     outln!("  {}", escape_name(&d));
                 }
             }
+            errln!(
+                "unpack: receipt {}: bundle {} was not imported as packed (audit log {})",
+                path.display(),
+                escape_name(&r.bundle),
+                log.path.display()
+            );
             Outcome::VerificationFailed
         }
         ReceiptMatch::NotImported => {
@@ -103,6 +109,12 @@ fn receipt(log: &AuditLog, path: &std::path::Path, json: bool) -> CommandResult 
                     escape_name(&r.bundle_sha256)
                 );
             }
+            errln!(
+                "unpack: receipt {}: bundle {} was never imported (no record in audit log {})",
+                path.display(),
+                escape_name(&r.bundle),
+                log.path.display()
+            );
             Outcome::VerificationFailed
         }
     })
