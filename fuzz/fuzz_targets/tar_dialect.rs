@@ -54,7 +54,9 @@ fn base() -> &'static [(Vec<u8>, Vec<u8>)] {
                     created: None,
                     identity: None,
                     creator: None,
+                    satisfies: vec![],
                 }],
+                incomplete: vec![],
             }],
             missing: vec![],
             members: vec![Member {
