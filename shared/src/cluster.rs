@@ -797,7 +797,7 @@ async fn read_back(
         let got = api
             .get(&item.name)
             .await
-            .map_err(|e| api_error(&server, "get", &format!("configmap {} in {NAMESPACE}", item.name), e))?;
+            .map_err(|e| api_error(server, "get", &format!("configmap {} in {NAMESPACE}", item.name), e))?;
         let have = got.binary_data.unwrap_or_default();
         let r = bundle
             .releases
