@@ -296,7 +296,7 @@ pub fn verify(
     // Rules 13–16: every layer is fetched and checked before any is judged.
     let payloads = match fetch_layers(&layers, &mut fetch) {
         Ok(p) => p,
-        Err(refused) => return Ok(refused),
+        Err((verdict, reason)) => return Ok(Report::refused(verdict, reason)),
     };
 
     // Rules 19–20: the signatures, first accepted wins.
@@ -336,13 +336,13 @@ pub fn verify(
 fn fetch_layers(
     layers: &[super::manifest::Layer],
     fetch: &mut impl FnMut(&Descriptor) -> Result<Vec<u8>, FetchError>,
-) -> Result<Vec<Vec<u8>>, Report> {
+) -> Result<Vec<Vec<u8>>, (Verdict, String)> {
     let mut payloads = Vec::with_capacity(layers.len());
     for layer in layers {
         let alg = match validate_digest(&layer.digest) {
             Ok(a) => a,
             Err(why) => {
-                return Err(Report::refused(
+                return Err((
                     Verdict::InvalidDigest,
                     format!("invalid digest {:?}: {why}", layer.digest),
                 ))
@@ -357,10 +357,10 @@ fn fetch_layers(
         };
         let payload = match fetch(&desc) {
             Ok(p) => p,
-            Err(e) => return Err(Report::refused(Verdict::FetchFailed, format!("fetching blob: {e}"))),
+            Err(e) => return Err((Verdict::FetchFailed, format!("fetching blob: {e}"))),
         };
         if payload.len() > MAX_SIGNATURE_SIZE {
-            return Err(Report::refused(
+            return Err((
                 Verdict::TooLarge,
                 format!(
                     "reading blob {}: exceeded maximum allowed size of {MAX_SIGNATURE_SIZE} bytes",
@@ -370,7 +370,7 @@ fn fetch_layers(
         }
         let actual = alg.digest_of(&payload);
         if actual != layer.digest {
-            return Err(Report::refused(
+            return Err((
                 Verdict::BlobDigestMismatch,
                 format!("digest mismatch, expected {:?}, got {actual:?}", layer.digest),
             ));
