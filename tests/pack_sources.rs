@@ -16,7 +16,7 @@ fn packed(env: &Env, bundle: &str, keyring: &str) -> Vec<(String, Vec<String>)> 
     );
     r.code(0);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    v["verified"]["releases"]
+    v["releases"]
         .as_array()
         .unwrap()
         .iter()
@@ -432,7 +432,7 @@ fn list_file_with_comments_and_duplicates_collapses_to_digests() {
     .code(0);
     let r = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let rel = v["verified"]["releases"].as_array().unwrap();
+    let rel = v["releases"].as_array().unwrap();
     assert_eq!(rel.len(), 2);
     let names: Vec<&str> = rel.iter().find(|r| r["digest"] == RH_4_15_0).unwrap()["requested"]
         .as_array()
@@ -801,16 +801,13 @@ fn all_stores_collects_everywhere_and_keeps_identical_signatures_once() {
         ],
     );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let sigs = v["verified"]["releases"][0]["signatures"].as_array().unwrap();
+    let sigs = v["releases"][0]["signatures"].as_array().unwrap();
     assert_eq!(
         sigs.len(),
         2,
         "the Red Hat signature from both stores is kept once, plus the second"
     );
-    assert_eq!(
-        sigs[0]["report"]["signer_cert"],
-        "567E347AD0044ADE55BA8A5F199E2F91FD431D51"
-    );
+    assert_eq!(sigs[0]["signer_cert"], "567E347AD0044ADE55BA8A5F199E2F91FD431D51");
 }
 
 #[test]
@@ -1136,4 +1133,51 @@ fn the_output_is_checked_first_and_a_dry_run_needs_none() {
     env.run("pack", &["--store", &server.url, "--no-sign", RH_4_15_0])
         .code(2)
         .stderr_has("-o FILE is required");
+}
+
+/// Many missing releases: each is said once (its progress line, or with -q a line before the
+/// error), the error counts them in one line, and --json still prints its document, with every
+/// missing release and its reason, before exiting 1.
+#[test]
+fn missing_releases_are_said_once_and_counted() {
+    let env = Env::new();
+    let absent: Vec<String> = (1..=5)
+        .map(|i| format!("sha256:{}", format!("{i:x}").repeat(64)))
+        .collect();
+    let mut args = vec!["--store", REDHAT_STORE, "--no-sign", "-o", "b.tar.zst", RH_4_15_0];
+    args.extend(absent.iter().map(String::as_str));
+    let r = env.run("pack", &args);
+    r.code(1)
+        .stderr_has("pack: error: 5 of 6 release(s) have no valid signature; nothing written");
+    for d in &absent {
+        assert_eq!(r.stderr.matches(d.as_str()).count(), 1, "{d} said once:\n{}", r.stderr);
+    }
+    let error_line = r.stderr.lines().find(|l| l.starts_with("pack: error:")).unwrap();
+    assert!(error_line.len() < 120, "{error_line}");
+
+    let mut quiet = args.clone();
+    quiet.push("-q");
+    let r = env.run("pack", &quiet);
+    r.code(1);
+    for d in &absent {
+        assert_eq!(
+            r.stderr
+                .matches(&format!("missing: {d} (no signature in any store)"))
+                .count(),
+            1,
+            "{}",
+            r.stderr
+        );
+    }
+
+    let mut json = args.clone();
+    json.push("--json");
+    let r = env.run("pack", &json);
+    r.code(1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["missing"].as_array().unwrap().len(), 5);
+    assert_eq!(v["missing"][0]["reason"], "no signature in any store");
+    assert_eq!(v["missing"][0]["refused_signatures"], 0);
+    assert!(!env.path("b.tar.zst").exists());
 }

@@ -252,6 +252,8 @@ fn apply_to_the_loopback_cluster() {
         env.run("unpack", &args)
     };
     assert_run_snapshot!("apply_dry_run", apply(&["--dry-run"]), env);
+    assert_run_snapshot!("apply_dry_run_client", apply(&["--dry-run=client"]), env);
+    assert_run_snapshot!("apply_dry_run_client_json", apply(&["--dry-run=client", "--json"]), env);
     assert!(api.state.objects.lock().unwrap().is_empty());
     assert_run_snapshot!("apply", apply(&[]), env);
     assert_run_snapshot!("apply_json", apply(&["--json"]), env);
@@ -261,6 +263,21 @@ fn apply_to_the_loopback_cluster() {
     api.seed(&name, &[(&key, b"someone else's bytes")], "kubectl-client-side-apply");
     assert_run_snapshot!("apply_conflict", apply(&[]), env);
     assert_run_snapshot!("apply_conflict_json", apply(&["--json"]), env);
+    // As another user, with a token from the command line.
+    api.state.grant("importer", &["get", "list", "patch", "create"]);
+    let token = common::kubeapi::TOKEN;
+    let r = apply(&[
+        "--token",
+        token,
+        "--as",
+        "importer",
+        "--as-group",
+        "ops",
+        "--force-conflicts",
+    ]);
+    assert_run_snapshot!("apply_as_forced", r, env);
+    // RBAC's refusal, as the real server words it, and the hint.
+    assert_run_snapshot!("apply_forbidden", apply(&["--context", "nobody"]), env);
 }
 
 #[test]
@@ -286,6 +303,11 @@ fn audit_listings_checks_and_receipts() {
         &["apply", "u.tar.zst", "--allow-unsigned", "--kubeconfig", "kubeconfig"],
     )
     .code(0);
+    env.run(
+        "unpack",
+        &["apply", "u.tar.zst", "--allow-unsigned", "--dry-run=client"],
+    )
+    .code(0);
     env.run("unpack", &["verify", "checked.tar.zst", "--allow-unsigned"])
         .code(0);
     env.run("unpack", &["verify", "u.tar.zst", "--packer-key", pk]).code(1);
@@ -296,6 +318,8 @@ fn audit_listings_checks_and_receipts() {
     let r = env.run("unpack", &["audit", "--by-release"]);
     assert_run_snapshot!("audit_by_release", r, env);
     assert_run_snapshot!("audit_json", env.run("unpack", &["audit", "--json"]), env);
+    let r = env.run("unpack", &["audit", "--by-release", "--json"]);
+    assert_run_snapshot!("audit_by_release_json", r, env);
     assert_run_snapshot!("audit_check", env.run("unpack", &["audit", "--check"]), env);
     let r = env.run("unpack", &["audit", "--check", "--json"]);
     assert_run_snapshot!("audit_check_json", r, env);

@@ -173,8 +173,17 @@ pub struct EmitArgs {
 #[derive(Args)]
 #[command(after_help = "Examples:
   # Look first: the server says what it would do, nothing is stored
-  unpack apply sigs.tar.zst --packer-key packer.pub.asc --dry-run
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --dry-run=server
+  # The plan from the bundle alone: no kubeconfig, no network
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --dry-run=client
   unpack apply sigs.tar.zst --packer-key packer.pub.asc --context admin
+  # No kubeconfig: the server, its CA and a token on the command line
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --server https://api.ocp.example:6443 \\
+      --certificate-authority ca.crt --token \"$(cat token)\"
+  # A lab cluster whose certificate cannot be checked (its identity is then not known)
+  unpack apply sigs.tar.zst --allow-unsigned --server 10.0.0.5:6443 --token \"$T\" --insecure-skip-tls-verify
+  # As another user (impersonation: needs the impersonate permission)
+  unpack apply sigs.tar.zst --packer-key packer.pub.asc --as signature-importer --as-group ops
   # Take over keys another field manager holds with other bytes
   unpack apply sigs.tar.zst --packer-key packer.pub.asc --force-conflicts")]
 pub struct ApplyArgs {
@@ -182,15 +191,50 @@ pub struct ApplyArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub check: CheckArgs,
-    /// kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]
-    #[arg(long, value_name = "FILE")]
+    /// kubeconfig file [default: $KUBECONFIG, else ~/.kube/config; none needed with --server]
+    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
     pub kubeconfig: Option<PathBuf>,
     /// kubeconfig context [default: the current context]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Cluster")]
     pub context: Option<String>,
-    /// Ask the server for a dry run and print the plan; nothing is stored
-    #[arg(long)]
-    pub dry_run: bool,
+    /// The API server's URL, instead of the context's cluster's (with --token, no kubeconfig is
+    /// needed)
+    #[arg(long, value_name = "URL", help_heading = "Cluster")]
+    pub server: Option<String>,
+    /// Bearer token to send instead of the credentials of the context's user
+    #[arg(long, value_name = "TOKEN", help_heading = "Cluster")]
+    pub token: Option<String>,
+    /// PEM file of the certificate authorities to trust for the server, instead of the
+    /// context's cluster's
+    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Do not check the server's certificate (its identity is then not known)
+    #[arg(long, conflicts_with = "certificate_authority", help_heading = "Cluster")]
+    pub insecure_skip_tls_verify: bool,
+    /// Act as this user (impersonation; the credentials' user needs the impersonate permission)
+    #[arg(long = "as", value_name = "USER", help_heading = "Cluster")]
+    pub as_user: Option<String>,
+    /// With --as: act as this group too; repeatable
+    #[arg(
+        long = "as-group",
+        value_name = "GROUP",
+        requires = "as_user",
+        help_heading = "Cluster"
+    )]
+    pub as_group: Vec<String>,
+    /// Print the plan and store nothing: `server` (the bare --dry-run, as before) asks the server
+    /// to run the apply without storing it; `client` plans from the bundle alone, reading no
+    /// kubeconfig and sending nothing (so it cannot know what the cluster holds). Unlike
+    /// kubectl, a bare --dry-run means server
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHERE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "server"
+    )]
+    pub dry_run: Option<DryRunArg>,
     /// Overwrite keys that already hold different bytes
     #[arg(long)]
     pub force_conflicts: bool,
@@ -254,6 +298,15 @@ pub struct PushArgs {
     /// Print the plan/outcome as JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--dry-run=WHERE`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRunArg {
+    /// The API server runs the apply and stores nothing
+    Server,
+    /// The plan from the bundle alone: no kubeconfig, no network
+    Client,
 }
 
 /// The arguments of `unpack audit`.

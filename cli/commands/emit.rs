@@ -43,7 +43,7 @@ pub fn run(a: EmitArgs, log: &AuditLog) -> CommandResult {
         .as_ref()
         .map(|d| DirEmitter::new(d, format_of(a.format).0, a.force));
     // The bodies are kept only when no emitter takes each release as it is verified.
-    let opts = check_options(&a.check, emitter.is_none())?;
+    let opts = check_options(&a.check, &a.bundle, emitter.is_none())?;
     let sink = emitter.as_ref().map(|e| e as &dyn ReleaseSink);
     let result = audited(log, &a.bundle, Action::Emit, &opts, sink, |b| {
         let destination = match (wanted, &a.store_dir, &emitter) {

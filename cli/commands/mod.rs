@@ -15,7 +15,7 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use sigbundle::bundle::{CheckOptions, Limits, VerifiedBundle};
+use sigbundle::bundle::{CheckOptions, Limits, ReadProgress, VerifiedBundle};
 use sigbundle::error::Error;
 use sigbundle::keyring::Keyring;
 use sigbundle::sigstore::{ClusterImagePolicy, PolicyError, PublicKey, Trust};
@@ -92,7 +92,7 @@ fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
 
 /// How to check a bundle, from the shared options; `keep_bodies` when the step needs the
 /// signatures' bytes after verification.
-pub fn check_options(a: &CheckArgs, keep_bodies: bool) -> Result<CheckOptions, Error> {
+pub fn check_options(a: &CheckArgs, bundle: &Path, keep_bodies: bool) -> Result<CheckOptions, Error> {
     if a.packer_key.is_empty() && !a.allow_unsigned {
         return Err(Error::Usage(
             "give the packer's public key with --packer-key FILE, or accept an unsigned bundle with --allow-unsigned"
@@ -112,7 +112,30 @@ pub fn check_options(a: &CheckArgs, keep_bodies: bool) -> Result<CheckOptions, E
         now: SystemTime::now(),
         limits: Limits::default(),
         keep_bodies,
+        progress: reading_bar(bundle),
     })
+}
+
+/// On a terminal, a bar of the bundle read so far: bytes, rate and time left (the signatures
+/// are verified as they are read). Cleared when the whole file has been read.
+fn reading_bar(bundle: &Path) -> Option<ReadProgress> {
+    if !crate::printer::stderr_is_terminal() {
+        return None;
+    }
+    let total = std::fs::metadata(bundle).ok()?.len();
+    let style = indicatif::ProgressStyle::with_template(
+        "verifying {bar:30} {bytes}/{total_bytes}  {binary_bytes_per_sec}  {elapsed} elapsed, {eta} left",
+    )
+    .expect("a valid template");
+    let bar = indicatif::ProgressBar::new(total)
+        .with_style(style)
+        .with_finish(indicatif::ProgressFinish::AndClear);
+    Some(ReadProgress(std::sync::Arc::new(move |read| {
+        bar.set_position(read);
+        if read >= total {
+            bar.finish_and_clear();
+        }
+    })))
 }
 
 /// An audited step's result; with `--json`, a failure is also said as a JSON document.
@@ -123,13 +146,12 @@ pub fn json_on_failure<T>(
 ) -> Result<(VerifiedBundle, StepDone<T>), Error> {
     if let (Err(e), true) = (&result, json) {
         let (problems, more_problems) = e.rejection().unwrap_or((&[], 0));
-        print_json(&crate::json::Refused {
-            ok: false,
+        print_json(&crate::json::Refused::of(
             bundle,
-            error: e.to_string(),
+            e.to_string(),
             problems,
             more_problems,
-        });
+        ));
     }
     result
 }

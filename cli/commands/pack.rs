@@ -11,7 +11,7 @@ use sigbundle::digest::Pullspec;
 use sigbundle::error::Error;
 use sigbundle::fsutil::Overwrite;
 use sigbundle::graph::GraphSource;
-use sigbundle::packing::{self, Output, PackOptions, PackSummary, ReleaseOutcome, SigstoreOptions};
+use sigbundle::packing::{self, Output, PackOptions, PackSummary, ProgressEvent, ReleaseOutcome, SigstoreOptions};
 use sigbundle::registry::{AuthFile, Registry, RegistryConfig};
 use sigbundle::resolve::{self, ResolveOptions, Spec};
 use sigbundle::store::{FetchConfig, Fetcher, Store};
@@ -71,12 +71,33 @@ pub fn run(a: PackArgs) -> CommandResult {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let summary = summary?;
+    let summary = summary.inspect_err(|e| said_missing(&a, e))?;
     say(&a, &summary)?;
     // A dry run prints its plan either way; the exit code says whether a real run would pack.
     match summary.dry_run_failure() {
         Some(e) if a.dry_run => Err(e.into()),
         _ => Ok(Outcome::Success),
+    }
+}
+
+/// The releases a refusal for missing signatures is about, said once: as JSON for scripts
+/// (the document still prints, with `ok: false`), or a line each with `-q` (which silenced the
+/// progress lines that otherwise said them); the error itself then counts them.
+fn said_missing(a: &PackArgs, e: &sigbundle::packing::PackError) {
+    let missing = e.missing();
+    if missing.is_empty() {
+        return;
+    }
+    if a.json {
+        print_json(&crate::json::PackFailed {
+            ok: false,
+            error: e.to_string(),
+            missing,
+        });
+    } else if a.quiet && (missing.len() > 1 || missing[0].refused_signatures > 0) {
+        for m in missing {
+            errln!("missing: {} ({})", m.digest, escape_name(&m.reason));
+        }
     }
 }
 
@@ -223,60 +244,92 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
     if quiet || !stderr_is_terminal() {
         return None;
     }
-    let b = indicatif::ProgressBar::new(0);
-    b.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} fetching {pos}/{len} releases [{elapsed}] {wide_msg}")
-            .expect("a valid template"),
-    );
-    Some(b)
+    Some(indicatif::ProgressBar::new_spinner())
 }
 
-/// What is said as each release completes: on the bar, or a line on stderr (unless quiet).
-fn progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> packing::Progress {
-    Arc::new(move |o: &ReleaseOutcome| {
-        let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
-        let line = match &o.store {
-            Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
-            None => format!("{}: no valid signature", o.digest),
-        };
-        let incomplete = o.incomplete.iter().map(|f| {
-            format!(
-                "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
-                escape_name(f)
-            )
-        });
-        let rejected = o
-            .signatures
-            .iter()
-            .filter(|j| !j.report.verdict.is_valid())
-            .map(|j| format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict));
-        match &bar {
-            Some(b) => {
-                b.set_length(b.length().unwrap_or(0).max(b.position() + 1));
-                b.inc(1);
-                b.set_message(line);
-                for msg in incomplete.chain(rejected) {
-                    b.println(msg);
-                }
-            }
-            None if !quiet => {
-                errln!("{line}");
-                for msg in incomplete.chain(rejected) {
-                    errln!("{msg}");
-                }
-            }
-            None => {}
-        }
+/// The bar once the total is known: done/total, rate and time left, from the start.
+fn counting_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "fetching {bar:30} {pos}/{len} releases  {rate}  {elapsed} elapsed, {eta} left  {wide_msg}",
+    )
+    .expect("a valid template")
+    .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.1}/s", s.per_sec());
     })
+}
+
+/// What is said as the run goes: a resolving spinner, then a counting bar (on a terminal), or
+/// a line per release on stderr (unless quiet). A release without a valid signature is always
+/// said on its own line, with why; the bar's message shows the latest valid one.
+fn progress(bar: Option<indicatif::ProgressBar>, quiet: bool) -> packing::Progress {
+    Arc::new(move |event: ProgressEvent<'_>| match event {
+        ProgressEvent::Resolving => {
+            if let Some(b) = &bar {
+                b.set_message("resolving releases to digests…");
+                b.enable_steady_tick(Duration::from_millis(120));
+            }
+        }
+        ProgressEvent::Fetching { releases } => {
+            if let Some(b) = &bar {
+                b.disable_steady_tick();
+                b.set_style(counting_style());
+                b.set_length(releases as u64);
+                b.reset_eta();
+                b.set_message("");
+            }
+        }
+        ProgressEvent::Done(o) => said_done(bar.as_ref(), quiet, o),
+    })
+}
+
+fn said_done(bar: Option<&indicatif::ProgressBar>, quiet: bool, o: &ReleaseOutcome) {
+    let valid = o.signatures.iter().filter(|j| j.report.verdict.is_valid()).count();
+    let line = match &o.store {
+        Some(s) => format!("{}: {valid} valid signature(s) from {s}", o.digest),
+        // The lines below name each rejected signature; without any, the reason is here.
+        None if o.signatures.is_empty() => {
+            format!("{}: no valid signature ({})", o.digest, packing::missing_reason(o))
+        }
+        None => format!("{}: no valid signature", o.digest),
+    };
+    let incomplete = o.incomplete.iter().map(|f| {
+        format!(
+            "  warning: {}; kept the signatures that verified (the cluster stops at the first valid one)",
+            escape_name(f)
+        )
+    });
+    let rejected = o
+        .signatures
+        .iter()
+        .filter(|j| !j.report.verdict.is_valid())
+        .map(|j| format!("  {} signature-{}: {}", j.store, j.index, j.report.verdict));
+    let lines: Vec<String> = incomplete.chain(rejected).collect();
+    match bar {
+        Some(b) => {
+            b.inc(1);
+            if o.store.is_none() {
+                b.println(sigbundle::text::terminal_safe(&line));
+            } else {
+                b.set_message(sigbundle::text::terminal_safe(&line).into_owned());
+            }
+            for msg in lines {
+                b.println(sigbundle::text::terminal_safe(&msg));
+            }
+        }
+        None if !quiet => {
+            errln!("{line}");
+            for msg in lines {
+                errln!("{msg}");
+            }
+        }
+        None => {}
+    }
 }
 
 /// The summary (JSON, the plan, or a line on stderr).
 fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
     if a.json {
-        print_json(&crate::json::Packed {
-            summary,
-            plan: a.dry_run.then_some(summary.outcomes.as_slice()),
-        });
+        print_json(&crate::json::Packed::of(summary, a.dry_run));
     } else if a.dry_run {
         write_text(&crate::render::plan(summary));
         errln!(
@@ -287,9 +340,6 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
             summary.missing.len()
         );
     } else if !a.quiet {
-        for m in &summary.missing {
-            errln!("missing: {} ({})", m.digest, m.reason);
-        }
         if let Some(sg) = &summary.sigstore {
             errln!(
                 "sigstore: {} .sig artifact(s) carried; {} image(s) nodes check without one{}; {} other image(s) without one",
@@ -300,6 +350,12 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
             );
         }
         let Some(b) = &summary.bundle else { return Ok(()) };
+        if !summary.missing.is_empty() {
+            errln!(
+                "{} release(s) packed without a valid signature (--allow-missing; each said above), recorded as missing in the manifest",
+                summary.missing.len()
+            );
+        }
         errln!(
             "packed {} release(s), {} signature(s) into {} ({} bytes, sha256 {}), packer {}, in {:.2}s",
             summary.releases,

@@ -20,7 +20,7 @@ use crate::printer::print_json;
 use crate::{errln, outln};
 
 pub fn run(a: PushArgs, log: &AuditLog) -> CommandResult {
-    let opts = check_options(&a.check, false)?;
+    let opts = check_options(&a.check, &a.bundle, false)?;
     let repo = |flag: &str, s: &str| {
         Pullspec::parse_repository(s).map_err(|e| Error::Usage(format!("{flag} {}: {e}", escape_name(s))))
     };

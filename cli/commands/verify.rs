@@ -15,7 +15,7 @@ use crate::exit::{CommandResult, Outcome};
 use crate::printer::{print_json, write_text};
 
 pub fn run(a: VerifyArgs, log: &AuditLog) -> CommandResult {
-    let opts = check_options(&a.check, false)?;
+    let opts = check_options(&a.check, &a.bundle, false)?;
     let result = audited(log, &a.bundle, Action::Verify, &opts, None, |_| {
         Ok(StepDone::ok((), None))
     });

@@ -29,8 +29,12 @@ fuzz_target!(|data: &[u8]| {
         sigstore_trust: sigbundle::sigstore::Trust::release(),
         strict: false,
         now: std::time::SystemTime::now(),
-        limits: Limits { max_total: 8 << 20, ..Limits::default() },
+        limits: Limits {
+            max_total: 8 << 20,
+            ..Limits::default()
+        },
         keep_bodies: true,
+        progress: None,
     };
     let seen = Seen::default();
     if let Ok(b) = read_bundle(data, &opts, Some(&seen)) {

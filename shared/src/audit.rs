@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 /// The `prev` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -51,13 +50,32 @@ pub enum Destination {
     StoreDir { path: String },
     /// Bare signature bytes on standard output.
     Stdout { digest: String, index: usize },
-    /// A cluster, through its API.
+    /// A cluster, through its API. Fields added after the first release are left out when
+    /// empty, so older records keep their bytes (and hashes).
     Cluster {
-        server: String,
+        /// The API server the requests went to; absent for a client dry run, which contacts none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// The kubeconfig context; null when none was used (`--server` alone, a client dry run).
         context: Option<String>,
+        /// The kubeconfig user whose credentials were sent; null when none were.
         user: Option<String>,
         namespace: String,
         dry_run: bool,
+        /// `server` or `client` for a dry run (absent in records older than `--dry-run=client`,
+        /// which were server dry runs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dry_run_mode: Option<String>,
+        /// `--token` when a token from the command line was sent instead of the user's
+        /// credentials.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credentials: Option<String>,
+        /// The user acted as (`Impersonate-User`); `user`/`credentials` say who asked to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        impersonate: Option<String>,
+        /// The groups acted as (`Impersonate-Group`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        impersonate_groups: Vec<String>,
     },
     /// Sigstore `.sig` artifacts as an OCI image layout in a folder.
     OciDir { path: String },
@@ -139,7 +157,7 @@ impl Record {
         let mut unhashed = self.clone();
         unhashed.hash = None;
         let bytes = serde_json::to_vec(&unhashed).expect("a record serializes");
-        hex::encode(Sha256::digest(bytes))
+        crate::digest::sha256_hex(&bytes)
     }
 }
 

@@ -234,6 +234,18 @@ pub struct CheckOptions {
     /// Keep each signature's bytes in the result (to emit or apply them); `false` frees them as
     /// soon as they are verified.
     pub keep_bodies: bool,
+    /// Told how many bytes of the bundle file have been read so far (for a progress bar).
+    pub progress: Option<ReadProgress>,
+}
+
+/// A callback told the bytes of a bundle file read so far.
+#[derive(Clone)]
+pub struct ReadProgress(pub std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for ReadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadProgress")
+    }
 }
 
 /// One thing wrong with a bundle.
@@ -487,16 +499,17 @@ fn summarize(problems: &[Problem], more: u64) -> String {
     match problems {
         [] => "no problem named".into(),
         [one] if more == 0 => one.to_string(),
-        _ => format!("{} problems (first: {})", problems.len() as u64 + more, problems[0]),
+        // Each is listed once, under the error (and in `problems` of the JSON and the record).
+        _ => format!("{} problems", problems.len() as u64 + more),
     }
 }
 
 impl BundleError {
     /// A refusal is a verification failure; not being able to read the file is I/O.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
+    pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
-            BundleError::Rejected { .. } => crate::error::ExitClass::Verification,
-            BundleError::Io(_) => crate::error::ExitClass::UsageOrIo,
+            BundleError::Rejected { .. } => crate::exit::ExitClass::Verification,
+            BundleError::Io(_) => crate::exit::ExitClass::UsageOrIo,
         }
     }
 
@@ -751,10 +764,6 @@ fn read_member<R: Read>(r: &mut R, size: u64, cap: u64) -> io::Result<Result<Vec
     Ok(Ok(v))
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 /// A release signature to verify.
 struct Job {
     /// The member's index in the manifest.
@@ -918,7 +927,7 @@ impl Scan {
             });
             return;
         }
-        let got = sha256_hex(&body);
+        let got = crate::digest::sha256_hex(&body);
         if got != want.sha256 {
             self.problems.push(Problem::HashMismatch {
                 member: path,

@@ -32,8 +32,14 @@ use crate::verify::{rfc3339, verify_release_signature, SignatureReport};
 pub enum PackError {
     #[error("nothing to pack: name at least one release (digest, pullspec, version), --channel or --from-file")]
     NothingRequested,
-    #[error("no valid signature for {}; nothing written (pass --allow-missing to pack the rest)", list_missing(.missing))]
-    NoValidSignature { missing: Vec<MissingRelease> },
+    /// One line however many are missing: one is named with its reason, more are counted
+    /// (each was said as it completed; [`PackError::missing`] lists them).
+    #[error("{}; nothing written (pass --allow-missing to pack the rest)", summarize_missing(.missing, *.releases))]
+    NoValidSignature {
+        missing: Vec<MissingRelease>,
+        /// How many releases were asked for in all.
+        releases: usize,
+    },
     #[error("no sigstore signature a node accepts for {}; nothing written (pass --allow-missing to pack the rest)", list_sigstore(.missing))]
     NoValidSigstore { missing: Vec<ArtifactOutcome> },
     #[error(transparent)]
@@ -69,14 +75,22 @@ pub enum PackError {
 }
 
 impl PackError {
+    /// The releases without a valid signature, for a refusal for that reason.
+    pub fn missing(&self) -> &[MissingRelease] {
+        match self {
+            PackError::NoValidSignature { missing, .. } => missing,
+            _ => &[],
+        }
+    }
+
     /// Releases without a valid signature are a verification failure; the rest usage or I/O.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
+    pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
             PackError::NoValidSignature { .. } | PackError::NoValidSigstore { .. } => {
-                crate::error::ExitClass::Verification
+                crate::exit::ExitClass::Verification
             }
             PackError::Carry(c) => c.exit_class(),
-            _ => crate::error::ExitClass::UsageOrIo,
+            _ => crate::exit::ExitClass::UsageOrIo,
         }
     }
 }
@@ -100,11 +114,15 @@ fn list_sigstore(m: &[ArtifactOutcome]) -> String {
     }
 }
 
-fn list_missing(m: &[MissingRelease]) -> String {
-    m.iter()
-        .map(|r| format!("{} ({})", r.digest, r.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
+fn summarize_missing(m: &[MissingRelease], releases: usize) -> String {
+    match m {
+        [one] if one.refused_signatures > 0 => format!(
+            "no valid signature for {}: {} signature(s) refused",
+            one.digest, one.refused_signatures
+        ),
+        [one] => format!("no valid signature for {} ({})", one.digest, one.reason),
+        _ => format!("{} of {releases} release(s) have no valid signature", m.len()),
+    }
 }
 
 /// A release that ended without a valid signature, and why.
@@ -113,6 +131,8 @@ pub struct MissingRelease {
     pub digest: Digest,
     pub requested: Vec<String>,
     pub reason: String,
+    /// How many of its signatures were fetched and refused (each said as it was judged).
+    pub refused_signatures: usize,
 }
 
 /// Where the bundle goes.
@@ -123,7 +143,18 @@ pub enum Output {
 }
 
 /// A callback told about each release as it completes.
-pub type Progress = Arc<dyn Fn(&ReleaseOutcome) + Send + Sync>;
+pub type Progress = Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>;
+
+/// What a pack run tells its [`Progress`] callback, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent<'a> {
+    /// Names are being resolved to digests (tags, versions, channels): the total is not known.
+    Resolving,
+    /// Signatures of this many distinct releases are being fetched and verified.
+    Fetching { releases: usize },
+    /// One release is done.
+    Done(&'a ReleaseOutcome),
+}
 
 /// Everything a pack run needs.
 pub struct PackOptions {
@@ -171,10 +202,12 @@ pub fn source_date_epoch() -> Result<u64, PackError> {
 
 /// A signature that was fetched and judged.
 #[derive(Debug, Clone, Serialize)]
-pub struct Judged {
+pub struct FetchedSignature {
     pub store: String,
     pub index: usize,
     pub size: u64,
+    /// sha256 of the bytes as fetched.
+    pub sha256: String,
     #[serde(flatten)]
     pub report: SignatureReport,
     #[serde(skip)]
@@ -189,7 +222,7 @@ pub struct ReleaseOutcome {
     /// The store the packed signatures came from (the first that had a valid one).
     pub store: Option<String>,
     /// Every signature seen, valid or not.
-    pub signatures: Vec<Judged>,
+    pub signatures: Vec<FetchedSignature>,
     /// Store errors met on the way (a later store may still have answered).
     pub errors: Vec<String>,
     /// Requests that failed at a store whose other signatures made the release complete.
@@ -200,7 +233,7 @@ pub struct ReleaseOutcome {
 }
 
 impl ReleaseOutcome {
-    fn valid(&self) -> impl Iterator<Item = &Judged> {
+    fn valid(&self) -> impl Iterator<Item = &FetchedSignature> {
         self.signatures.iter().filter(|j| j.report.verdict.is_valid())
     }
 
@@ -279,6 +312,7 @@ impl PackSummary {
             },
             _ => PackError::NoValidSignature {
                 missing: self.missing.clone(),
+                releases: self.releases + self.missing.len(),
             },
         })
     }
@@ -325,6 +359,9 @@ pub async fn collect(
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let keys = Arc::new(opts.release_keys.clone());
     let stores = Arc::new(opts.stores.clone());
+    if let Some(p) = &opts.progress {
+        p(ProgressEvent::Fetching { releases: wanted.len() });
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for (digest, names) in wanted {
         let (digest, names) = (*digest, names.iter().cloned().collect::<Vec<_>>());
@@ -336,7 +373,7 @@ pub async fn collect(
             let _permit = sem.acquire_owned().await.expect("semaphore never closes");
             let out = collect_one(digest, names, &stores, &fetcher, keys, all_stores, strict).await;
             if let (Ok(o), Some(p)) = (&out, &progress) {
-                p(o);
+                p(ProgressEvent::Done(o));
             }
             out
         });
@@ -394,10 +431,11 @@ async fn collect_one(
             if out.signatures.iter().any(|j| j.bytes == bytes) {
                 continue;
             }
-            out.signatures.push(Judged {
+            out.signatures.push(FetchedSignature {
                 store: store.to_string(),
                 index: n,
                 size: bytes.len() as u64,
+                sha256: crate::digest::sha256_hex(&bytes),
                 report,
                 bytes,
             });
@@ -429,7 +467,8 @@ async fn collect_one(
     Ok(out)
 }
 
-fn missing_reason(o: &ReleaseOutcome) -> String {
+/// Why a release has no valid signature, in a few words.
+pub fn missing_reason(o: &ReleaseOutcome) -> String {
     if o.signatures.is_empty() {
         if o.errors.is_empty() {
             "no signature in any store".into()
@@ -475,7 +514,10 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     let missing = missing_releases(&outcomes);
     let mut would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
     if !opts.dry_run && would_fail {
-        return Err(PackError::NoValidSignature { missing });
+        return Err(PackError::NoValidSignature {
+            missing,
+            releases: outcomes.len(),
+        });
     }
     if let Some(s) = &sigstore {
         if s.missing_required > 0 && !opts.allow_missing {
@@ -522,6 +564,7 @@ fn missing_releases(outcomes: &[ReleaseOutcome]) -> Vec<MissingRelease> {
             digest: o.digest,
             requested: o.requested.clone(),
             reason: missing_reason(o),
+            refused_signatures: o.signatures.iter().filter(|j| !j.report.verdict.is_valid()).count(),
         })
         .collect()
 }
@@ -625,7 +668,7 @@ fn write_receipt(path: &Path, sha256: &str, manifest: &Manifest, manifest_bytes:
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         bundle_sha256: sha256.to_string(),
-        manifest_sha256: hex::encode(Sha256::digest(manifest_bytes)),
+        manifest_sha256: crate::digest::sha256_hex(manifest_bytes),
         created: manifest.created.clone(),
         packer: manifest.packer.clone(),
         releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
@@ -654,6 +697,9 @@ pub fn resolve_and_pack(
     runtime.block_on(async {
         if specs.is_empty() {
             return Err(PackError::NothingRequested);
+        }
+        if let Some(p) = &opts.progress {
+            p(ProgressEvent::Resolving);
         }
         let requests = resolve_all(specs, registry, opts.fetcher.client(), resolve).await?;
         pack(&requests, opts).await
@@ -692,7 +738,7 @@ fn build_manifest(
         let valid = o.signatures.iter_mut().filter(|j| j.report.verdict.is_valid());
         for (i, j) in valid.enumerate() {
             let path = signature_path(&o.digest, i + 1);
-            let sha256 = hex::encode(Sha256::digest(&j.bytes));
+            let sha256 = j.sha256.clone();
             sigs.push(SignatureEntry {
                 path: path.clone(),
                 size: j.size,
@@ -752,7 +798,7 @@ fn build_manifest(
             .map(|(p, b)| Member {
                 path: p.clone(),
                 size: b.len() as u64,
-                sha256: hex::encode(Sha256::digest(b)),
+                sha256: crate::digest::sha256_hex(b),
             })
             .collect(),
     };

@@ -119,11 +119,16 @@ fn record_ok(path: &Path, bundle: &VerifiedBundle, action: Action, destination: 
 
 /// The audit record of a step that failed after the bundle verified (a conflict, an I/O or a
 /// cluster error): what crossed, and why it did not land.
-fn record_failed(path: &Path, bundle: &VerifiedBundle, action: Action, err: &dyn std::fmt::Display) -> NewRecord {
+fn record_failed(path: &Path, bundle: &VerifiedBundle, action: Action, err: &Error) -> NewRecord {
+    // A cluster that was asked before it failed is where the step went.
+    let destination = match err {
+        Error::Cluster(c) => c.destination().cloned(),
+        _ => None,
+    };
     NewRecord {
         outcome: Outcome::Failed,
         problems: vec![err.to_string()],
-        ..record_ok(path, bundle, action, None)
+        ..record_ok(path, bundle, action, destination)
     }
 }
 
@@ -175,7 +180,6 @@ mod tests {
     use crate::digest::Digest;
     use crate::manifest::{signature_path, Member, Release, SignatureEntry, FORMAT_V1, TOOL_VERSION, UNSIGNED};
     use crate::verify::trust::ReleaseTrust;
-    use sha2::Digest as _;
 
     const HEX: &str = "0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363";
 
@@ -185,7 +189,7 @@ mod tests {
         let sig = std::fs::read(fixtures.join(format!("sha256={HEX}/signature-1"))).unwrap();
         let digest = Digest::parse(&format!("sha256:{HEX}")).unwrap();
         let path = signature_path(&digest, 1);
-        let sha = hex::encode(sha2::Sha256::digest(&sig));
+        let sha = crate::digest::sha256_hex(&sig);
         let manifest = Manifest {
             format: FORMAT_V1.into(),
             tool: TOOL_VERSION.into(),
@@ -242,6 +246,7 @@ mod tests {
             now: std::time::SystemTime::now(),
             limits: Limits::default(),
             keep_bodies: true,
+            progress: None,
         }
     }
 

@@ -39,10 +39,10 @@ pub enum UnpackError {
 
 impl UnpackError {
     /// A refused bundle is a verification failure; everything else usage or I/O.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
+    pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
             UnpackError::Bundle { source, .. } => source.exit_class(),
-            _ => crate::error::ExitClass::UsageOrIo,
+            _ => crate::exit::ExitClass::UsageOrIo,
         }
     }
 
@@ -66,10 +66,38 @@ pub fn open_verified(
         path: path.to_path_buf(),
         source,
     })?;
-    read_bundle(std::io::BufReader::with_capacity(1 << 16, file), opts, sink).map_err(|source| UnpackError::Bundle {
+    let counted = Counting {
+        inner: file,
+        read: 0,
+        told: 0,
+        progress: opts.progress.clone(),
+    };
+    read_bundle(std::io::BufReader::with_capacity(1 << 16, counted), opts, sink).map_err(|source| UnpackError::Bundle {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// A reader that tells [`CheckOptions::progress`] how far it has read (every 256 KiB).
+struct Counting<R> {
+    inner: R,
+    read: u64,
+    told: u64,
+    progress: Option<crate::bundle::ReadProgress>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if let Some(p) = &self.progress {
+            if self.read - self.told >= 256 << 10 || n == 0 {
+                self.told = self.read;
+                (p.0)(self.read);
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// What happened to one emitted file.

@@ -236,6 +236,7 @@ fn fuzz_findings_are_handled() {
                     ..Limits::default()
                 },
                 keep_bodies: true,
+                progress: None,
             };
             let _ = read_bundle(data.as_slice(), &opts, None);
             n += 1;

@@ -161,6 +161,15 @@ impl Env {
         )
     }
 
+    /// Run a binary with no kubeconfig anywhere: `HOME` an empty folder, `KUBECONFIG` unset.
+    pub fn run_no_kubeconfig(&self, bin: &str, args: &[&str]) -> Run {
+        let home = self.path("empty-home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut c = self.command(bin, args);
+        c.env("HOME", &home).env_remove("KUBECONFIG");
+        Run::from(bin, args, c.stdin(Stdio::null()).output().unwrap())
+    }
+
     /// Run a binary and measure the peak resident set size of that one process (KiB) with
     /// GNU time (`/usr/bin/time`, Debian's `time`; `.ci/run` installs it). Not `wait4` from
     /// here: a child spawned from the test process inherits its high-water mark at `exec`,
