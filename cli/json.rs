@@ -245,6 +245,13 @@ pub struct Verified<'a> {
     pub packer: PackerView<'a>,
     pub releases: Vec<ReleaseView<'a>>,
     pub missing: &'a [Missing],
+    /// Format 2: each `.sig` artifact, as the manifest lists it, with this side's verdict
+    /// (`node`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub sigstore: &'a [sigbundle::bundle::CheckedSigstore],
+    /// Format 2: the images whose `.sig` was not carried, and why.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub sigstore_missing: &'a [sigbundle::manifest::SigstoreMissing],
 }
 
 impl<'a> Verified<'a> {
@@ -262,6 +269,8 @@ impl<'a> Verified<'a> {
             packer: PackerView::of(&b.packer),
             releases: verified_releases(b),
             missing: &b.manifest.missing,
+            sigstore: &b.sigstore,
+            sigstore_missing: &b.manifest.sigstore_missing,
         }
     }
 }
@@ -279,6 +288,11 @@ pub struct Claims<'a> {
     pub packer: PackerView<'a>,
     pub releases: Vec<ReleaseView<'a>>,
     pub missing: &'a [Missing],
+    /// Format 2: the `.sig` artifacts the manifest lists, and the images without one.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub sigstore: &'a [sigbundle::manifest::SigstoreEntry],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub sigstore_missing: &'a [sigbundle::manifest::SigstoreMissing],
     pub members: &'a [Member],
 }
 
@@ -294,6 +308,8 @@ impl<'a> Claims<'a> {
             packer: PackerView::claimed(m),
             releases: claimed_releases(m),
             missing: &m.missing,
+            sigstore: &m.sigstore,
+            sigstore_missing: &m.sigstore_missing,
             members: &m.members,
         }
     }
@@ -396,6 +412,9 @@ pub struct PackFailed<'a> {
     pub ok: bool,
     pub error: String,
     pub missing: &'a [sigbundle::packing::MissingRelease],
+    /// Images nodes check whose `.sig` is missing or not accepted (`--sigstore`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub sigstore_missing: &'a [sigbundle::carry::collect::ArtifactOutcome],
 }
 
 /// `unpack audit --by-release --json`: each release that crossed, with every record about it.

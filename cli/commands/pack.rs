@@ -85,6 +85,16 @@ pub fn run(a: PackArgs) -> CommandResult {
 /// progress lines that otherwise said them); the error itself then counts them.
 fn said_missing(a: &PackArgs, e: &sigbundle::packing::PackError) {
     let missing = e.missing();
+    let sigstore_missing = e.sigstore_missing();
+    if a.json && !sigstore_missing.is_empty() {
+        print_json(&crate::json::PackFailed {
+            ok: false,
+            error: e.to_string(),
+            missing,
+            sigstore_missing,
+        });
+        return;
+    }
     if missing.is_empty() {
         return;
     }
@@ -93,6 +103,7 @@ fn said_missing(a: &PackArgs, e: &sigbundle::packing::PackError) {
             ok: false,
             error: e.to_string(),
             missing,
+            sigstore_missing,
         });
     } else if a.quiet && (missing.len() > 1 || missing[0].refused_signatures > 0) {
         for m in missing {

@@ -83,6 +83,14 @@ impl PackError {
         }
     }
 
+    /// The images nodes check without an accepted `.sig`, for a refusal for that reason.
+    pub fn sigstore_missing(&self) -> &[ArtifactOutcome] {
+        match self {
+            PackError::NoValidSigstore { missing } => missing,
+            _ => &[],
+        }
+    }
+
     /// Releases without a valid signature are a verification failure; the rest usage or I/O.
     pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
