@@ -445,11 +445,11 @@ fn duplicate_member_and_manifest_not_first_are_refused() {
 fn unknown_format_version_is_refused() {
     let env = Env::new();
     let (mut manifest, members) = plain_members(&env);
-    manifest.format = "sigbundle/v2".into();
+    manifest.format = "sigbundle/v3".into();
     craft(&env, "x.tar", &manifest, &members, Compression::None);
     verify_unsigned(&env, "x.tar")
         .code(1)
-        .stderr_has("unknown format \"sigbundle/v2\"");
+        .stderr_has("unknown format \"sigbundle/v3\"");
 }
 
 #[test]
@@ -863,7 +863,7 @@ fn completions_and_manual_pages_cover_every_command() {
 #[test]
 fn every_help_has_examples_and_pack_groups_its_options() {
     let env = Env::new();
-    let commands: [(&str, &[&str]); 14] = [
+    let commands: [(&str, &[&str]); 15] = [
         ("pack", &[]),
         ("pack", &["key", "generate"]),
         ("pack", &["keys"]),
@@ -874,6 +874,7 @@ fn every_help_has_examples_and_pack_groups_its_options() {
         ("unpack", &["inspect"]),
         ("unpack", &["emit"]),
         ("unpack", &["apply"]),
+        ("unpack", &["push"]),
         ("unpack", &["audit"]),
         ("unpack", &["keys"]),
         ("unpack", &["completions"]),
@@ -907,6 +908,7 @@ fn every_help_has_examples_and_pack_groups_its_options() {
             "Registry:",
             "Verification:",
             "Output:",
+            "Sigstore:",
             "Fetching:",
             "Examples:"
         ]
