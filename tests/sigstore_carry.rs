@@ -523,6 +523,16 @@ fn components_from_the_release_image_to_their_own_mirror_and_by_idms() {
     r2.code(0);
     let m2 = sigbundle::unpack::read_manifest_unverified(&w.env.path("e.tar.zst")).unwrap();
     assert_eq!(m2.sigstore, m.sigstore);
+    // A list file is one release's: with two releases it is a usage error.
+    let other = w.release("4.99.6-x86_64", "amd64");
+    w.pack(
+        "g.tar.zst",
+        &["--sigstore-components", "--image-references", "refs.json"],
+        &[w.pullspec(&release), w.pullspec(&other)],
+    )
+    .code(2)
+    .stderr_has("--image-references lists the components of one release; 2 releases were asked for");
+    assert!(!w.env.path("g.tar.zst").exists());
 
     // Pushed: the release's .sig to ocp/release, the components' to ocp/art-dev.
     w.mirror.copy_image_from(&w.src, "src/release", "ocp/release", &release);
