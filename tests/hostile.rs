@@ -879,7 +879,8 @@ fn inspect_and_audit_never_panic_on_multibyte_text() {
     let r = env.run("unpack", &["inspect", "mb.tar"]);
     r.code(1).stderr_has("not a key fingerprint");
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let shown = sigbundle_cli::render::claims(std::path::Path::new("b\u{1b}.tar"), &m);
+    let signers = ["AB\u{1b}[31mCD".to_string()];
+    let shown = sigbundle_cli::render::claims(std::path::Path::new("b\u{1b}.tar"), &m, &signers);
     assert!(shown.contains(&"é".repeat(16)), "{shown}");
     assert!(!shown.contains('\u{1b}'));
 

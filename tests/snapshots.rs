@@ -376,3 +376,44 @@ fn refusal_classes() {
     let r = env.run("unpack", &["verify", "u.tar.zst", "--packer-key", "absent.pub.asc"]);
     assert_run_snapshot!("refused_io_missing_key", r, env);
 }
+
+#[test]
+fn cosign_and_require_signers() {
+    let env = Env::for_snapshots();
+    let (_, _) = env.pack_signed("b.tar.zst", "zstd");
+    env.packer_key("second");
+    let keys = ["--packer-key", "ops.pub.asc", "--packer-key", "second.pub.asc"];
+    let verify = |env: &Env| {
+        let mut args = vec!["verify", "b.tar.zst", "--require-signers", "2"];
+        args.extend(keys);
+        env.run("unpack", &args)
+    };
+    assert_run_snapshot!("verify_too_few_signers", verify(&env), env);
+    let r = env.run(
+        "pack",
+        &[
+            "cosign",
+            "b.tar.zst",
+            "--sign-key",
+            "second.key",
+            "--packer-key",
+            "ops.pub.asc",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.redact_bundle("b.tar.zst");
+    assert_run_snapshot!("pack_cosign", r, env);
+    assert_run_snapshot!("verify_two_signers", verify(&env), env);
+    let r = env.run(
+        "pack",
+        &[
+            "cosign",
+            "b.tar.zst",
+            "--sign-key",
+            "second.key",
+            "--packer-key",
+            "ops.pub.asc",
+        ],
+    );
+    assert_run_snapshot!("pack_cosign_same_key", r, env);
+}

@@ -65,10 +65,38 @@ pub enum Command {
     Key(KeyCommand),
     /// List the release keys signatures are checked against (compiled in, or --keyring)
     Keys(super::KeysArgs),
+    /// Add your packer signature to a signed bundle (two-person control: unpack
+    /// --require-signers 2); the bundle is verified first, only manifest.json.asc changes
+    #[command(after_help = "Examples:
+  # The second person checks the first packer's signature, then adds theirs (in place)
+  pack cosign sigs.tar.zst --sign-key second.key --packer-key first.pub.asc
+
+  # On the air-gapped side: both must have signed
+  unpack verify sigs.tar.zst --packer-key first.pub.asc --packer-key second.pub.asc --require-signers 2
+
+Exit codes: 0 ok, 1 the bundle does not verify, 2 usage or I/O error (a key that already signed).")]
+    Cosign(CosignArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
     Completions(super::CompletionsArgs),
     /// Write the manual pages (section 1) of every command into a folder
     Man(super::ManArgs),
+}
+
+#[derive(Args)]
+pub struct CosignArgs {
+    /// The signed bundle
+    pub bundle: PathBuf,
+    /// Your packer secret key (passphrase from SIGBUNDLE_KEY_PASSPHRASE, or typed on a terminal)
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: PathBuf,
+    /// Write the co-signed bundle here instead of replacing BUNDLE
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub check: super::unpack::CheckArgs,
+    /// The result as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

@@ -284,6 +284,10 @@ pub struct CheckArgs {
     /// malformed messages, loose JSON): verdict strict-refused
     #[arg(long)]
     pub strict: bool,
+    /// Two-person control: at least N distinct trusted packer keys (--packer-key) must have
+    /// signed the manifest (`pack cosign` adds a signature)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub require_signers: u8,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod bundle;
 pub mod cluster;
 pub mod configmap;
+pub mod cosign;
 pub mod digest;
 pub mod error;
 pub mod exit;

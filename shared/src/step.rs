@@ -230,6 +230,7 @@ mod tests {
             limits: Limits::default(),
             keep_bodies: true,
             progress: None,
+            require_signers: 1,
         }
     }
 

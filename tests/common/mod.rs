@@ -257,6 +257,9 @@ impl Env {
             self.redact(fpr, &format!("[FPR {name}]"));
             // The key ID, as tables and some errors show it.
             self.redact(&fpr[24..], &format!("[KEYID {name}]"));
+            // The signing subkey, as the signatures name it (inspect's "signed by").
+            let (_, sub) = gpg_fingerprints(&self.path(&format!("{name}.pub.asc")));
+            self.redact(&sub, &format!("[SUBKEY {name}]"));
         }
         r
     }
