@@ -100,6 +100,13 @@ fn cosign_adds_one_signature_and_require_signers_counts_distinct_trusted_ones() 
     let mut args = vec!["emit", "b.tar", "--to-dir", "cms", "--require-signers", "2"];
     args.extend(three);
     env.run("unpack", &args).code(0);
+    // The audit record names both: the packer and its cosigner (absent for one signer).
+    let recs = env.audit_records();
+    let last = recs.last().unwrap();
+    assert_eq!(last["action"], "emit");
+    assert_eq!(last["packer"], a_fpr.as_str());
+    assert_eq!(last["cosigners"], serde_json::json!([b_fpr]));
+    assert!(recs[0].get("cosigners").is_none(), "{}", recs[0]);
 
     // The same key twice is refused, and the bundle is left as it was.
     env.run(

@@ -891,6 +891,7 @@ fn inspect_and_audit_never_panic_on_multibyte_text() {
         bundle: "x.tar".into(),
         bundle_sha256: Some("é".repeat(40)),
         packer: None,
+        cosigners: vec![],
         releases: vec![],
         destination: None,
         problems: vec![],
@@ -947,6 +948,7 @@ fn nothing_from_a_file_reaches_the_terminal_unescaped() {
             bundle: "x\u{9b}31m".into(),
             bundle_sha256: Some("\u{1b}]0;t\u{7}".into()),
             packer: Some("\u{200b}".into()),
+            cosigners: vec!["\u{1b}[31m".into()],
             releases: vec![sigbundle::audit::RecordRelease {
                 digest: "sha256:\u{1b}[1m".into(),
                 signatures: vec![],
