@@ -16,6 +16,7 @@ pub mod digest;
 pub mod error;
 pub mod fsutil;
 pub mod graph;
+pub mod isc;
 pub mod keyring;
 pub mod manifest;
 pub mod packer_key;

@@ -34,6 +34,9 @@ pub enum ResolveError {
     Graph(#[from] GraphError),
     #[error("channel {channel} has no release between {min} and {max}")]
     EmptyChannel { channel: String, min: String, max: String },
+    /// An oc-mirror ImageSetConfiguration that cannot be read as sigbundle reads it.
+    #[error("{path}: {reason}")]
+    Isc { path: PathBuf, reason: String },
     #[error("version {version}: graph file {path}: {reason}")]
     VersionFromGraph {
         version: String,
@@ -102,7 +105,40 @@ pub enum Spec {
     Digest(Digest),
     Pullspec(Pullspec),
     Version(semver::Version),
-    Channel(String),
+    Channel(ChannelSpec),
+}
+
+/// A channel to take releases from, and which of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub name: String,
+    /// The architecture of its graph; `None`: `--arch`.
+    pub arch: Option<Arch>,
+    /// Which releases; `None`: the global `--min-version`/`--max-version`.
+    pub pick: Option<Pick>,
+}
+
+impl ChannelSpec {
+    /// A channel named on the command line or in a list file (global arch and range).
+    pub fn named(name: &str) -> ChannelSpec {
+        ChannelSpec {
+            name: name.to_string(),
+            arch: None,
+            pick: None,
+        }
+    }
+}
+
+/// Which releases of a channel's graph are taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// Every node within the inclusive range (an absent bound is open).
+    Range {
+        min: Option<semver::Version>,
+        max: Option<semver::Version>,
+    },
+    /// Only the highest version in the channel (oc-mirror's default without a range).
+    Head,
 }
 
 impl Spec {
@@ -114,7 +150,9 @@ impl Spec {
         };
         let s = input.trim();
         if let Some(c) = s.strip_prefix("channel:") {
-            return valid_channel(c).map(|c| Spec::Channel(c.to_string())).map_err(bad);
+            return valid_channel(c)
+                .map(|c| Spec::Channel(ChannelSpec::named(c)))
+                .map_err(bad);
         }
         // The input is quoted once, by `bad`; a near miss says what was meant.
         let reason = |e: DigestError| match e {
@@ -142,7 +180,7 @@ impl Spec {
     }
 }
 
-fn valid_channel(c: &str) -> Result<&str, String> {
+pub(crate) fn valid_channel(c: &str) -> Result<&str, String> {
     if !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
         Ok(c)
     } else {
@@ -205,7 +243,9 @@ pub async fn resolve_all(
 ) -> Result<Vec<Request>, ResolveError> {
     let mut out = Vec::new();
     let mut lookups = tokio::task::JoinSet::new();
-    let mut graphs: BTreeMap<String, ()> = BTreeMap::new();
+    // Each channel is asked for once per architecture, whichever ranges are taken from it.
+    let mut graphs: BTreeMap<(String, &str), (Vec<u8>, String)> = BTreeMap::new();
+    let mut seen: Vec<&ChannelSpec> = Vec::new();
     for (name, spec) in specs {
         match spec {
             Spec::Digest(d) => out.push(Request {
@@ -248,29 +288,45 @@ pub async fn resolve_all(
                 lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
             }
             Spec::Channel(c) => {
-                if graphs.insert(c.clone(), ()).is_some() {
+                if seen.contains(&c) {
                     continue;
                 }
-                let (bytes, source_name) = fetch_graph(http, &opts.graph, c, opts.arch.graph_name()).await?;
-                let nodes = select_nodes(
-                    &bytes,
-                    c,
-                    &source_name,
+                seen.push(c);
+                let arch = c.arch.unwrap_or(opts.arch).graph_name();
+                let key = (c.name.clone(), arch);
+                if !graphs.contains_key(&key) {
+                    let fetched = fetch_graph(http, &opts.graph, &c.name, arch).await?;
+                    graphs.insert(key.clone(), fetched);
+                }
+                let (bytes, source_name) = &graphs[&key];
+                let (min, max, head) = match &c.pick {
+                    None => (opts.min_version.as_ref(), opts.max_version.as_ref(), false),
+                    Some(Pick::Range { min, max }) => (min.as_ref(), max.as_ref(), false),
+                    Some(Pick::Head) => (None, None, true),
+                };
+                let mut nodes = select_nodes(
+                    bytes,
+                    &c.name,
+                    source_name,
                     matches!(opts.graph, GraphSource::File { .. }),
-                    opts.min_version.as_ref(),
-                    opts.max_version.as_ref(),
+                    min,
+                    max,
                 )?;
+                if head {
+                    // Sorted by version: the head is the last.
+                    nodes = nodes.pop().into_iter().collect();
+                }
                 if nodes.is_empty() {
-                    let show = |v: &Option<semver::Version>| v.as_ref().map_or("any".to_string(), |v| v.to_string());
+                    let show = |v: Option<&semver::Version>| v.map_or("any".to_string(), |v| v.to_string());
                     return Err(ResolveError::EmptyChannel {
-                        channel: c.clone(),
-                        min: show(&opts.min_version),
-                        max: show(&opts.max_version),
+                        channel: c.name.clone(),
+                        min: show(min),
+                        max: show(max),
                     });
                 }
                 for (v, d) in nodes {
                     out.push(Request {
-                        name: format!("channel:{c}@{v}"),
+                        name: format!("channel:{}@{v}", c.name),
                         digest: d,
                     });
                 }
@@ -301,7 +357,7 @@ mod tests {
         assert!(matches!(Spec::parse("4.16.0-rc.1").unwrap(), Spec::Version(_)));
         assert_eq!(
             Spec::parse("channel:stable-4.15").unwrap(),
-            Spec::Channel("stable-4.15".into())
+            Spec::Channel(ChannelSpec::named("stable-4.15"))
         );
         for bad in ["4.15", "latest", "channel:", "sha256:abc", "channel:a b"] {
             assert!(Spec::parse(bad).is_err(), "{bad}");
