@@ -47,6 +47,11 @@ fn other_arch_graph() -> serde_json::Value {
 fn graph_server(env: &Env) -> (StoreServer, String) {
     std::fs::create_dir_all(env.path("graphsrv")).unwrap();
     std::fs::copy(fixture("graph/amd64-stable-4.13.json"), env.path("graphsrv/graph")).unwrap();
+    std::fs::write(
+        env.path("graphsrv/graph?channel=stable-4.12&arch=amd64"),
+        serde_json::to_vec(&stable_4_12_graph()).unwrap(),
+    )
+    .unwrap();
     for channel in ["stable-4.13", "fast-4.13"] {
         std::fs::write(
             env.path(&format!("graphsrv/graph?channel={channel}&arch=arm64")),
@@ -89,6 +94,41 @@ fn want(channel: &str, nodes: &[(String, String)]) -> BTreeMap<String, Vec<Strin
         .iter()
         .map(|(v, d)| (d.clone(), vec![format!("channel:{channel}@{v}")]))
         .collect()
+}
+
+/// Add `channel:<channel>@<version>` names for these versions of `graph` to a plan.
+fn with_path(plan: &mut BTreeMap<String, Vec<String>>, graph: &serde_json::Value, channel: &str, versions: &[&str]) {
+    for v in versions {
+        let p: Vec<u64> = v.split('.').map(|p| p.parse().unwrap()).collect();
+        let (_, d) = nodes(graph, (p[0], p[1], p[2]), (p[0], p[1], p[2]))
+            .pop()
+            .expect("a node of the graph");
+        let names = plan.entry(d).or_default();
+        names.push(format!("channel:{channel}@{v}"));
+        names.sort();
+        names.dedup();
+    }
+}
+
+/// The stable-4.13 graph cut to its 4.12 releases and the updates between them (a stand-in for
+/// stable-4.12, whose head is then 4.12.58).
+fn stable_4_12_graph() -> serde_json::Value {
+    let g = amd64_graph();
+    let keep: Vec<usize> = (0..g["nodes"].as_array().unwrap().len())
+        .filter(|&i| g["nodes"][i]["version"].as_str().unwrap().starts_with("4.12."))
+        .collect();
+    let at = |i: u64| keep.iter().position(|&k| k as u64 == i);
+    let edges: Vec<serde_json::Value> = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some(serde_json::json!([at(e[0].as_u64()?)?, at(e[1].as_u64()?)?])))
+        .collect();
+    serde_json::json!({
+        "version": 1,
+        "nodes": keep.iter().map(|&i| g["nodes"][i].clone()).collect::<Vec<_>>(),
+        "edges": edges,
+    })
 }
 
 fn isc(name: &str) -> String {
@@ -217,8 +257,10 @@ fn a_channel_without_a_range_is_its_head_and_full_is_all_of_it() {
     assert_eq!(got, want("stable-4.13", &nodes(&amd64_graph(), (0, 0, 0), (4, 12, 2))));
 }
 
+/// Expected paths were computed apart from sigbundle (a breadth-first search over the fixture's
+/// edges, each node's updates from the highest version down, as oc-mirror's `GetUpdates`).
 #[test]
-fn two_channels_keep_their_own_ranges_beside_channel_and_positional_releases() {
+fn two_channels_keep_their_own_ranges_and_get_the_update_path_between_them() {
     let env = Env::new();
     let (server, url) = graph_server(&env);
     let file = isc("two-channels.yaml");
@@ -238,15 +280,16 @@ fn two_channels_keep_their_own_ranges_beside_channel_and_positional_releases() {
             RH_4_15_0,
         ],
     );
-    r.code(1).stderr_has(&format!(
-        "warning: {file}: oc-mirror also mirrors the upgrade path between these 2 channels"
-    ));
+    r.code(1);
     let g = amd64_graph();
-    let mut expected = want("stable-4.13", &nodes(&g, (4, 13, 0), (4, 13, 2)));
+    let mut expected = want("stable-4.13", &nodes(&g, (4, 12, 0), (4, 12, 2)));
     expected.extend(want("fast-4.13", &nodes(&g, (4, 13, 40), (4, 13, 43))));
     expected.extend(want("candidate-4.13", &nodes(&g, (4, 13, 10), (4, 13, 11))));
     expected.insert(RH_4_15_0.to_string(), vec![RH_4_15_0.to_string()]);
-    assert_eq!(expected.len(), 3 + 4 + 2 + 1);
+    // Both channels are 4.13: the path from the lowest first release (4.12.0, stable-4.13) to
+    // the highest last one (4.13.43, fast-4.13) in the last channel's graph.
+    with_path(&mut expected, &g, "fast-4.13", &["4.12.0", "4.12.58", "4.13.43"]);
+    assert_eq!(expected.len(), 3 + 4 + 2 + 1 + 1);
     assert_eq!(got, expected);
     let mut log = server.requests.lock().unwrap().clone();
     log.sort();
@@ -258,6 +301,71 @@ fn two_channels_keep_their_own_ranges_beside_channel_and_positional_releases() {
             "/graph?channel=stable-4.13&arch=amd64"
         ]
     );
+
+    // Channels of two minor versions: the first channel's path to its head (4.12.58), then the
+    // next channel's from there.
+    std::fs::write(
+        env.path("minors.yaml"),
+        "kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  platform:\n    channels:\n    - name: stable-4.13\n      minVersion: 4.13.40\n      maxVersion: 4.13.43\n    - name: stable-4.12\n      minVersion: 4.12.0\n      maxVersion: 4.12.2\n",
+    )
+    .unwrap();
+    let (r, got) = plan(&env, &["--from-isc", "minors.yaml", "--graph-url", &url]);
+    r.code(1);
+    let g12 = stable_4_12_graph();
+    let mut expected = want("stable-4.13", &nodes(&g, (4, 13, 40), (4, 13, 43)));
+    expected.extend(want("stable-4.12", &nodes(&g12, (4, 12, 0), (4, 12, 2))));
+    with_path(&mut expected, &g12, "stable-4.12", &["4.12.0", "4.12.58"]);
+    with_path(&mut expected, &g, "stable-4.13", &["4.12.58", "4.13.43"]);
+    assert_eq!(expected.len(), 4 + 3 + 1);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn shortest_path_takes_the_update_path_not_the_range() {
+    let env = Env::new();
+    let (_server, url) = graph_server(&env);
+    let (r, got) = plan(&env, &["--from-isc", &isc("shortest-path.yaml"), "--graph-url", &url]);
+    r.code(1);
+    let mut expected = BTreeMap::new();
+    with_path(
+        &mut expected,
+        &amd64_graph(),
+        "stable-4.13",
+        &["4.12.0", "4.12.58", "4.13.43"],
+    );
+    assert_eq!(got, expected);
+
+    // No path joins them: oc-mirror still takes both ends.
+    std::fs::write(
+        env.path("nopath.yaml"),
+        "kind: ImageSetConfiguration\nmirror:\n  platform:\n    channels:\n    - name: stable-4.13\n      minVersion: 4.12.0\n      maxVersion: 4.13.10\n      shortestPath: true\n",
+    )
+    .unwrap();
+    let (r, got) = plan(&env, &["--from-isc", "nopath.yaml", "--graph-url", &url]);
+    r.code(1);
+    let mut expected = BTreeMap::new();
+    with_path(&mut expected, &amd64_graph(), "stable-4.13", &["4.12.0", "4.13.10"]);
+    assert_eq!(got, expected);
+
+    // An end that is not a release of the channel is an error, as in oc-mirror.
+    std::fs::write(
+        env.path("absent.yaml"),
+        "kind: ImageSetConfiguration\nmirror:\n  platform:\n    channels:\n    - name: stable-4.13\n      minVersion: 4.12.0\n      maxVersion: 4.13.99\n      shortestPath: true\n",
+    )
+    .unwrap();
+    env.run(
+        "pack",
+        &[
+            "--from-isc",
+            "absent.yaml",
+            "--graph-url",
+            &url,
+            "--no-sign",
+            "--dry-run",
+        ],
+    )
+    .code(2)
+    .stderr_has("requested version 4.13.99 is not in the channel");
 }
 
 #[test]
@@ -334,7 +442,6 @@ fn what_sigbundle_cannot_honour_is_refused_by_name() {
         r.code(2).stderr_has(&format!("{file}: {needle}"));
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     };
-    refused(&isc("shortest-path.yaml"), "mirror.platform.channels[0].shortestPath: ");
     refused(
         &isc("wrong-kind.yaml"),
         "kind \"DeleteImageSetConfiguration\" is not ImageSetConfiguration",

@@ -227,11 +227,6 @@ fn platform(p: Platform, v1: bool, set: &mut ImageSet, ignored: &mut Vec<&'stati
             }
             Some(other) => return Err(format!("{at}.type: {other:?} is neither ocp nor okd")),
         }
-        if c.shortest_path == Some(true) {
-            return Err(format!(
-                "{at}.shortestPath: sigbundle cannot pick the shortest upgrade path; remove it to pack every release of the range (which includes that path)"
-            ));
-        }
     }
     let architectures = match (&p.architectures, &p.platforms) {
         (Some(a), Some(f)) if !a.is_empty() && !f.is_empty() => {
@@ -286,11 +281,9 @@ fn platform(p: Platform, v1: bool, set: &mut ImageSet, ignored: &mut Vec<&'stati
         set.specs.push((release.to_string(), Spec::Pullspec(pullspec)));
         return Ok(());
     }
-    for c in &channels {
-        let at = format!(
-            "mirror.platform.channels[{}]",
-            names.iter().position(|n| *n == c.name).unwrap_or(0)
-        );
+    let mut per_arch: Vec<Vec<ChannelSpec>> = vec![Vec::new(); architectures.len()];
+    for (i, c) in channels.iter().enumerate() {
+        let at = format!("mirror.platform.channels[{i}]");
         let version = |field: &str, v: &Option<String>| -> Result<Option<semver::Version>, String> {
             match v.as_deref() {
                 None | Some("") => Ok(None),
@@ -306,22 +299,23 @@ fn platform(p: Platform, v1: bool, set: &mut ImageSet, ignored: &mut Vec<&'stati
         } else {
             Pick::Range { min, max }
         };
-        for arch in &architectures {
-            set.specs.push((
-                format!("channel:{}", c.name),
-                Spec::Channel(ChannelSpec {
-                    name: c.name.clone(),
-                    arch: Some(*arch),
-                    pick: Some(pick.clone()),
-                }),
-            ));
+        for (k, arch) in architectures.iter().enumerate() {
+            let spec = ChannelSpec {
+                name: c.name.clone(),
+                arch: Some(*arch),
+                pick: Some(pick.clone()),
+                shortest_path: c.shortest_path == Some(true),
+            };
+            per_arch[k].push(spec.clone());
+            set.specs.push((format!("channel:{}", c.name), Spec::Channel(spec)));
         }
     }
+    // Several channels: oc-mirror also mirrors the update path between them, per architecture.
     if channels.len() > 1 {
-        set.notes.push(format!(
-            "warning: oc-mirror also mirrors the upgrade path between these {} channels (from the lowest minVersion to the highest maxVersion, across channels); sigbundle packs each channel's own range only: name the releases on that path too if clusters will update along it",
-            channels.len()
-        ));
+        for all in per_arch {
+            set.specs
+                .push(("(the update path between channels)".into(), Spec::UpgradePath(all)));
+        }
     }
     Ok(())
 }
