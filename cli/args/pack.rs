@@ -112,10 +112,11 @@ pub struct PackArgs {
     /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
     #[arg(long, value_name = "NAME", help_heading = "Inputs")]
     pub channel: Vec<String>,
-    /// Lowest version taken from a channel (inclusive)
+    /// Lowest version taken from --channel and channel: names (inclusive; the channels of an
+    /// ImageSetConfiguration keep their own)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub min_version: Option<semver::Version>,
-    /// Highest version taken from a channel (inclusive)
+    /// Highest version taken from --channel and channel: names (inclusive)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub max_version: Option<semver::Version>,
     /// Update service graph endpoint

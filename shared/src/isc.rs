@@ -7,7 +7,8 @@
 //! the channel's lowest version up to it; only `minVersion` gives it up to the channel's head;
 //! neither gives the head alone, or the whole channel with `full: true`. `platform.release`
 //! replaces the channels altogether. `architectures` defaults to amd64; `platforms` means the
-//! multi-arch payload.
+//! multi-arch payload. `shortestPath` keeps only the update path between the two ends, and
+//! several channels also get the update path between them (resolved in `resolve.rs`).
 
 use std::io::Read;
 use std::path::Path;

@@ -554,10 +554,13 @@ async fn upgrade_path(
     Ok(out)
 }
 
+/// A major and minor version, as a channel name ends (`-4.13`).
+type Minor = (u64, u64);
+
 /// `stable-4.13` and `fast-4.15`: (4, 13), (4, 15) and the first's prefix (`stable`), as
 /// oc-mirror reads channel names (`getSemverFromChannels`).
-fn channel_minors(src: &str, tgt: &str) -> Result<((u64, u64), (u64, u64), String), String> {
-    let minor = |c: &str| -> Result<(String, (u64, u64)), String> {
+fn channel_minors(src: &str, tgt: &str) -> Result<(Minor, Minor, String), String> {
+    let minor = |c: &str| -> Result<(String, Minor), String> {
         let (prefix, v) = c
             .rsplit_once('-')
             .ok_or_else(|| format!("channel name {c} has no -X.Y to step through"))?;
