@@ -219,7 +219,7 @@ pub fn tally(files: &[EmittedFile]) -> String {
     }
 }
 
-fn destination_cell(d: &Option<Destination>) -> String {
+fn destination_cell(d: Option<&Destination>) -> String {
     match d {
         None => "-".to_string(),
         Some(Destination::ConfigmapDir { path, .. }) => format!("configmaps:{path}"),
@@ -248,16 +248,16 @@ pub fn audit_records(records: &[Record], by_release: bool) -> String {
             "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  DESTINATION",
             "RELEASE", "TIME", "ACTION", "OUTCOME"
         );
-        for r in records {
-            for rel in &r.releases {
+        for rel in crate::json::audit_by_release(records) {
+            for r in &rel.records {
                 let _ = writeln!(
                     out,
                     "{:<RELEASE$}  {:<20}  {:<7}  {:<8}  {}",
-                    cell(&rel.digest, 80),
-                    cell(&r.time, 40),
-                    cell(&r.action, 20),
-                    cell(&r.outcome, 20),
-                    e(&destination_cell(&r.destination))
+                    cell(rel.digest, 80),
+                    cell(r.time, 40),
+                    cell(r.action, 20),
+                    cell(r.outcome, 20),
+                    e(&destination_cell(r.destination))
                 );
             }
         }
@@ -278,7 +278,7 @@ pub fn audit_records(records: &[Record], by_release: bool) -> String {
                 cell(&r.outcome, 20),
                 e(sha),
                 r.releases.len(),
-                e(&destination_cell(&r.destination))
+                e(&destination_cell(r.destination.as_ref()))
             );
         }
     }
@@ -302,7 +302,12 @@ pub fn trusted_keys(entries: &[sigbundle::verify::trust::TrustedEntry]) -> Strin
                 None => e(src),
             })
             .collect();
-        let _ = writeln!(out, "entry {} ({})", e(&entry.name), sources.join(", "));
+        if entry.name == sigbundle::verify::trust::FILES_ENTRY {
+            // Key files are one entry with no name of its own: say where the keys came from.
+            let _ = writeln!(out, "keys from --keyring: {}", sources.join(", "));
+        } else {
+            let _ = writeln!(out, "entry {} ({})", e(&entry.name), sources.join(", "));
+        }
         for k in &entry.keys {
             let date = head_chars(&k.created, 10);
             let _ = writeln!(

@@ -16,7 +16,7 @@ fn packed(env: &Env, bundle: &str, keyring: &str) -> Vec<(String, Vec<String>)> 
     );
     r.code(0);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    v["verified"]["releases"]
+    v["releases"]
         .as_array()
         .unwrap()
         .iter()
@@ -432,7 +432,7 @@ fn list_file_with_comments_and_duplicates_collapses_to_digests() {
     .code(0);
     let r = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let rel = v["verified"]["releases"].as_array().unwrap();
+    let rel = v["releases"].as_array().unwrap();
     assert_eq!(rel.len(), 2);
     let names: Vec<&str> = rel.iter().find(|r| r["digest"] == RH_4_15_0).unwrap()["requested"]
         .as_array()
@@ -801,16 +801,13 @@ fn all_stores_collects_everywhere_and_keeps_identical_signatures_once() {
         ],
     );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let sigs = v["verified"]["releases"][0]["signatures"].as_array().unwrap();
+    let sigs = v["releases"][0]["signatures"].as_array().unwrap();
     assert_eq!(
         sigs.len(),
         2,
         "the Red Hat signature from both stores is kept once, plus the second"
     );
-    assert_eq!(
-        sigs[0]["report"]["signer_cert"],
-        "567E347AD0044ADE55BA8A5F199E2F91FD431D51"
-    );
+    assert_eq!(sigs[0]["signer_cert"], "567E347AD0044ADE55BA8A5F199E2F91FD431D51");
 }
 
 #[test]

@@ -318,6 +318,8 @@ fn audit_listings_checks_and_receipts() {
     let r = env.run("unpack", &["audit", "--by-release"]);
     assert_run_snapshot!("audit_by_release", r, env);
     assert_run_snapshot!("audit_json", env.run("unpack", &["audit", "--json"]), env);
+    let r = env.run("unpack", &["audit", "--by-release", "--json"]);
+    assert_run_snapshot!("audit_by_release_json", r, env);
     assert_run_snapshot!("audit_check", env.run("unpack", &["audit", "--check"]), env);
     let r = env.run("unpack", &["audit", "--check", "--json"]);
     assert_run_snapshot!("audit_check_json", r, env);

@@ -22,7 +22,7 @@ fn inspect_shows_the_manifest_unverified_unless_keys_are_given() {
     let r = env.run("unpack", &["inspect", "b.tar.zst", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["verified"], false);
-    assert_eq!(v["manifest"]["releases"].as_array().unwrap().len(), 2);
+    assert_eq!(v["releases"].as_array().unwrap().len(), 2);
     env.run(
         "unpack",
         &["inspect", "b.tar.zst", "--packer-key", public.to_str().unwrap()],
@@ -36,6 +36,78 @@ fn inspect_shows_the_manifest_unverified_unless_keys_are_given() {
         .map(|r| r["action"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(actions, ["verify"]);
+}
+
+/// The keys of every object in a JSON document, by path (array items under `[]`), so two
+/// documents' shapes can be compared whatever their values.
+fn shape(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.insert(format!("{at}.{k}"));
+                shape(v, &format!("{at}.{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| shape(v, &format!("{at}[]"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn json_documents_show_a_release_in_one_shape_with_rfc3339_times() {
+    let env = Env::new();
+    let (key, public) = env.packer_key("ops");
+    let pk = public.to_str().unwrap();
+    env.pack(Some(&key), "b.tar.zst", "zstd", &[RH_4_15_0]).code(0);
+    let doc = |bin: &str, args: &[&str]| -> serde_json::Value {
+        let r = env.run(bin, args);
+        r.code(0);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let verify = doc("unpack", &["verify", "b.tar.zst", "--packer-key", pk, "--json"]);
+    let inspect = doc("unpack", &["inspect", "b.tar.zst", "--json"]);
+    let inspect_keys = doc("unpack", &["inspect", "b.tar.zst", "--packer-key", pk, "--json"]);
+    let store = format!("--store={}", REDHAT_STORE);
+    let plan = doc("pack", &[&store, "--no-sign", "--dry-run", "--json", RH_4_15_0]);
+    let releases = |v: &serde_json::Value| {
+        let mut s = std::collections::BTreeSet::new();
+        shape(v, "", &mut s);
+        s
+    };
+    let (v, i) = (releases(&verify["releases"]), releases(&inspect["releases"]));
+    assert_eq!(v, i, "verify and inspect list releases alike");
+    assert_eq!(verify, inspect_keys, "inspect with keys is verify's document");
+    assert!(v.contains("[].signatures[].verdict") && v.contains("[].signatures[].reason"));
+    // The plan has what the bundle has, except the member path (nothing is written yet), and
+    // says where each signature was fetched.
+    let mut p = releases(&plan["plan"]);
+    assert!(p.remove("[].signatures[].fetched"));
+    p.retain(|k| !k.starts_with("[].signatures[].fetched."));
+    let mut without_path = v.clone();
+    without_path.remove("[].signatures[].path");
+    assert_eq!(p, without_path);
+    // Times are RFC 3339 wherever they appear.
+    for t in [
+        &verify["created"],
+        &verify["packer"]["signed_at"],
+        &verify["releases"][0]["signatures"][0]["created"],
+        &inspect["releases"][0]["signatures"][0]["created"],
+        &plan["plan"][0]["signatures"][0]["created"],
+    ] {
+        let t = t.as_str().unwrap_or_else(|| panic!("{t} is not a time string"));
+        let b = t.as_bytes();
+        let rfc3339 = b.len() == 20
+            && [4, 7].iter().all(|&i| b[i] == b'-')
+            && b[10] == b'T'
+            && [13, 16].iter().all(|&i| b[i] == b':')
+            && b[19] == b'Z';
+        assert!(rfc3339, "{t} is not RFC 3339 UTC");
+    }
+    assert_eq!(
+        verify["releases"][0]["signatures"][0]["created"],
+        "2024-02-26T16:00:12Z"
+    );
+    assert_eq!(plan["ok"], true);
 }
 
 #[test]
@@ -66,8 +138,16 @@ fn emit_store_dir_is_a_signature_store_and_prints_the_patch() {
     env.run("pack", &args).code(0);
     let m1 = env.run("unpack", &["verify", "b.tar.zst", "--allow-unsigned", "--json"]);
     let m2 = env.run("unpack", &["verify", "again.tar.zst", "--allow-unsigned", "--json"]);
-    let rel = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["verified"]["releases"].clone();
+    // The same releases and signatures; only the store they were packed from differs.
+    let rel = |s: &str| {
+        let mut v = serde_json::from_str::<serde_json::Value>(s).unwrap()["releases"].clone();
+        for r in v.as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("store");
+        }
+        v
+    };
     assert_eq!(rel(&m1.stdout), rel(&m2.stdout));
+    assert!(m2.stdout.contains(r#""store": "sigs""#), "{}", m2.stdout);
 }
 
 #[test]
@@ -166,6 +246,26 @@ fn every_verify_and_emit_is_recorded_and_the_chain_checks() {
     env.run("unpack", &["audit", "--by-release"])
         .code(0)
         .stdout_has(RH_4_10_18);
+    // The JSON groups by release: each release once, with its three records in log order.
+    let by = env.run("unpack", &["audit", "--by-release", "--json"]);
+    by.code(0);
+    let groups: serde_json::Value = serde_json::from_str(&by.stdout).unwrap();
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 3);
+    let digests: std::collections::BTreeSet<&str> = groups.iter().map(|g| g["digest"].as_str().unwrap()).collect();
+    assert_eq!(digests.len(), 3);
+    assert!(digests.contains(RH_4_10_18));
+    for g in groups {
+        let seqs: Vec<u64> = g["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(g["records"][1]["destination"]["kind"], "configmap-dir");
+        assert_eq!(g["records"][0]["signatures"].as_array().unwrap().len(), 1);
+    }
 }
 
 fn tamper(env: &Env, f: impl Fn(&mut Vec<String>)) {

@@ -3,7 +3,7 @@
 //! audit log) unless `--force-conflicts`. `--dry-run=client` only plans, from the bundle alone.
 
 use sigbundle::audit::{Action, AuditLog};
-use sigbundle::cluster::{self, ApplyOptions, ApplyReport, DryRun, Target};
+use sigbundle::cluster::{self, ApplyOptions, ApplyReport, Target};
 use sigbundle::step::{audited, StepDone};
 
 use super::{check_options, json_on_failure};
@@ -67,7 +67,10 @@ pub fn run(a: ApplyArgs, log: &AuditLog) -> CommandResult {
 
 fn say(report: &ApplyReport, json: bool) {
     if json {
-        print_json(report);
+        print_json(&crate::json::Applied {
+            ok: report.unresolved_conflicts().next().is_none(),
+            report,
+        });
         return;
     }
     for item in &report.items {
@@ -81,21 +84,38 @@ fn say(report: &ApplyReport, json: bool) {
         );
         return;
     };
-    errln!(
-        "{} {} release(s) to {server} ({}), namespace {}{}",
-        match report.dry_run_mode {
-            Some(DryRun::Server) => "planned (server dry run)",
-            _ => "applied",
-        },
-        report.items.len(),
+    let written = report.items.iter().filter(|i| i.applied).count();
+    let unchanged = report
+        .items
+        .iter()
+        .filter(|i| i.action == cluster::Action::Unchanged)
+        .count();
+    let mut rest = Vec::new();
+    if unchanged > 0 {
+        rest.push(format!("{unchanged} already there as they are"));
+    }
+    let left = report.items.len() - written - unchanged;
+    if left > 0 {
+        rest.push(format!("{left} in conflict, left as they were"));
+    }
+    let to = format!(
+        "{server} ({}), namespace {}",
         cluster::describe_identity(report),
-        report.namespace,
-        if report.dry_run {
-            ""
-        } else {
-            "; every written byte read back and checked"
-        }
+        report.namespace
     );
+    if report.dry_run {
+        errln!("planned (server dry run) {} release(s) to {to}", report.items.len());
+    } else if written == 0 {
+        errln!("nothing written to {to}: {}", rest.join(", "));
+    } else if rest.is_empty() {
+        errln!("applied {written} release(s) to {to}; every written byte read back and checked");
+    } else {
+        errln!(
+            "applied {written} of {} release(s) to {to} ({}); every written byte read back and checked",
+            report.items.len(),
+            rest.join(", ")
+        );
+    }
     errln!(
         "check: oc get configmap -n {} -l {}",
         report.namespace,

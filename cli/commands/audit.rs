@@ -17,6 +17,10 @@ pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
         return receipt(log, path, a.json);
     }
     let records = log.read_all()?;
+    if a.json && a.by_release {
+        print_json(&crate::json::audit_by_release(&records));
+        return Ok(Outcome::Success);
+    }
     if a.json {
         print_json(&records);
         return Ok(Outcome::Success);
@@ -89,6 +93,12 @@ fn receipt(log: &AuditLog, path: &std::path::Path, json: bool) -> CommandResult 
                     outln!("  {}", escape_name(&d));
                 }
             }
+            errln!(
+                "unpack: receipt {}: bundle {} was not imported as packed (audit log {})",
+                path.display(),
+                escape_name(&r.bundle),
+                log.path.display()
+            );
             Outcome::VerificationFailed
         }
         ReceiptMatch::NotImported => {
@@ -99,6 +109,12 @@ fn receipt(log: &AuditLog, path: &std::path::Path, json: bool) -> CommandResult 
                     escape_name(&r.bundle_sha256)
                 );
             }
+            errln!(
+                "unpack: receipt {}: bundle {} was never imported (no record in audit log {})",
+                path.display(),
+                escape_name(&r.bundle),
+                log.path.display()
+            );
             Outcome::VerificationFailed
         }
     })

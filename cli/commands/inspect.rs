@@ -8,7 +8,7 @@ use sigbundle::unpack;
 use super::{check_options, json_on_failure};
 use crate::args::unpack::{CheckArgs, InspectArgs};
 use crate::exit::{CommandResult, Outcome};
-use crate::json::{InspectClaims, InspectVerified};
+use crate::json::{Claims, Verified};
 use crate::printer::{print_json, write_text};
 
 pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
@@ -25,12 +25,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
         });
         let (b, _) = json_on_failure(result, &a.bundle, a.json)?;
         if a.json {
-            print_json(&InspectVerified {
-                verified: true,
-                manifest: &b.manifest,
-                packer: &b.packer,
-                sha256: &b.sha256,
-            });
+            print_json(&Verified::of(&a.bundle, &b));
         } else {
             super::verify::report(&a.bundle, &b)?;
         }
@@ -38,10 +33,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
     }
     let m = unpack::read_manifest_unverified(&a.bundle)?;
     if a.json {
-        print_json(&InspectClaims {
-            verified: false,
-            manifest: &m,
-        });
+        print_json(&Claims::of(&a.bundle, &m));
     } else {
         write_text(&crate::render::claims(&a.bundle, &m));
     }

@@ -88,13 +88,12 @@ pub fn json_on_failure<T>(
 ) -> Result<(VerifiedBundle, StepDone<T>), Error> {
     if let (Err(e), true) = (&result, json) {
         let (problems, more_problems) = e.rejection().unwrap_or((&[], 0));
-        print_json(&crate::json::Refused {
-            ok: false,
+        print_json(&crate::json::Refused::of(
             bundle,
-            error: e.to_string(),
+            e.to_string(),
             problems,
             more_problems,
-        });
+        ));
     }
     result
 }

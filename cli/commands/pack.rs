@@ -262,10 +262,7 @@ fn said_done(bar: Option<&indicatif::ProgressBar>, quiet: bool, o: &ReleaseOutco
 /// The summary (JSON, the plan, or a line on stderr).
 fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
     if a.json {
-        print_json(&crate::json::Packed {
-            summary,
-            plan: a.dry_run.then_some(summary.outcomes.as_slice()),
-        });
+        print_json(&crate::json::Packed::of(summary, a.dry_run));
     } else if a.dry_run {
         write_text(&crate::render::plan(summary));
         errln!(

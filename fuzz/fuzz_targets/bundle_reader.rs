@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         release_keys: RING.get_or_init(ReleaseTrust::default_release).clone(),
         strict: false,
         now: std::time::SystemTime::now(),
-        limits: Limits { max_total: 8 << 20, ..Limits::default() },
+        limits: Limits {
+            max_total: 8 << 20,
+            ..Limits::default()
+        },
         keep_bodies: true,
         progress: None,
     };

@@ -8,7 +8,9 @@ use sigbundle::manifest::Manifest;
 
 fuzz_target!(|data: &[u8]| {
     let _ = Manifest::parse(data);
-    let Ok(m) = serde_json::from_slice::<Manifest>(data) else { return };
+    let Ok(m) = serde_json::from_slice::<Manifest>(data) else {
+        return;
+    };
     let shown = sigbundle_cli::render::claims(std::path::Path::new("fuzz.tar"), &m);
     assert!(
         !shown.chars().any(|c| c != '\n' && sigbundle::text::is_unsafe_char(c)),

@@ -85,7 +85,9 @@ fn compress(inner: &[u8], algo: u8) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&base, recipe)) = data.split_first() else { return };
+    let Some((&base, recipe)) = data.split_first() else {
+        return;
+    };
     let trust = TRUST.get_or_init(|| {
         let dir = std::env::temp_dir().join("sigbundle-fuzz-nested");
         std::fs::create_dir_all(&dir).unwrap();

@@ -17,8 +17,8 @@ use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use sigbundle::bundle::{read_bundle, CheckOptions, Limits};
 use sigbundle::digest::Digest;
-use sigbundle::verify::trust::ReleaseTrust;
 use sigbundle::manifest::{signature_path, Manifest, Member, Release, SignatureEntry, FORMAT_V1, UNSIGNED};
+use sigbundle::verify::trust::ReleaseTrust;
 
 const SIG: &[u8] = include_bytes!(
     "../../tests/fixtures/stores/redhat/sha256=0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363/signature-1"
@@ -54,7 +54,9 @@ fn base() -> &'static [(Vec<u8>, Vec<u8>)] {
                     created: None,
                     identity: None,
                     creator: None,
+                    satisfies: vec![],
                 }],
+                incomplete: vec![],
             }],
             missing: vec![],
             members: vec![Member {
@@ -63,7 +65,10 @@ fn base() -> &'static [(Vec<u8>, Vec<u8>)] {
                 sha256: sha,
             }],
         };
-        vec![(b"manifest.json".to_vec(), m.to_bytes()), (path.into_bytes(), SIG.to_vec())]
+        vec![
+            (b"manifest.json".to_vec(), m.to_bytes()),
+            (path.into_bytes(), SIG.to_vec()),
+        ]
     })
 }
 
@@ -161,7 +166,11 @@ fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
 
 /// Write one member in the dialect the input chooses.
 fn member(out: &mut Vec<u8>, u: &mut Unstructured, name: &[u8], data: &[u8]) -> Result<()> {
-    let mtime = if u.ratio(1, 4)? { u.int_in_range(0..=0o7777777)? } else { 0 };
+    let mtime = if u.ratio(1, 4)? {
+        u.int_in_range(0..=0o7777777)?
+    } else {
+        0
+    };
     let mut h = canonical(name, data.len() as u64, mtime);
     let mut style = 0u8;
     let dialect: u8 = u.int_in_range(0..=24)?;
@@ -178,7 +187,9 @@ fn member(out: &mut Vec<u8>, u: &mut Unstructured, name: &[u8], data: &[u8]) -> 
             h[345..345 + dir.len().min(155)].copy_from_slice(&dir[..dir.len().min(155)]);
         }
         11 => {
-            let p: Vec<u8> = u.choose(&[&b"evil"[..], b"/tmp", b"..", b"signatures", b"x/y"])?.to_vec();
+            let p: Vec<u8> = u
+                .choose(&[&b"evil"[..], b"/tmp", b"..", b"signatures", b"x/y"])?
+                .to_vec();
             h[345..345 + p.len()].copy_from_slice(&p);
             let v: &[u8] = u.choose(&[&b"00"[..], b"\0\0", b"  ", b" \0"])?;
             h[263..265].copy_from_slice(v);
@@ -189,7 +200,11 @@ fn member(out: &mut Vec<u8>, u: &mut Unstructured, name: &[u8], data: &[u8]) -> 
             // A PAX header before it, perhaps naming it otherwise or sizing it otherwise.
             let mut recs = Vec::new();
             if u.ratio(3, 4)? {
-                let p: Vec<u8> = if u.ratio(1, 2)? { name.to_vec() } else { b"signatures/other".to_vec() };
+                let p: Vec<u8> = if u.ratio(1, 2)? {
+                    name.to_vec()
+                } else {
+                    b"signatures/other".to_vec()
+                };
                 recs.extend(pax_record("path", &p));
             }
             if u.ratio(1, 3)? {
@@ -226,7 +241,9 @@ fn member(out: &mut Vec<u8>, u: &mut Unstructured, name: &[u8], data: &[u8]) -> 
             let f: &[(usize, usize)] = &[(100, 108), (108, 116), (116, 124), (124, 136), (136, 148)];
             let (a, b) = *u.choose(f)?;
             let v = u64::from_str_radix(
-                std::str::from_utf8(&h[a..b - 1]).unwrap_or("0").trim_matches(|c: char| c == '\0' || c == ' '),
+                std::str::from_utf8(&h[a..b - 1])
+                    .unwrap_or("0")
+                    .trim_matches(|c: char| c == '\0' || c == ' '),
                 8,
             )
             .unwrap_or(0);
@@ -247,7 +264,11 @@ fn member(out: &mut Vec<u8>, u: &mut Unstructured, name: &[u8], data: &[u8]) -> 
             }
         }
         19 => style = u.int_in_range(1..=4)?,
-        20 => h[156] = *u.choose(&[b'1', b'2', b'3', b'5', b'7', b'S', b'K', b'L', b'x', b'g', b'V', b'M', b'D'])?,
+        20 => {
+            h[156] = *u.choose(&[
+                b'1', b'2', b'3', b'5', b'7', b'S', b'K', b'L', b'x', b'g', b'V', b'M', b'D',
+            ])?
+        }
         21 => {
             // Bytes after the name's NUL, or a name of exactly 100 bytes.
             let end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
@@ -256,7 +277,17 @@ fn member(out: &mut Vec<u8>, u: &mut Unstructured, name: &[u8], data: &[u8]) -> 
             }
         }
         22 => {
-            let fields: &[(usize, usize)] = &[(100, 108), (108, 116), (116, 124), (157, 257), (265, 297), (297, 329), (329, 337), (337, 345), (500, 512)];
+            let fields: &[(usize, usize)] = &[
+                (100, 108),
+                (108, 116),
+                (116, 124),
+                (157, 257),
+                (265, 297),
+                (297, 329),
+                (329, 337),
+                (337, 345),
+                (500, 512),
+            ];
             let (a, b) = *u.choose(fields)?;
             let i = u.int_in_range(a..=b - 1)?;
             h[i] = u.arbitrary()?;
@@ -288,7 +319,14 @@ fn generate(u: &mut Unstructured) -> Result<Vec<u8>> {
         members.insert(i, members[i].clone());
     }
     if u.ratio(1, 8)? {
-        let name: Vec<u8> = u.choose(&[&b"signatures/x"[..], b"manifest.json.asc", b"../x", b"signatures/sha256=0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363/signature-2"])?.to_vec();
+        let name: Vec<u8> = u
+            .choose(&[
+                &b"signatures/x"[..],
+                b"manifest.json.asc",
+                b"../x",
+                b"signatures/sha256=0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363/signature-2",
+            ])?
+            .to_vec();
         let at = u.int_in_range(0..=members.len())?;
         members.insert(at, (name, b"x".to_vec()));
     }
@@ -370,7 +408,11 @@ fn other_reader(tar: &[u8]) -> Option<Vec<(Vec<u8>, u8, u64)>> {
                     let rec = rest.get(sp + 1..len)?;
                     let eq = rec.iter().position(|&b| b == b'=')?;
                     let (k, v) = (&rec[..eq], &rec[eq + 1..rec.len().saturating_sub(1)]);
-                    let (n, s) = if kind == b'x' { (&mut next_name, &mut next_size) } else { (&mut global_name, &mut global_size) };
+                    let (n, s) = if kind == b'x' {
+                        (&mut next_name, &mut next_size)
+                    } else {
+                        (&mut global_name, &mut global_size)
+                    };
                     match k {
                         b"path" => *n = Some(v.to_vec()),
                         b"size" => *s = Some(std::str::from_utf8(v).ok()?.parse().ok()?),
@@ -442,7 +484,9 @@ fuzz_target!(|data: &[u8]| {
         keep_bodies: false,
         progress: None,
     };
-    let Ok(b) = read_bundle(&bundle[..], &opts, None) else { return };
+    let Ok(b) = read_bundle(&bundle[..], &opts, None) else {
+        return;
+    };
     let mut ours: Vec<(Vec<u8>, u8, u64)> = vec![(b"manifest.json".to_vec(), b'0', base()[0].1.len() as u64)];
     let theirs = other_reader(&tar);
     if matches!(b.packer, sigbundle::bundle::PackerStatus::NotChecked { .. }) {
@@ -450,7 +494,12 @@ fuzz_target!(|data: &[u8]| {
         let size = theirs.as_ref().and_then(|t| t.get(1)).map_or(0, |t| t.2);
         ours.push((b"manifest.json.asc".to_vec(), b'0', size));
     }
-    ours.extend(b.manifest.members.iter().map(|m| (m.path.clone().into_bytes(), b'0', m.size)));
+    ours.extend(
+        b.manifest
+            .members
+            .iter()
+            .map(|m| (m.path.clone().into_bytes(), b'0', m.size)),
+    );
     assert_eq!(
         theirs.as_ref(),
         Some(&ours),

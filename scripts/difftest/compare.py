@@ -102,18 +102,20 @@ def run_pack_once(pack, keyrings, store, digests, timeout):
     # A release is accepted when pack would pack it: some signature is valid and, with a trust
     # configuration of several entries, every entry is satisfied (it is not listed as missing).
     missing = {m["digest"]: m.get("reason", "missing") for m in j.get("missing", [])}
+    # Where pack read a signature: `fetched.index` (docs/json.md); bare `index` before.
+    index = lambda s: (s.get("fetched") or {}).get("index", s.get("index"))
     for p in j.get("plan", []):
         sigs = p.get("signatures") or []
         valid = [s for s in sigs if s.get("verdict") == "valid"]
         if valid and p["digest"] in missing:
             res[p["digest"]] = (False, missing[p["digest"]])
         elif valid:
-            res[p["digest"]] = (True, "valid (signature-%s)" % ",".join(str(s.get("index")) for s in valid))
+            res[p["digest"]] = (True, "valid (signature-%s)" % ",".join(str(index(s)) for s in valid))
         else:
             why = []
             for s in sigs:
                 extra = [str(s[k]) for k in ("problem", "reason", "detail") if s.get(k)]
-                why.append(f"sig-{s.get('index')}: {s.get('verdict')}: {' '.join(extra)}".strip())
+                why.append(f"sig-{index(s)}: {s.get('verdict')}: {' '.join(extra)}".strip())
             why += [f"error: {e}" for e in p.get("errors") or []]
             res[p["digest"]] = (False, " | ".join(why) if why else "no signature found")
     for m in j.get("missing", []):

@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 /// The `prev` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -116,7 +115,7 @@ impl Record {
         let mut unhashed = self.clone();
         unhashed.hash = None;
         let bytes = serde_json::to_vec(&unhashed).expect("a record serializes");
-        hex::encode(Sha256::digest(bytes))
+        crate::digest::sha256_hex(&bytes)
     }
 }
 

@@ -715,10 +715,6 @@ fn read_member<R: Read>(r: &mut R, size: u64, cap: u64) -> io::Result<Result<Vec
     Ok(Ok(v))
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 /// A release signature to verify.
 struct Job {
     /// The member's index in the manifest.
@@ -875,7 +871,7 @@ impl Scan {
             });
             return;
         }
-        let got = sha256_hex(&body);
+        let got = crate::digest::sha256_hex(&body);
         if got != want.sha256 {
             self.problems.push(Problem::HashMismatch {
                 member: path,

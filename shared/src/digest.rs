@@ -224,6 +224,12 @@ impl fmt::Display for Pullspec {
     }
 }
 
+/// The sha256 of some bytes, as lowercase hex (how the manifest, receipts and audit records
+/// name file contents).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

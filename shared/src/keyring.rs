@@ -8,14 +8,14 @@ use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-/// Why a keyring could not be loaded.
+/// Why a packer keyring (`--packer-key`) could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {
-    #[error("cannot read keyring {path}: {source}")]
+    #[error("cannot read packer key {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("keyring {source_name} is not a valid OpenPGP certificate file: {reason}")]
+    #[error("packer key {source_name} is not a valid OpenPGP certificate file: {reason}")]
     Parse { source_name: String, reason: String },
-    #[error("keyring {source_name} holds no OpenPGP certificate")]
+    #[error("packer key {source_name} holds no OpenPGP certificate")]
     Empty { source_name: String },
 }
 

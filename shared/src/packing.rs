@@ -158,10 +158,12 @@ pub fn source_date_epoch() -> Result<u64, PackError> {
 
 /// A signature that was fetched and judged.
 #[derive(Debug, Clone, Serialize)]
-pub struct Judged {
+pub struct FetchedSignature {
     pub store: String,
     pub index: usize,
     pub size: u64,
+    /// sha256 of the bytes as fetched.
+    pub sha256: String,
     #[serde(flatten)]
     pub report: SignatureReport,
     #[serde(skip)]
@@ -176,7 +178,7 @@ pub struct ReleaseOutcome {
     /// The store the packed signatures came from (the first that had a valid one).
     pub store: Option<String>,
     /// Every signature seen, valid or not.
-    pub signatures: Vec<Judged>,
+    pub signatures: Vec<FetchedSignature>,
     /// Store errors met on the way (a later store may still have answered).
     pub errors: Vec<String>,
     /// Requests that failed at a store whose other signatures made the release complete.
@@ -187,7 +189,7 @@ pub struct ReleaseOutcome {
 }
 
 impl ReleaseOutcome {
-    fn valid(&self) -> impl Iterator<Item = &Judged> {
+    fn valid(&self) -> impl Iterator<Item = &FetchedSignature> {
         self.signatures.iter().filter(|j| j.report.verdict.is_valid())
     }
 
@@ -321,10 +323,11 @@ async fn collect_one(
             if out.signatures.iter().any(|j| j.bytes == bytes) {
                 continue;
             }
-            out.signatures.push(Judged {
+            out.signatures.push(FetchedSignature {
                 store: store.to_string(),
                 index: n,
                 size: bytes.len() as u64,
+                sha256: crate::digest::sha256_hex(&bytes),
                 report,
                 bytes,
             });
@@ -534,7 +537,7 @@ fn write_receipt(path: &Path, sha256: &str, manifest: &Manifest, manifest_bytes:
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         bundle_sha256: sha256.to_string(),
-        manifest_sha256: hex::encode(Sha256::digest(manifest_bytes)),
+        manifest_sha256: crate::digest::sha256_hex(manifest_bytes),
         created: manifest.created.clone(),
         packer: manifest.packer.clone(),
         releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
@@ -603,7 +606,7 @@ fn build_manifest(
         let valid = o.signatures.iter_mut().filter(|j| j.report.verdict.is_valid());
         for (i, j) in valid.enumerate() {
             let path = signature_path(&o.digest, i + 1);
-            let sha256 = hex::encode(Sha256::digest(&j.bytes));
+            let sha256 = j.sha256.clone();
             sigs.push(SignatureEntry {
                 path: path.clone(),
                 size: j.size,
@@ -652,7 +655,7 @@ fn build_manifest(
             .map(|(p, b)| Member {
                 path: p.clone(),
                 size: b.len() as u64,
-                sha256: hex::encode(Sha256::digest(b)),
+                sha256: crate::digest::sha256_hex(b),
             })
             .collect(),
     };

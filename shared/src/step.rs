@@ -166,7 +166,6 @@ mod tests {
     use crate::digest::Digest;
     use crate::manifest::{signature_path, Member, Release, SignatureEntry, FORMAT_V1, TOOL_VERSION, UNSIGNED};
     use crate::verify::trust::ReleaseTrust;
-    use sha2::Digest as _;
 
     const HEX: &str = "0da6316466d60a3a4535d5fed3589feb0391989982fba59d47d4c729912d6363";
 
@@ -176,7 +175,7 @@ mod tests {
         let sig = std::fs::read(fixtures.join(format!("sha256={HEX}/signature-1"))).unwrap();
         let digest = Digest::parse(&format!("sha256:{HEX}")).unwrap();
         let path = signature_path(&digest, 1);
-        let sha = hex::encode(sha2::Sha256::digest(&sig));
+        let sha = crate::digest::sha256_hex(&sig);
         let manifest = Manifest {
             format: FORMAT_V1.into(),
             tool: TOOL_VERSION.into(),

@@ -111,6 +111,33 @@ impl Verdict {
         }
     }
 
+    /// What the verdict means for this signature, in words (`None` for `valid`); the verdict is
+    /// said as `name: reason`.
+    pub fn reason(&self) -> Option<String> {
+        Some(match self {
+            Verdict::Valid => return None,
+            Verdict::UntrustedSigner { issuers } if issuers.is_empty() => "the message names no signer".to_string(),
+            Verdict::UntrustedSigner { issuers } => {
+                format!("signed by {}, not in the trusted keyring", issuers.join(", "))
+            }
+            Verdict::BadSignature { reason } => reason.clone(),
+            Verdict::ExpiredSignature { expired_at } => {
+                format!("the signature expired at {}", rfc3339(*expired_at))
+            }
+            Verdict::RevokedKey { fingerprint } => format!("signing key {fingerprint} is revoked"),
+            Verdict::BadPayload { problem, detail } => {
+                let p = serde_json::to_value(problem).unwrap_or_default();
+                format!("({}) {detail}", p.as_str().unwrap_or("?"))
+            }
+            Verdict::DigestMismatch { expected, got } => {
+                format!("expected {expected}, signature is for {got}")
+            }
+            Verdict::StrictRefused { reason } => {
+                format!("the cluster accepts it, but --strict does not: {reason}")
+            }
+        })
+    }
+
     /// True for [`Verdict::Valid`].
     pub fn is_valid(&self) -> bool {
         matches!(self, Verdict::Valid)
@@ -119,38 +146,13 @@ impl Verdict {
 
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Verdict::Valid => write!(f, "valid"),
-            Verdict::UntrustedSigner { issuers } if issuers.is_empty() => {
-                write!(f, "untrusted-signer: the message names no signer")
-            }
-            Verdict::UntrustedSigner { issuers } => write!(
-                f,
-                "untrusted-signer: signed by {}, not in the trusted keyring",
-                issuers.join(", ")
-            ),
-            Verdict::BadSignature { reason } => write!(f, "bad-signature: {reason}"),
-            Verdict::ExpiredSignature { expired_at } => write!(
-                f,
-                "expired-signature: the signature expired at {}",
-                rfc3339(*expired_at)
-            ),
-            Verdict::RevokedKey { fingerprint } => {
-                write!(f, "revoked-key: signing key {fingerprint} is revoked")
-            }
-            Verdict::BadPayload { problem, detail } => {
-                let p = serde_json::to_value(problem).unwrap_or_default();
-                write!(f, "bad-payload ({}): {detail}", p.as_str().unwrap_or("?"))
-            }
-            Verdict::DigestMismatch { expected, got } => {
-                write!(f, "digest-mismatch: expected {expected}, signature is for {got}")
-            }
-            Verdict::StrictRefused { reason } => {
-                write!(
-                    f,
-                    "strict-refused: the cluster accepts it, but --strict does not: {reason}"
-                )
-            }
+        if let Verdict::BadPayload { problem, detail } = self {
+            let p = serde_json::to_value(problem).unwrap_or_default();
+            return write!(f, "bad-payload ({}): {detail}", p.as_str().unwrap_or("?"));
+        }
+        match self.reason() {
+            None => f.write_str(self.name()),
+            Some(reason) => write!(f, "{}: {reason}", self.name()),
         }
     }
 }
