@@ -391,6 +391,26 @@ fn two_architectures_ask_for_two_graphs() {
         ]
     );
 
+    // One saved graph answer is for one architecture: the other is refused by name.
+    let graph = fixture("graph/amd64-stable-4.13.json");
+    env.run(
+        "pack",
+        &[
+            "--from-isc",
+            &isc("two-architectures.yaml"),
+            "--graph-file",
+            graph.to_str().unwrap(),
+            "--graph-file-arch",
+            "amd64",
+            "--no-sign",
+            "--dry-run",
+        ],
+    )
+    .code(2)
+    .stderr_has(
+        "saved for architecture amd64, but arm64 is asked for (by --arch, or an ImageSetConfiguration's architectures)",
+    );
+
     // platforms (oc-mirror v2's newer field) means the multi-arch payload.
     std::fs::write(
         env.path("platforms.yaml"),

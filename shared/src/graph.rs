@@ -284,11 +284,13 @@ pub fn read_saved(path: &std::path::Path, saved_for: Option<&str>, arch: &str) -
     match saved_for {
         None => {
             return Err(format!(
-                "say which architecture it was saved for with --graph-file-arch (the arch= of the graph URL; --arch asks for {arch}): a saved answer does not record it"
+                "say which architecture it was saved for with --graph-file-arch (the arch= of the graph URL; {arch} is asked for): a saved answer does not record it"
             ))
         }
         Some(a) if a != arch => {
-            return Err(format!("saved for architecture {a}, but --arch asks for {arch}"));
+            return Err(format!(
+                "saved for architecture {a}, but {arch} is asked for (by --arch, or an ImageSetConfiguration's architectures)"
+            ));
         }
         Some(_) => {}
     }
