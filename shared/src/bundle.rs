@@ -457,10 +457,10 @@ fn summarize(problems: &[Problem], more: u64) -> String {
 
 impl BundleError {
     /// A refusal is a verification failure; not being able to read the file is I/O.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
+    pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
-            BundleError::Rejected { .. } => crate::error::ExitClass::Verification,
-            BundleError::Io(_) => crate::error::ExitClass::UsageOrIo,
+            BundleError::Rejected { .. } => crate::exit::ExitClass::Verification,
+            BundleError::Io(_) => crate::exit::ExitClass::UsageOrIo,
         }
     }
 

@@ -386,25 +386,7 @@ fn resolve(target: &Target) -> Result<(Kubeconfig, Identity), ClusterError> {
         path: target.kubeconfig.clone(),
         reason,
     };
-    let kubeconfig = match &target.kubeconfig {
-        Some(p) => Kubeconfig::read_from(p).map_err(|e| kc_err(crate::text::error_chain(&e)))?,
-        None => match Kubeconfig::read() {
-            Ok(k) => k,
-            // As kubectl: with --server, a kubeconfig that does not exist is an empty one.
-            Err(KubeconfigError::ReadConfig(io, _))
-                if io.kind() == std::io::ErrorKind::NotFound && target.server.is_some() =>
-            {
-                Kubeconfig::default()
-            }
-            Err(KubeconfigError::FindPath) if target.server.is_some() => Kubeconfig::default(),
-            Err(e) => {
-                return Err(kc_err(format!(
-                    "{} (or give the cluster with --server URL and --token TOKEN)",
-                    crate::text::error_chain(&e)
-                )))
-            }
-        },
-    };
+    let kubeconfig = read_kubeconfig(target)?;
     let chosen = target.context.clone().or_else(|| kubeconfig.current_context.clone());
     let context = chosen
         .as_ref()
@@ -440,6 +422,53 @@ fn resolve(target: &Target) -> Result<(Kubeconfig, Identity), ClusterError> {
         .and_then(|u| kubeconfig.auth_infos.iter().find(|n| &n.name == u));
     let mut auth = named_user.and_then(|n| n.auth_info.clone()).unwrap_or_default();
 
+    cluster_flags(target, &mut cluster)?;
+    user_flags(target, &mut auth)?;
+    let identity = Identity {
+        context: reported_context,
+        user: match (&target.token, named_user) {
+            (None, Some(n)) => Some(n.name.clone()),
+            _ => None,
+        },
+        credentials: target.token.as_ref().map(|_| "--token"),
+        impersonate: auth.impersonate.clone(),
+        impersonate_groups: auth.impersonate_groups.clone().unwrap_or_default(),
+    };
+    let resolved = flags_only(cluster, auth, context);
+    Ok((resolved, identity))
+}
+
+/// The kubeconfig `kubectl` would read (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`); with
+/// `--server`, one that does not exist is an empty one, as for kubectl.
+fn read_kubeconfig(target: &Target) -> Result<Kubeconfig, ClusterError> {
+    let kc_err = |reason: String| ClusterError::Kubeconfig {
+        path: target.kubeconfig.clone(),
+        reason,
+    };
+    Ok(match &target.kubeconfig {
+        Some(p) => Kubeconfig::read_from(p).map_err(|e| kc_err(crate::text::error_chain(&e)))?,
+        None => match Kubeconfig::read() {
+            Ok(k) => k,
+            // As kubectl: with --server, a kubeconfig that does not exist is an empty one.
+            Err(KubeconfigError::ReadConfig(io, _))
+                if io.kind() == std::io::ErrorKind::NotFound && target.server.is_some() =>
+            {
+                Kubeconfig::default()
+            }
+            Err(KubeconfigError::FindPath) if target.server.is_some() => Kubeconfig::default(),
+            Err(e) => {
+                return Err(kc_err(format!(
+                    "{} (or give the cluster with --server URL and --token TOKEN)",
+                    crate::text::error_chain(&e)
+                )))
+            }
+        },
+    })
+}
+
+/// `--server`, `--certificate-authority` and `--insecure-skip-tls-verify` over the context's
+/// cluster, as kubectl applies them.
+fn cluster_flags(target: &Target, cluster: &mut Cluster) -> Result<(), ClusterError> {
     if let Some(s) = &target.server {
         cluster.server = Some(server_url(s)?);
         // As kubectl: a --server clears the kubeconfig's tls-server-name.
@@ -465,6 +494,12 @@ fn resolve(target: &Target) -> Result<(Kubeconfig, Identity), ClusterError> {
         cluster.certificate_authority = None;
         cluster.certificate_authority_data = None;
     }
+    Ok(())
+}
+
+/// `--token` (replacing the user's credentials), `--as` and `--as-group` over the context's
+/// user, as kubectl applies them.
+fn user_flags(target: &Target, auth: &mut AuthInfo) -> Result<(), ClusterError> {
     if let Some(token) = &target.token {
         // The token replaces every credential of the user (not only its token): what is sent is
         // what the command line says. The user's `as` settings stay, as with kubectl.
@@ -474,7 +509,7 @@ fn resolve(target: &Target) -> Result<(Kubeconfig, Identity), ClusterError> {
         only_token.impersonate_uid = auth.impersonate_uid.take();
         only_token.impersonate_groups = auth.impersonate_groups.take();
         only_token.impersonate_user_extra = auth.impersonate_user_extra.take();
-        auth = only_token;
+        *auth = only_token;
     }
     if let Some(user) = &target.impersonate {
         auth.impersonate = Some(user.clone());
@@ -489,17 +524,12 @@ fn resolve(target: &Target) -> Result<(Kubeconfig, Identity), ClusterError> {
             reason: "acting as groups needs a user to act as (--as USER)".into(),
         });
     }
-    let identity = Identity {
-        context: reported_context,
-        user: match (&target.token, named_user) {
-            (None, Some(n)) => Some(n.name.clone()),
-            _ => None,
-        },
-        credentials: target.token.as_ref().map(|_| "--token"),
-        impersonate: auth.impersonate.clone(),
-        impersonate_groups: auth.impersonate_groups.clone().unwrap_or_default(),
-    };
-    let resolved = Kubeconfig {
+    Ok(())
+}
+
+/// A kubeconfig of one context, [`FLAGS_ONLY`], holding the resolved cluster and user.
+fn flags_only(cluster: Cluster, auth: AuthInfo, context: Context) -> Kubeconfig {
+    Kubeconfig {
         clusters: vec![NamedCluster {
             name: FLAGS_ONLY.into(),
             cluster: Some(cluster),
@@ -521,8 +551,7 @@ fn resolve(target: &Target) -> Result<(Kubeconfig, Identity), ClusterError> {
         }],
         current_context: Some(FLAGS_ONLY.into()),
         ..Kubeconfig::default()
-    };
-    Ok((resolved, identity))
+    }
 }
 
 /// A `--server` as `kubectl` takes it: a URL, or `HOST:PORT` meaning `https://HOST:PORT`.
@@ -665,69 +694,20 @@ async fn plan_and_apply(
             .and_then(|cm| cm.data.as_ref())
             .map(|d| want_data.keys().filter(|k| d.contains_key(*k)).cloned().collect())
             .unwrap_or_default();
-        let (action, conflicting_keys) = match existing.get(&name) {
-            None => (Action::Create, Vec::new()),
-            Some(_) if !keys_under_data.is_empty() => (Action::Conflict, Vec::new()),
-            Some(cm) => {
-                let have = cm.binary_data.clone().unwrap_or_default();
-                let conflicts: Vec<String> = want_data
-                    .iter()
-                    .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                if !conflicts.is_empty() {
-                    (Action::Conflict, conflicts)
-                } else if want_data.keys().all(|k| have.contains_key(k)) {
-                    (Action::Unchanged, Vec::new())
-                } else {
-                    (Action::Update, Vec::new())
-                }
-            }
-        };
-        let (mut action, mut conflicting_keys) = (action, conflicting_keys);
+        let (mut action, mut conflicting_keys) = classify(existing.get(&name), &want_data, &keys_under_data);
         // Server-side apply removes what a manager applied before and applies no more. Keys
         // sigbundle applied from an earlier bundle are signatures too: applied again as they
         // are, so they stay (kube-apiserver removed them otherwise).
         if let Some(cm) = existing.get(&name) {
-            let have = cm.binary_data.clone().unwrap_or_default();
-            let data = want.binary_data.as_mut().expect("has data");
-            for k in own_keys(cm) {
-                if let (false, Some(v)) = (data.contains_key(&k), have.get(&k)) {
-                    data.insert(k, v.clone());
-                }
-            }
+            keep_own_keys(&mut want, cm);
         }
         let mut write = match action {
             Action::Unchanged => false,
             Action::Conflict => opts.force_conflicts && keys_under_data.is_empty(),
             Action::Create | Action::Update | Action::Apply => true,
         };
-        if write {
-            let mut pp = PatchParams::apply(FIELD_MANAGER);
-            if opts.force_conflicts {
-                pp = pp.force();
-            }
-            pp.dry_run = opts.dry_run;
-            match api.patch(&name, &pp, &Patch::Apply(&want)).await {
-                // The LIST did not show it (no label), yet it was there: an update.
-                Ok(got) if action == Action::Create && existed_before(&got, &want) => action = Action::Update,
-                Ok(_) => {}
-                // The LIST did not show what conflicts (a ConfigMap without the label, or one
-                // written since): the server's conflict is this release's, left as it is.
-                Err(kube::Error::Api(s)) if s.code == 409 && !opts.force_conflicts => {
-                    action = Action::Conflict;
-                    conflicting_keys = conflict_fields(&s);
-                    write = false;
-                }
-                Err(e) => {
-                    return Err(api_error(
-                        &server,
-                        "apply",
-                        &format!("configmap {name} in {NAMESPACE}"),
-                        e,
-                    ))
-                }
-            }
+        if write && !server_apply(api, &server, &name, &want, opts, &mut action, &mut conflicting_keys).await? {
+            write = false;
         }
         items.push(PlanItem {
             name,
@@ -743,30 +723,121 @@ async fn plan_and_apply(
 
     // Read back every byte written.
     if !opts.dry_run {
-        for item in items.iter().filter(|it| it.applied) {
-            let got = api
-                .get(&item.name)
-                .await
-                .map_err(|e| api_error(&server, "get", &format!("configmap {} in {NAMESPACE}", item.name), e))?;
-            let have = got.binary_data.unwrap_or_default();
-            let r = bundle
-                .releases
+        read_back(bundle, api, &server, &items).await?;
+    }
+    Ok(items)
+}
+
+/// Keys sigbundle applied from an earlier bundle, kept in what is applied now (server-side
+/// apply removes what a manager applied before and applies no more).
+fn keep_own_keys(want: &mut K8sConfigMap, cm: &K8sConfigMap) {
+    let have = cm.binary_data.clone().unwrap_or_default();
+    let data = want.binary_data.as_mut().expect("has data");
+    for k in own_keys(cm) {
+        if let (false, Some(v)) = (data.contains_key(&k), have.get(&k)) {
+            data.insert(k, v.clone());
+        }
+    }
+}
+
+/// One server-side apply (a dry run with `opts.dry_run`). `false` when the server answered with
+/// a conflict the LIST could not foresee (the release is then a conflict, left as it is); a
+/// create of a ConfigMap that was there after all becomes an update.
+async fn server_apply(
+    api: &Api<K8sConfigMap>,
+    server: &str,
+    name: &str,
+    want: &K8sConfigMap,
+    opts: ApplyOptions,
+    action: &mut Action,
+    conflicting_keys: &mut Vec<String>,
+) -> Result<bool, ClusterError> {
+    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    if opts.force_conflicts {
+        pp = pp.force();
+    }
+    pp.dry_run = opts.dry_run;
+    match api.patch(name, &pp, &Patch::Apply(want)).await {
+        // The LIST did not show it (no label), yet it was there: an update.
+        Ok(got) if *action == Action::Create && existed_before(&got, want) => *action = Action::Update,
+        Ok(_) => {}
+        // The LIST did not show what conflicts (a ConfigMap without the label, or one written
+        // since): the server's conflict is this release's, left as it is.
+        Err(kube::Error::Api(s)) if s.code == 409 && !opts.force_conflicts => {
+            *action = Action::Conflict;
+            *conflicting_keys = conflict_fields(&s);
+            return Ok(false);
+        }
+        Err(e) => {
+            return Err(api_error(
+                server,
+                "apply",
+                &format!("configmap {name} in {NAMESPACE}"),
+                e,
+            ))
+        }
+    }
+    Ok(true)
+}
+
+/// What applying `want` to what the cluster holds would do: create, unchanged, update, or a
+/// conflict (with the keys holding other bytes; none listed when keys are held as text).
+fn classify(
+    have: Option<&K8sConfigMap>,
+    want_data: &BTreeMap<String, ByteString>,
+    keys_under_data: &[String],
+) -> (Action, Vec<String>) {
+    match have {
+        None => (Action::Create, Vec::new()),
+        Some(_) if !keys_under_data.is_empty() => (Action::Conflict, Vec::new()),
+        Some(cm) => {
+            let have = cm.binary_data.clone().unwrap_or_default();
+            let conflicts: Vec<String> = want_data
                 .iter()
-                .find(|r| r.digest.to_string() == item.digest)
-                .expect("planned from the bundle");
-            for (n, s) in r.signatures.iter().enumerate() {
-                let key = data_key(&r.digest, n + 1);
-                if have.get(&key).map(|b| &b.0) != Some(&s.bytes) {
-                    return Err(ClusterError::ReadBack {
-                        server,
-                        name: item.name.clone(),
-                        key,
-                    });
-                }
+                .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            if !conflicts.is_empty() {
+                (Action::Conflict, conflicts)
+            } else if want_data.keys().all(|k| have.contains_key(k)) {
+                (Action::Unchanged, Vec::new())
+            } else {
+                (Action::Update, Vec::new())
             }
         }
     }
-    Ok(items)
+}
+
+/// Read back every ConfigMap written and compare each signature with the bundle's bytes.
+async fn read_back(
+    bundle: &VerifiedBundle,
+    api: &Api<K8sConfigMap>,
+    server: &str,
+    items: &[PlanItem],
+) -> Result<(), ClusterError> {
+    for item in items.iter().filter(|it| it.applied) {
+        let got = api
+            .get(&item.name)
+            .await
+            .map_err(|e| api_error(server, "get", &format!("configmap {} in {NAMESPACE}", item.name), e))?;
+        let have = got.binary_data.unwrap_or_default();
+        let r = bundle
+            .releases
+            .iter()
+            .find(|r| r.digest.to_string() == item.digest)
+            .expect("planned from the bundle");
+        for (n, s) in r.signatures.iter().enumerate() {
+            let key = data_key(&r.digest, n + 1);
+            if have.get(&key).map(|b| &b.0) != Some(&s.bytes) {
+                return Err(ClusterError::ReadBack {
+                    server: server.to_string(),
+                    name: item.name.clone(),
+                    key,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// [`apply`] on its own runtime.

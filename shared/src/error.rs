@@ -5,24 +5,7 @@ use crate::{
     audit, bundle, cluster, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack, verify,
 };
 
-/// What a failure means for the process: the binaries turn this into their exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitClass {
-    /// Something did not verify: a signature, a bundle, a digest (exit 1).
-    Verification,
-    /// Bad usage, or an I/O or network failure (exit 2).
-    UsageOrIo,
-}
-
-impl ExitClass {
-    /// The documented exit code: 1 verification failed, 2 usage or I/O error.
-    pub fn code(self) -> u8 {
-        match self {
-            ExitClass::Verification => 1,
-            ExitClass::UsageOrIo => 2,
-        }
-    }
-}
+pub use crate::exit::ExitClass;
 
 /// Any library failure, with the exit class the binaries map it to.
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod configmap;
 pub mod digest;
 pub mod error;
+pub mod exit;
 pub mod fsutil;
 pub mod graph;
 pub mod isc;

@@ -73,10 +73,10 @@ impl PackError {
     }
 
     /// Releases without a valid signature are a verification failure; the rest usage or I/O.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
+    pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
-            PackError::NoValidSignature { .. } => crate::error::ExitClass::Verification,
-            _ => crate::error::ExitClass::UsageOrIo,
+            PackError::NoValidSignature { .. } => crate::exit::ExitClass::Verification,
+            _ => crate::exit::ExitClass::UsageOrIo,
         }
     }
 }

@@ -38,10 +38,10 @@ pub enum UnpackError {
 
 impl UnpackError {
     /// A refused bundle is a verification failure; everything else usage or I/O.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
+    pub fn exit_class(&self) -> crate::exit::ExitClass {
         match self {
             UnpackError::Bundle { source, .. } => source.exit_class(),
-            _ => crate::error::ExitClass::UsageOrIo,
+            _ => crate::exit::ExitClass::UsageOrIo,
         }
     }
 
@@ -371,7 +371,6 @@ pub fn emit_store_dir(
     url: &str,
     force: bool,
 ) -> Result<StoreDirSummary, UnpackError> {
-    let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
     let root_made = !dir.exists();
     if root_made {
         std::fs::create_dir_all(dir).map_err(|source| UnpackError::CreateDir {
@@ -380,102 +379,14 @@ pub fn emit_store_dir(
         })?;
     }
     let result = (|| {
-        let root = SafeDir::open(dir).map_err(look(dir.to_path_buf()))?;
-        // Plan: look at everything first.
-        let mut plan: Vec<(String, bool, Vec<Planned>)> = Vec::with_capacity(bundle.releases.len());
-        for r in &bundle.releases {
-            let sub = format!("sha256={}", r.digest.hex());
-            let sub_path = dir.join(&sub);
-            let sub_dir = match root.kind(&sub).map_err(look(sub_path.clone()))? {
-                EntryKind::Absent => None,
-                EntryKind::Dir => Some(root.enter(&sub, false).map_err(look(sub_path.clone()))?.0),
-                other => {
-                    return Err(UnpackError::NotAFile {
-                        path: sub_path,
-                        kind: other.name(),
-                    })
-                }
-            };
-            let mut files = Vec::with_capacity(r.signatures.len());
-            for (i, s) in r.signatures.iter().enumerate() {
-                let file = format!("signature-{}", i + 1);
-                let path = sub_path.join(&file);
-                let kind = match &sub_dir {
-                    None => EntryKind::Absent,
-                    Some(d) => d.kind(&file).map_err(look(path.clone()))?,
-                };
-                let action = match kind {
-                    EntryKind::Absent => FileAction::Created,
-                    EntryKind::File => {
-                        let old = sub_dir
-                            .as_ref()
-                            .map(|d| d.read(&file, MAX_SIGNATURE_BYTES))
-                            .transpose()
-                            .map_err(look(path.clone()))?
-                            .flatten();
-                        match old {
-                            Some(old) if old == s.bytes => FileAction::Unchanged,
-                            _ if force => FileAction::Replaced,
-                            _ => return Err(UnpackError::Conflict { path }),
-                        }
-                    }
-                    other => {
-                        return Err(UnpackError::NotAFile {
-                            path,
-                            kind: other.name(),
-                        })
-                    }
-                };
-                files.push(Planned {
-                    file,
-                    bytes: &s.bytes,
-                    action,
-                });
-            }
-            plan.push((sub, sub_dir.is_none(), files));
-        }
-        // Write: every file to a hidden temporary beside its name, then one flush, then the
-        // renames. Dropped before that (an error), the temporaries and new folders go.
-        let mut staged = StagedStore {
-            root: &root,
-            dirs: Vec::new(),
-            done: false,
-        };
-        let mut files = Vec::new();
-        for (sub, create, planned) in &plan {
-            let digest = sub.trim_start_matches("sha256=");
-            let sub_path = dir.join(sub);
-            let needs_write = planned.iter().any(|p| p.action != FileAction::Unchanged);
-            if needs_write {
-                let (dir, made) = root.enter(sub, *create).map_err(look(sub_path.clone()))?;
-                staged.dirs.push(StagedFolder {
-                    name: sub.clone(),
-                    dir,
-                    made,
-                    temps: Vec::new(),
-                });
-                let f = staged.dirs.last_mut().expect("just pushed");
-                for p in planned.iter().filter(|p| p.action != FileAction::Unchanged) {
-                    let tmp = f.dir.write_temp(&p.file, p.bytes, 0o644).map_err(|source| {
-                        UnpackError::Write(WriteError::Io {
-                            path: sub_path.join(&p.file),
-                            cause: source,
-                        })
-                    })?;
-                    f.temps.push((tmp, p.file.clone()));
-                }
-            }
-            for p in planned {
-                files.push(EmittedFile {
-                    path: sub_path.join(&p.file),
-                    digest: format!("sha256:{digest}"),
-                    signatures: 1,
-                    action: p.action,
-                });
-            }
-        }
-        staged.commit(dir)?;
-        Ok(files)
+        let root = SafeDir::open(dir).map_err(look(dir))?;
+        // Plan: look at everything first; then write.
+        let plan = bundle
+            .releases
+            .iter()
+            .map(|r| plan_store_folder(&root, dir, r, force))
+            .collect::<Result<Vec<_>, _>>()?;
+        write_store_dir(&root, dir, &plan)
     })();
     match result {
         Ok(files) => Ok(StoreDirSummary {
@@ -489,6 +400,130 @@ pub fn emit_store_dir(
             Err(e)
         }
     }
+}
+
+/// An error looking at `path` in a store folder.
+fn look(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
+    move |source| UnpackError::Inspect {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What one release's `sha256=<hex>` folder needs: its name, whether it must be made, and
+/// what happens to each signature file.
+struct PlannedFolder<'a> {
+    sub: String,
+    create: bool,
+    files: Vec<Planned<'a>>,
+}
+
+/// Look at one release's folder: each `signature-N` is created, unchanged (same bytes),
+/// replaced (`force`) or a conflict; anything but a regular file there is refused.
+fn plan_store_folder<'a>(
+    root: &SafeDir,
+    dir: &Path,
+    r: &'a crate::bundle::CheckedRelease,
+    force: bool,
+) -> Result<PlannedFolder<'a>, UnpackError> {
+    let sub = format!("sha256={}", r.digest.hex());
+    let sub_path = dir.join(&sub);
+    let sub_dir = match root.kind(&sub).map_err(look(&sub_path))? {
+        EntryKind::Absent => None,
+        EntryKind::Dir => Some(root.enter(&sub, false).map_err(look(&sub_path))?.0),
+        other => {
+            return Err(UnpackError::NotAFile {
+                path: sub_path,
+                kind: other.name(),
+            })
+        }
+    };
+    let mut files = Vec::with_capacity(r.signatures.len());
+    for (i, s) in r.signatures.iter().enumerate() {
+        let file = format!("signature-{}", i + 1);
+        let path = sub_path.join(&file);
+        let kind = match &sub_dir {
+            None => EntryKind::Absent,
+            Some(d) => d.kind(&file).map_err(look(&path))?,
+        };
+        let action = match kind {
+            EntryKind::Absent => FileAction::Created,
+            EntryKind::File => {
+                let old = sub_dir
+                    .as_ref()
+                    .map(|d| d.read(&file, MAX_SIGNATURE_BYTES))
+                    .transpose()
+                    .map_err(look(&path))?
+                    .flatten();
+                match old {
+                    Some(old) if old == s.bytes => FileAction::Unchanged,
+                    _ if force => FileAction::Replaced,
+                    _ => return Err(UnpackError::Conflict { path }),
+                }
+            }
+            other => {
+                return Err(UnpackError::NotAFile {
+                    path,
+                    kind: other.name(),
+                })
+            }
+        };
+        files.push(Planned {
+            file,
+            bytes: &s.bytes,
+            action,
+        });
+    }
+    Ok(PlannedFolder {
+        create: sub_dir.is_none(),
+        sub,
+        files,
+    })
+}
+
+/// Write the plan: every file to a hidden temporary beside its name, then one flush, then the
+/// renames. Dropped before that (an error), the temporaries and new folders go.
+fn write_store_dir(root: &SafeDir, dir: &Path, plan: &[PlannedFolder<'_>]) -> Result<Vec<EmittedFile>, UnpackError> {
+    let mut staged = StagedStore {
+        root,
+        dirs: Vec::new(),
+        done: false,
+    };
+    let mut files = Vec::new();
+    for folder in plan {
+        let digest = folder.sub.trim_start_matches("sha256=");
+        let sub_path = dir.join(&folder.sub);
+        let needs_write = folder.files.iter().any(|p| p.action != FileAction::Unchanged);
+        if needs_write {
+            let (d, made) = root.enter(&folder.sub, folder.create).map_err(look(&sub_path))?;
+            staged.dirs.push(StagedFolder {
+                name: folder.sub.clone(),
+                dir: d,
+                made,
+                temps: Vec::new(),
+            });
+            let f = staged.dirs.last_mut().expect("just pushed");
+            for p in folder.files.iter().filter(|p| p.action != FileAction::Unchanged) {
+                let tmp = f.dir.write_temp(&p.file, p.bytes, 0o644).map_err(|source| {
+                    UnpackError::Write(WriteError::Io {
+                        path: sub_path.join(&p.file),
+                        cause: source,
+                    })
+                })?;
+                f.temps.push((tmp, p.file.clone()));
+            }
+        }
+        for p in &folder.files {
+            files.push(EmittedFile {
+                path: sub_path.join(&p.file),
+                digest: format!("sha256:{digest}"),
+                signatures: 1,
+                action: p.action,
+            });
+        }
+    }
+    staged.commit(dir)?;
+    Ok(files)
 }
 
 /// A folder of a store dir being written: its name, its descriptor, whether this run made it,

@@ -294,46 +294,10 @@ pub fn verify(
     };
 
     // Rules 13–16: every layer is fetched and checked before any is judged.
-    let mut payloads = Vec::with_capacity(layers.len());
-    for layer in &layers {
-        let alg = match validate_digest(&layer.digest) {
-            Ok(a) => a,
-            Err(why) => {
-                return Ok(Report::refused(
-                    Verdict::InvalidDigest,
-                    format!("invalid digest {:?}: {why}", layer.digest),
-                ))
-            }
-        };
-        let desc = Descriptor {
-            media_type: layer.media_type.clone(),
-            digest: layer.digest.clone(),
-            size: layer.size,
-            urls: layer.urls.visible().to_vec(),
-            annotations: layer.annotations.clone().unwrap_or_default(),
-        };
-        let payload = match fetch(&desc) {
-            Ok(p) => p,
-            Err(e) => return Ok(Report::refused(Verdict::FetchFailed, format!("fetching blob: {e}"))),
-        };
-        if payload.len() > MAX_SIGNATURE_SIZE {
-            return Ok(Report::refused(
-                Verdict::TooLarge,
-                format!(
-                    "reading blob {}: exceeded maximum allowed size of {MAX_SIGNATURE_SIZE} bytes",
-                    layer.digest
-                ),
-            ));
-        }
-        let actual = alg.digest_of(&payload);
-        if actual != layer.digest {
-            return Ok(Report::refused(
-                Verdict::BlobDigestMismatch,
-                format!("digest mismatch, expected {:?}, got {actual:?}", layer.digest),
-            ));
-        }
-        payloads.push(payload);
-    }
+    let payloads = match fetch_layers(&layers, &mut fetch) {
+        Ok(p) => p,
+        Err((verdict, reason)) => return Ok(Report::refused(verdict, reason)),
+    };
 
     // Rules 19–20: the signatures, first accepted wins.
     let mut report = Report::refused(Verdict::NoSignature, String::new());
@@ -363,6 +327,62 @@ pub fn verify(
             Err(rejection) => report.rejections.push(rejection),
         }
     }
+    settle(&mut report);
+    Ok(report)
+}
+
+/// Fetch every layer and check its digest and size (rules 13–16), in order; the first failure
+/// is the image's refusal.
+fn fetch_layers(
+    layers: &[super::manifest::Layer],
+    fetch: &mut impl FnMut(&Descriptor) -> Result<Vec<u8>, FetchError>,
+) -> Result<Vec<Vec<u8>>, (Verdict, String)> {
+    let mut payloads = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let alg = match validate_digest(&layer.digest) {
+            Ok(a) => a,
+            Err(why) => {
+                return Err((
+                    Verdict::InvalidDigest,
+                    format!("invalid digest {:?}: {why}", layer.digest),
+                ))
+            }
+        };
+        let desc = Descriptor {
+            media_type: layer.media_type.clone(),
+            digest: layer.digest.clone(),
+            size: layer.size,
+            urls: layer.urls.visible().to_vec(),
+            annotations: layer.annotations.clone().unwrap_or_default(),
+        };
+        let payload = match fetch(&desc) {
+            Ok(p) => p,
+            Err(e) => return Err((Verdict::FetchFailed, format!("fetching blob: {e}"))),
+        };
+        if payload.len() > MAX_SIGNATURE_SIZE {
+            return Err((
+                Verdict::TooLarge,
+                format!(
+                    "reading blob {}: exceeded maximum allowed size of {MAX_SIGNATURE_SIZE} bytes",
+                    layer.digest
+                ),
+            ));
+        }
+        let actual = alg.digest_of(&payload);
+        if actual != layer.digest {
+            return Err((
+                Verdict::BlobDigestMismatch,
+                format!("digest mismatch, expected {:?}, got {actual:?}", layer.digest),
+            ));
+        }
+        payloads.push(payload);
+    }
+    Ok(payloads)
+}
+
+/// No signature was accepted: the image's verdict from its rejections, as containers/image
+/// words it (none, one, or several).
+fn settle(report: &mut Report) {
     match report.rejections.as_slice() {
         [] => {
             report.reason = if report.non_signature_layers == 0 {
@@ -390,7 +410,6 @@ pub fn verify(
             );
         }
     }
-    Ok(report)
 }
 
 /// [`verify`] with the layers' bytes supplied (found by their digests).
