@@ -417,3 +417,46 @@ fn cosign_and_require_signers() {
     );
     assert_run_snapshot!("pack_cosign_same_key", r, env);
 }
+
+/// `pack --from-isc`: the one note on what an ImageSetConfiguration holds besides releases, a
+/// plan from one (a saved graph answer, so no port), and its refusals (exit 2, one line each).
+#[test]
+fn pack_from_isc() {
+    let env = Env::for_snapshots();
+    let isc = |name: &str| fixture(&format!("isc/{name}")).display().to_string();
+    let graph = fixture("graph/amd64-stable-4.13.json").display().to_string();
+    let from_graph = ["--graph-file", graph.as_str(), "--graph-file-arch", "amd64"];
+    let file = isc("channel-range.yaml");
+    let mut args = vec!["--no-sign", "--dry-run", "--from-isc", file.as_str()];
+    args.extend(from_graph);
+    assert_run_snapshot!("pack_isc_note_and_plan", pack(&env, &args), env);
+
+    std::fs::write(
+        env.path("release-and-channels.yaml"),
+        format!("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  platform:\n    release: quay.io/openshift-release-dev/ocp-release@{RH_4_15_0}\n    channels:\n    - name: stable-4.13\n"),
+    )
+    .unwrap();
+    let args = ["--no-sign", "--dry-run", "--from-isc", "release-and-channels.yaml"];
+    assert_run_snapshot!("pack_isc_release_note", pack(&env, &args), env);
+
+    std::fs::write(
+        env.path("okd.yaml"),
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    graph: false\n    channels:\n      - name: 4-stable\n        minVersion: 4.18.0-okd-scos.8\n        maxVersion: 4.18.0-okd-scos.8\n        type: okd\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.path("api.yaml"),
+        "apiVersion: mirror.openshift.io/v3\nkind: ImageSetConfiguration\nmirror: {}\n",
+    )
+    .unwrap();
+    for (name, file) in [
+        ("pack_isc_wrong_kind", isc("wrong-kind.yaml")),
+        ("pack_isc_bad_yaml", isc("bad-yaml.yaml")),
+        ("pack_isc_okd", "okd.yaml".to_string()),
+        ("pack_isc_api_version", "api.yaml".to_string()),
+    ] {
+        let r = env.run("pack", &["--no-sign", "--dry-run", "--from-isc", &file]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert_run_snapshot!(name, r, env);
+    }
+}

@@ -28,6 +28,9 @@ Examples:
   # A list file: one digest, pullspec, version or channel:<name> per line, # comments
   pack --sign-key packer.key -o sigs.tar.zst --from-file releases.txt
 
+  # The releases an oc-mirror ImageSetConfiguration mirrors (its channels, ranges, architectures)
+  pack --sign-key packer.key -o sigs.tar.zst --from-isc imageset-config.yaml
+
   # Look before packing: resolve and fetch, print the plan, write nothing
   pack --dry-run --channel stable-4.13
 
@@ -129,13 +132,19 @@ pub struct PackArgs {
     /// File with one release per line (# comments, blank lines ignored); repeatable
     #[arg(long, value_name = "FILE", help_heading = "Inputs")]
     pub from_file: Vec<PathBuf>,
+    /// An oc-mirror ImageSetConfiguration: the releases of its mirror.platform (channels with
+    /// their own minVersion/maxVersion, architectures, release), picked as oc-mirror v2 picks
+    /// them; other sections are not read; repeatable
+    #[arg(long, value_name = "FILE", help_heading = "Inputs")]
+    pub from_isc: Vec<PathBuf>,
     /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
     #[arg(long, value_name = "NAME", help_heading = "Inputs")]
     pub channel: Vec<String>,
-    /// Lowest version taken from a channel (inclusive)
+    /// Lowest version taken from --channel and channel: names (inclusive; the channels of an
+    /// ImageSetConfiguration keep their own)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub min_version: Option<semver::Version>,
-    /// Highest version taken from a channel (inclusive)
+    /// Highest version taken from --channel and channel: names (inclusive)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub max_version: Option<semver::Version>,
     /// Update service graph endpoint

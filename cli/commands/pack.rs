@@ -96,7 +96,7 @@ fn said_missing(a: &PackArgs, e: &sigbundle::packing::PackError) {
     }
 }
 
-/// Every name asked for: arguments, list files, channels.
+/// Every name asked for: arguments, list files, ImageSetConfigurations, channels.
 fn specs(a: &PackArgs) -> Result<Vec<(String, Spec)>, Error> {
     let mut specs = Vec::new();
     for r in &a.releases {
@@ -106,6 +106,15 @@ fn specs(a: &PackArgs) -> Result<Vec<(String, Spec)>, Error> {
         for (_, text, spec) in resolve::read_list(f)? {
             specs.push((text, spec));
         }
+    }
+    for f in &a.from_isc {
+        let set = sigbundle::isc::read(f)?;
+        if !a.quiet {
+            for n in &set.notes {
+                errln!("{}", sigbundle::isc::note(f, n));
+            }
+        }
+        specs.extend(set.specs);
     }
     for c in &a.channel {
         specs.push((format!("channel:{c}"), Spec::parse(&format!("channel:{c}"))?));

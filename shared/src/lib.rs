@@ -18,6 +18,7 @@ pub mod error;
 pub mod exit;
 pub mod fsutil;
 pub mod graph;
+pub mod isc;
 pub mod keyring;
 pub mod manifest;
 pub mod packer_key;
