@@ -396,6 +396,16 @@ pub struct Applied<'a> {
     pub report: &'a sigbundle::cluster::ApplyReport,
 }
 
+/// `unpack check-path --json`: the start and each hop with the valid signatures the bundle holds
+/// of the release it updates to; `ok` is false when a hop has none.
+#[derive(Serialize)]
+pub struct PathChecked<'a> {
+    pub ok: bool,
+    pub bundle: &'a Path,
+    pub from: &'a sigbundle::update_path::Hop,
+    pub hops: &'a [sigbundle::update_path::HopCheck],
+}
+
 /// `pack keys --json` and `unpack keys --json`.
 #[derive(Serialize)]
 pub struct Keys<'a> {

@@ -345,3 +345,33 @@ pub fn trusted_keys(entries: &[sigbundle::verify::trust::TrustedEntry]) -> Strin
     }
     out
 }
+
+/// `unpack check-path`: one line per hop (from, to, digest, what the bundle holds of it).
+pub fn path_checked(bundle: &Path, from: &str, hops: &[sigbundle::update_path::HopCheck]) -> String {
+    let mut out = String::with_capacity(hops.len() * 140 + 128);
+    let _ = writeln!(
+        out,
+        "update path from {from}, {} hop(s), against {}",
+        hops.len(),
+        e(&bundle.display().to_string())
+    );
+    for h in hops {
+        let held = match h.signatures {
+            0 => "MISSING: no valid signature in the bundle; the cluster would refuse this update".to_string(),
+            n => format!("carried: {n} valid signature(s)"),
+        };
+        let risks = if h.to.risks.is_empty() {
+            String::new()
+        } else {
+            format!(" (conditional, accepted risks: {})", e(&h.to.risks.join(", ")))
+        };
+        let _ = writeln!(
+            out,
+            "  {} → {}  {}  {held}{risks}",
+            e(&h.from),
+            e(&h.to.version),
+            h.to.digest
+        );
+    }
+    out
+}

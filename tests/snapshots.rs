@@ -460,3 +460,59 @@ fn pack_from_isc() {
         assert_run_snapshot!(name, r, env);
     }
 }
+
+/// `unpack check-path`: every hop carried, and the first one the cluster would refuse.
+#[test]
+fn check_path_hops() {
+    let env = Env::for_snapshots();
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("graph/amd64-stable-4.13.json")).unwrap()).unwrap();
+    let digest = |v: &str| {
+        let n = g["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["version"] == v)
+            .unwrap();
+        n["payload"].as_str().unwrap().split('@').nth(1).unwrap().to_string()
+    };
+    let signer = GpgSigner::new(&env);
+    for v in ["4.13.33", "4.13.41"] {
+        let identity = format!("quay.io/openshift-release-dev/ocp-release:{v}-x86_64");
+        signer.sign_into(&env.path("store"), &digest(v), 1, &identity);
+    }
+    let keyring = signer.public.to_str().unwrap().to_string();
+    let args = [
+        "--store",
+        "store",
+        "--keyring",
+        &keyring,
+        "--no-sign",
+        "-o",
+        "b.tar.zst",
+    ];
+    let mut pack = args.to_vec();
+    let (d33, d41) = (digest("4.13.33"), digest("4.13.41"));
+    pack.extend([d33.as_str(), d41.as_str()]);
+    assert_eq!(env.run("pack", &pack).code, 0);
+    let graph = fixture("graph/amd64-stable-4.13.json");
+    let check = |extra: &[&str]| {
+        let mut a = vec!["check-path", "b.tar.zst", "--allow-unsigned", "--keyring", &keyring];
+        a.extend([
+            "--from",
+            "4.13.32",
+            "--to",
+            "4.13.41",
+            "--graph-file",
+            graph.to_str().unwrap(),
+        ]);
+        a.extend(extra);
+        env.run("unpack", &a)
+    };
+    assert_run_snapshot!("check_path_missing_hop", check(&[]), env);
+    assert_run_snapshot!(
+        "check_path_risk_accepted",
+        check(&["--accept-risks", "CephCapDropPanic"]),
+        env
+    );
+}

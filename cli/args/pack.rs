@@ -140,6 +140,14 @@ pub struct PackArgs {
     /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
     #[arg(long, value_name = "NAME", help_heading = "Inputs")]
     pub channel: Vec<String>,
+    /// The releases a cluster updates through from FROM (a version, or the release digest it
+    /// runs) to TO: the fewest hops over the --channel graphs (several join by version), each
+    /// packed; conditional updates only with --accept-risks
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], help_heading = "Inputs")]
+    pub update_path: Option<Vec<String>>,
+    /// Take conditional updates with this risk on --update-path (repeatable; * for any)
+    #[arg(long, value_name = "NAME", requires = "update_path", help_heading = "Inputs")]
+    pub accept_risks: Vec<String>,
     /// Lowest version taken from --channel and channel: names (inclusive; the channels of an
     /// ImageSetConfiguration keep their own)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod check_path;
 pub mod cosign;
 pub mod docs;
 pub mod emit;

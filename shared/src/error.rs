@@ -3,7 +3,7 @@
 
 use crate::{
     audit, bundle, cluster, cosign, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack,
-    verify,
+    update_path, verify,
 };
 
 pub use crate::exit::ExitClass;
@@ -37,6 +37,8 @@ pub enum Error {
     Cluster(#[from] cluster::ClusterError),
     #[error(transparent)]
     Cosign(#[from] cosign::CosignError),
+    #[error(transparent)]
+    UpdatePath(#[from] update_path::PathError),
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),

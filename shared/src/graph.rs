@@ -31,6 +31,31 @@ pub struct Graph {
     /// Updates, as (from, to) node indices.
     #[serde(default)]
     pub edges: Vec<(usize, usize)>,
+    /// Updates the service recommends only with known risks (`conditionalEdges`).
+    #[serde(default, rename = "conditionalEdges")]
+    pub conditional_edges: Vec<ConditionalEdges>,
+}
+
+/// Updates that carry risks: the edges (by version) and the risks' names.
+#[derive(Debug, Deserialize)]
+pub struct ConditionalEdges {
+    #[serde(default)]
+    pub edges: Vec<VersionEdge>,
+    #[serde(default)]
+    pub risks: Vec<Risk>,
+}
+
+/// An update from one version to another.
+#[derive(Debug, Deserialize)]
+pub struct VersionEdge {
+    pub from: String,
+    pub to: String,
+}
+
+/// A known risk of an update (its name is what `--accept-risks` names).
+#[derive(Debug, Deserialize)]
+pub struct Risk {
+    pub name: String,
 }
 
 /// One node of the graph.
@@ -294,11 +319,19 @@ pub fn read_saved(path: &std::path::Path, saved_for: Option<&str>, arch: &str) -
         }
         Some(_) => {}
     }
-    let b = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    Ok((read_file(path)?, path.display().to_string()))
+}
+
+/// A saved graph answer's bytes, bounded.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut b = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_GRAPH_BYTES as u64 + 1), &mut b)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     if b.len() > MAX_GRAPH_BYTES {
         return Err(format!("larger than {MAX_GRAPH_BYTES} bytes"));
     }
-    Ok((b, path.display().to_string()))
+    Ok(b)
 }
 
 #[cfg(test)]

@@ -30,4 +30,5 @@ pub mod step;
 pub mod store;
 pub mod text;
 pub mod unpack;
+pub mod update_path;
 pub mod verify;
