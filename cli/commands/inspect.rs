@@ -19,6 +19,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
             allow_unsigned: false,
             sigstore_key: a.sigstore_key,
             strict: false,
+            require_signers: 1,
         };
         let opts = check_options(&check, &a.bundle, false)?;
         let result = audited(log, &a.bundle, Action::Verify, &opts, None, |_| {
@@ -32,11 +33,12 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
         }
         return Ok(Outcome::Success);
     }
-    let m = unpack::read_manifest_unverified(&a.bundle)?;
+    let c = unpack::read_claims(&a.bundle)?;
+    let m = &c.manifest;
     if a.json {
-        print_json(&Claims::of(&a.bundle, &m));
+        print_json(&Claims::of(&a.bundle, m, &c.signers));
     } else {
-        write_text(&crate::render::claims(&a.bundle, &m));
+        write_text(&crate::render::claims(&a.bundle, m, &c.signers));
     }
     Ok(Outcome::Success)
 }

@@ -137,6 +137,10 @@ pub struct Record {
     pub bundle: String,
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
+    /// The other trusted packers who signed the manifest (`pack cosign`); absent when none, so
+    /// records of single-signer bundles keep their bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cosigners: Vec<String>,
     pub releases: Vec<RecordRelease>,
     /// The bundle's sigstore artifacts (absent when it has none, as in every record before
     /// format 2).
@@ -223,6 +227,7 @@ pub struct NewRecord {
     pub bundle: String,
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
+    pub cosigners: Vec<String>,
     pub releases: Vec<RecordRelease>,
     pub sigstore: Vec<RecordSigstore>,
     pub destination: Option<Destination>,
@@ -459,6 +464,7 @@ impl AuditLog {
             bundle: new.bundle,
             bundle_sha256: new.bundle_sha256,
             packer: new.packer,
+            cosigners: new.cosigners,
             releases: new.releases,
             sigstore: new.sigstore,
             destination: new.destination,
@@ -708,6 +714,7 @@ mod tests {
             bundle: "b.tar.zst".into(),
             bundle_sha256: Some("ab".repeat(32)),
             packer: None,
+            cosigners: vec![],
             releases: vec![RecordRelease {
                 digest: "sha256:x".into(),
                 signatures: vec!["cd".repeat(32)],

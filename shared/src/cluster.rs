@@ -699,45 +699,15 @@ async fn plan_and_apply(
         // sigbundle applied from an earlier bundle are signatures too: applied again as they
         // are, so they stay (kube-apiserver removed them otherwise).
         if let Some(cm) = existing.get(&name) {
-            let have = cm.binary_data.clone().unwrap_or_default();
-            let data = want.binary_data.as_mut().expect("has data");
-            for k in own_keys(cm) {
-                if let (false, Some(v)) = (data.contains_key(&k), have.get(&k)) {
-                    data.insert(k, v.clone());
-                }
-            }
+            keep_own_keys(&mut want, cm);
         }
         let mut write = match action {
             Action::Unchanged => false,
             Action::Conflict => opts.force_conflicts && keys_under_data.is_empty(),
             Action::Create | Action::Update | Action::Apply => true,
         };
-        if write {
-            let mut pp = PatchParams::apply(FIELD_MANAGER);
-            if opts.force_conflicts {
-                pp = pp.force();
-            }
-            pp.dry_run = opts.dry_run;
-            match api.patch(&name, &pp, &Patch::Apply(&want)).await {
-                // The LIST did not show it (no label), yet it was there: an update.
-                Ok(got) if action == Action::Create && existed_before(&got, &want) => action = Action::Update,
-                Ok(_) => {}
-                // The LIST did not show what conflicts (a ConfigMap without the label, or one
-                // written since): the server's conflict is this release's, left as it is.
-                Err(kube::Error::Api(s)) if s.code == 409 && !opts.force_conflicts => {
-                    action = Action::Conflict;
-                    conflicting_keys = conflict_fields(&s);
-                    write = false;
-                }
-                Err(e) => {
-                    return Err(api_error(
-                        &server,
-                        "apply",
-                        &format!("configmap {name} in {NAMESPACE}"),
-                        e,
-                    ))
-                }
-            }
+        if write && !server_apply(api, &server, &name, &want, opts, &mut action, &mut conflicting_keys).await? {
+            write = false;
         }
         items.push(PlanItem {
             name,
@@ -756,6 +726,58 @@ async fn plan_and_apply(
         read_back(bundle, api, &server, &items).await?;
     }
     Ok(items)
+}
+
+/// Keys sigbundle applied from an earlier bundle, kept in what is applied now (server-side
+/// apply removes what a manager applied before and applies no more).
+fn keep_own_keys(want: &mut K8sConfigMap, cm: &K8sConfigMap) {
+    let have = cm.binary_data.clone().unwrap_or_default();
+    let data = want.binary_data.as_mut().expect("has data");
+    for k in own_keys(cm) {
+        if let (false, Some(v)) = (data.contains_key(&k), have.get(&k)) {
+            data.insert(k, v.clone());
+        }
+    }
+}
+
+/// One server-side apply (a dry run with `opts.dry_run`). `false` when the server answered with
+/// a conflict the LIST could not foresee (the release is then a conflict, left as it is); a
+/// create of a ConfigMap that was there after all becomes an update.
+async fn server_apply(
+    api: &Api<K8sConfigMap>,
+    server: &str,
+    name: &str,
+    want: &K8sConfigMap,
+    opts: ApplyOptions,
+    action: &mut Action,
+    conflicting_keys: &mut Vec<String>,
+) -> Result<bool, ClusterError> {
+    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    if opts.force_conflicts {
+        pp = pp.force();
+    }
+    pp.dry_run = opts.dry_run;
+    match api.patch(name, &pp, &Patch::Apply(want)).await {
+        // The LIST did not show it (no label), yet it was there: an update.
+        Ok(got) if *action == Action::Create && existed_before(&got, want) => *action = Action::Update,
+        Ok(_) => {}
+        // The LIST did not show what conflicts (a ConfigMap without the label, or one written
+        // since): the server's conflict is this release's, left as it is.
+        Err(kube::Error::Api(s)) if s.code == 409 && !opts.force_conflicts => {
+            *action = Action::Conflict;
+            *conflicting_keys = conflict_fields(&s);
+            return Ok(false);
+        }
+        Err(e) => {
+            return Err(api_error(
+                server,
+                "apply",
+                &format!("configmap {name} in {NAMESPACE}"),
+                e,
+            ))
+        }
+    }
+    Ok(true)
 }
 
 /// What applying `want` to what the cluster holds would do: create, unchanged, update, or a

@@ -2,8 +2,8 @@
 //! usage or I/O), as the binaries' exit policy needs it.
 
 use crate::{
-    audit, bundle, carry, cluster, digest, fsutil, keyring, packer_key, packing, registry, resolve, sigstore, store,
-    unpack, verify,
+    audit, bundle, carry, cluster, cosign, digest, fsutil, keyring, packer_key, packing, registry, resolve, sigstore,
+    store, unpack, update_path, verify,
 };
 
 pub use crate::exit::ExitClass;
@@ -45,6 +45,10 @@ pub enum Error {
         path: std::path::PathBuf,
         source: sigstore::PolicyError,
     },
+    #[error(transparent)]
+    Cosign(#[from] cosign::CosignError),
+    #[error(transparent)]
+    UpdatePath(#[from] update_path::PathError),
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),
@@ -66,6 +70,7 @@ impl Error {
             Error::Unpack(e) => e.exit_class(),
             Error::Push(e) => e.exit_class(),
             Error::Components(e) => e.exit_class(),
+            Error::Cosign(e) => e.exit_class(),
             Error::NotRecorded { error, .. } => error.exit_class(),
             _ => ExitClass::UsageOrIo,
         }
@@ -75,6 +80,7 @@ impl Error {
     pub fn rejection(&self) -> Option<(&[bundle::Problem], u64)> {
         match self {
             Error::Unpack(e) => e.rejection(),
+            Error::Cosign(e) => e.rejection(),
             Error::NotRecorded { error, .. } => error.rejection(),
             _ => None,
         }
