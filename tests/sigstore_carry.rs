@@ -575,6 +575,36 @@ fn components_from_the_release_image_to_their_own_mirror_and_by_idms() {
     .stderr_has("pushed 3 .sig artifact(s): 3 written");
     verify_read_back(&w.mirror, "idms/release", &release, &w.rsa.public_pem, RH_RELEASE).unwrap();
     verify_read_back(&w.mirror, "idms/art-dev", &comps[0].1, &w.rsa.public_pem, RH_ART_DEV).unwrap();
+    // A destination that cannot be reached: the others are still pushed, the run ends with
+    // exit 2, and the audit record says what was done where.
+    let to = format!("{}/partial/release", w.mirror.host);
+    w.unpack(
+        "push",
+        "c.tar.zst",
+        &[
+            "--to",
+            &to,
+            "--components-to",
+            "127.0.0.1:1/partial/art-dev",
+            "--insecure-registry",
+            &w.mirror.host,
+            "--insecure-registry",
+            "127.0.0.1:1",
+            "--retries",
+            "0",
+        ],
+    )
+    .code(2)
+    .stderr_has("2 of 3 .sig artifact(s) not pushed");
+    verify_read_back(&w.mirror, "partial/release", &release, &w.rsa.public_pem, RH_RELEASE).unwrap();
+    let last = w.env.audit_records().pop().unwrap();
+    assert_eq!(last["action"], "push");
+    assert_eq!(last["outcome"], "failed");
+    let done = last["destination"]["artifacts"].as_array().unwrap();
+    assert_eq!(done.len(), 1, "{last}");
+    assert_eq!(done[0]["digest"], release);
+    assert_eq!(done[0]["done"], true);
+
     // An IDMS without a mirror for the components: refused before anything is pushed.
     std::fs::write(
         w.env.path("idms-release-only.yaml"),

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sigbundle::audit::{Action, AuditLog, Destination, PushedArtifact};
+use sigbundle::audit::{Action, AuditLog};
 use sigbundle::carry::push::{self, PushAction, PushOptions, Targets};
 use sigbundle::digest::Pullspec;
 use sigbundle::error::Error;
@@ -60,33 +60,7 @@ pub fn run(a: PushArgs, log: &AuditLog) -> CommandResult {
             ));
         }
         let items = push::push_blocking(&b.sigstore, &push_opts)?;
-        let mut repositories: Vec<String> = items
-            .iter()
-            .map(|i| {
-                i.destination
-                    .split_once(":sha256-")
-                    .map_or(i.destination.as_str(), |d| d.0)
-                    .to_string()
-            })
-            .collect();
-        repositories.sort();
-        repositories.dedup();
-        let destination = Destination::Registry {
-            repositories,
-            dry_run: a.dry_run,
-            force: a.force,
-            artifacts: items
-                .iter()
-                .map(|i| PushedArtifact {
-                    repository: i.repository.clone(),
-                    digest: i.digest.clone(),
-                    signature: i.signature.clone(),
-                    destination: i.destination.clone(),
-                    action: i.action.name().to_string(),
-                    done: i.done,
-                })
-                .collect(),
-        };
+        let destination = push::destination_of(&items, a.dry_run, a.force);
         let conflicts = items
             .iter()
             .filter(|i| i.action == PushAction::Conflict)

@@ -127,6 +127,7 @@ fn record_failed(path: &Path, bundle: &VerifiedBundle, action: Action, err: &Err
     // A cluster that was asked before it failed is where the step went.
     let destination = match err {
         Error::Cluster(c) => c.destination().cloned(),
+        Error::Push(p) => p.destination().cloned(),
         _ => None,
     };
     NewRecord {

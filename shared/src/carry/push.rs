@@ -30,6 +30,15 @@ pub enum PushError {
     ReadBack { destination: String, reason: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
+    /// Some artifacts could not be pushed: the first failure, how many, and what the others
+    /// did (recorded as the step's destination).
+    #[error("{failed} of {total} .sig artifact(s) not pushed (what the others did is in the audit log); the first failure: {first}")]
+    Partial {
+        first: Box<PushError>,
+        failed: usize,
+        total: usize,
+        destination: crate::audit::Destination,
+    },
 }
 
 impl PushError {
@@ -38,8 +47,50 @@ impl PushError {
     pub fn exit_class(&self) -> crate::error::ExitClass {
         match self {
             PushError::ReadBack { .. } => crate::error::ExitClass::Verification,
+            PushError::Partial { first, .. } => first.exit_class(),
             _ => crate::error::ExitClass::UsageOrIo,
         }
+    }
+
+    /// Where a push that failed part way went, and what it did there; `None` when nothing was
+    /// sent.
+    pub fn destination(&self) -> Option<&crate::audit::Destination> {
+        match self {
+            PushError::Partial { destination, .. } => Some(destination),
+            _ => None,
+        }
+    }
+}
+
+/// The audit record's destination of a push: the repositories written to (or planned) and
+/// every artifact there, with what was done.
+pub fn destination_of(items: &[PushItem], dry_run: bool, force: bool) -> crate::audit::Destination {
+    let mut repositories: Vec<String> = items
+        .iter()
+        .map(|i| {
+            i.destination
+                .split_once(":sha256-")
+                .map_or(i.destination.as_str(), |d| d.0)
+                .to_string()
+        })
+        .collect();
+    repositories.sort();
+    repositories.dedup();
+    crate::audit::Destination::Registry {
+        repositories,
+        dry_run,
+        force,
+        artifacts: items
+            .iter()
+            .map(|i| crate::audit::PushedArtifact {
+                repository: i.repository.clone(),
+                digest: i.digest.clone(),
+                signature: i.signature.clone(),
+                destination: i.destination.clone(),
+                action: i.action.name().to_string(),
+                done: i.done,
+            })
+            .collect(),
     }
 }
 
@@ -214,12 +265,30 @@ pub async fn push(artifacts: &[CheckedSigstore], opts: &PushOptions) -> Result<V
         }
     }
     let sem = tokio::sync::Semaphore::new(opts.concurrency.max(1));
-    let items = join_all(work.iter().map(|(a, dest)| async {
+    let results = join_all(work.iter().map(|(a, dest)| async {
         let _permit = sem.acquire().await.expect("the semaphore is never closed");
         one(a, dest, opts).await
     }))
     .await;
-    items.into_iter().collect()
+    // Every artifact is tried; a failure does not stop the others, and what they did is said.
+    let total = results.len();
+    let mut items = Vec::with_capacity(total);
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(i) => items.push(i),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.into_iter().next() {
+        None => Ok(items),
+        Some(first) => Err(PushError::Partial {
+            first: Box::new(first),
+            failed: total - items.len(),
+            total,
+            destination: destination_of(&items, opts.dry_run, opts.force),
+        }),
+    }
 }
 
 /// One artifact at one destination.
