@@ -37,7 +37,7 @@ pub enum PushError {
         first: Box<PushError>,
         failed: usize,
         total: usize,
-        destination: crate::audit::Destination,
+        destination: Box<crate::audit::Destination>,
     },
 }
 
@@ -56,7 +56,7 @@ impl PushError {
     /// sent.
     pub fn destination(&self) -> Option<&crate::audit::Destination> {
         match self {
-            PushError::Partial { destination, .. } => Some(destination),
+            PushError::Partial { destination, .. } => Some(destination.as_ref()),
             _ => None,
         }
     }
@@ -286,7 +286,7 @@ pub async fn push(artifacts: &[CheckedSigstore], opts: &PushOptions) -> Result<V
             first: Box::new(first),
             failed: total - items.len(),
             total,
-            destination: destination_of(&items, opts.dry_run, opts.force),
+            destination: Box::new(destination_of(&items, opts.dry_run, opts.force)),
         }),
     }
 }
