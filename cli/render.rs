@@ -78,6 +78,7 @@ pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
     let _ = writeln!(out, "bundle     {}", e(&path.display().to_string()));
     let _ = writeln!(out, "sha256     {}", b.sha256);
     let _ = writeln!(out, "created    {} by {}", e(&b.manifest.created), e(&b.manifest.tool));
+    reduced(&mut out, &b.manifest.reduced_against);
     match &b.packer {
         PackerStatus::Verified {
             fingerprint,
@@ -138,6 +139,7 @@ pub fn claims(bundle: &Path, m: &Manifest, signers: &[String]) -> String {
     );
     let _ = writeln!(out, "format     {}", e(&m.format));
     let _ = writeln!(out, "created    {} by {}", e(&m.created), e(&m.tool));
+    reduced(&mut out, &m.reduced_against);
     let _ = writeln!(out, "packer     {} (claimed)", e(&m.packer));
     if !signers.is_empty() {
         // Issuers as the signature packets name them (often a signing subkey), unverified: what
@@ -374,4 +376,15 @@ pub fn path_checked(bundle: &Path, from: &str, hops: &[sigbundle::update_path::H
         );
     }
     out
+}
+
+/// The bundles a reduced bundle leaves out (`pack --exclude-carried`), one line.
+fn reduced(out: &mut String, against: &[String]) {
+    if !against.is_empty() {
+        let _ = writeln!(
+            out,
+            "reduced    holds only what bundle(s) {} did not carry",
+            against.iter().map(|s| e(s)).collect::<Vec<_>>().join(", ")
+        );
+    }
 }

@@ -265,6 +265,17 @@ pub struct AuditArgs {
     /// List per release instead of per record
     #[arg(long)]
     pub by_release: bool,
+    /// Write what this side holds (every release and signature a successful emit or apply put
+    /// in place, and the log's head) to -o FILE, for `pack --exclude-carried FILE` on the
+    /// connected side
+    #[arg(long, requires = "output", conflicts_with_all = ["check", "head", "receipt"])]
+    pub inventory: bool,
+    /// Where --inventory writes
+    #[arg(short, long, value_name = "FILE", requires = "inventory")]
+    pub output: Option<PathBuf>,
+    /// Sign the inventory with this key (FILE.asc beside it; `gpg --verify FILE.asc FILE`)
+    #[arg(long, value_name = "FILE", requires = "inventory")]
+    pub sign_key: Option<PathBuf>,
     /// Print as JSON on stdout
     #[arg(long)]
     pub json: bool,
