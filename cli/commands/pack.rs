@@ -349,9 +349,14 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
     } else if !a.quiet {
         if summary.carried > 0 {
             errln!(
-                "{} release(s) left out as already carried (--exclude-carried: {} earlier bundle(s), recorded in the manifest)",
+                "{} release(s) left out as already carried (--exclude-carried: {} earlier bundle(s){})",
                 summary.carried,
-                a.exclude_carried.len()
+                a.exclude_carried.len(),
+                if summary.bundle.is_some() {
+                    ", recorded in the manifest"
+                } else {
+                    ""
+                }
             );
         }
         let Some(b) = &summary.bundle else {
