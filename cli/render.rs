@@ -358,9 +358,15 @@ pub fn path_checked(bundle: &Path, from: &str, hops: &[sigbundle::update_path::H
         e(&bundle.display().to_string())
     );
     for h in hops {
-        let held = match h.signatures {
-            0 => "MISSING: no valid signature in the bundle; the cluster would refuse this update".to_string(),
-            n => format!("carried: {n} valid signature(s)"),
+        let held = match (h.signatures, h.in_cluster) {
+            (0, None) => "MISSING: no valid signature in the bundle; the cluster would refuse this update".to_string(),
+            (0, Some(0)) => {
+                "MISSING: no valid signature in the bundle or the cluster; the cluster would refuse this update"
+                    .to_string()
+            }
+            (0, Some(c)) => format!("in the cluster already: {c} valid signature(s)"),
+            (n, None | Some(0)) => format!("carried: {n} valid signature(s)"),
+            (n, Some(c)) => format!("carried: {n} valid signature(s); {c} in the cluster already"),
         };
         let risks = if h.to.risks.is_empty() {
             String::new()
