@@ -270,6 +270,9 @@ pub struct Verified<'a> {
     /// Format 2: the images whose `.sig` was not carried, and why.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub sigstore_missing: &'a [sigbundle::manifest::SigstoreMissing],
+    /// The bundles this one was reduced against (`pack --exclude-carried`), by sha256.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub reduced_against: &'a [String],
 }
 
 impl<'a> Verified<'a> {
@@ -289,6 +292,7 @@ impl<'a> Verified<'a> {
             missing: &b.manifest.missing,
             sigstore: &b.sigstore,
             sigstore_missing: &b.manifest.sigstore_missing,
+            reduced_against: &b.manifest.reduced_against,
         }
     }
 }
@@ -313,6 +317,8 @@ pub struct Claims<'a> {
     pub sigstore: &'a [sigbundle::manifest::SigstoreEntry],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub sigstore_missing: &'a [sigbundle::manifest::SigstoreMissing],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub reduced_against: &'a [String],
     pub members: &'a [Member],
 }
 
@@ -331,6 +337,7 @@ impl<'a> Claims<'a> {
             missing: &m.missing,
             sigstore: &m.sigstore,
             sigstore_missing: &m.sigstore_missing,
+            reduced_against: &m.reduced_against,
             members: &m.members,
         }
     }

@@ -989,6 +989,7 @@ fn junk_bundle_parts(releases: usize, size: usize) -> (sigbundle::manifest::Mani
         missing: vec![],
         sigstore: vec![],
         sigstore_missing: vec![],
+        reduced_against: vec![],
     };
     (manifest, members)
 }

@@ -61,6 +61,7 @@ fn base() -> &'static [(Vec<u8>, Vec<u8>)] {
             missing: vec![],
             sigstore: vec![],
             sigstore_missing: vec![],
+            reduced_against: vec![],
             members: vec![Member {
                 path: path.clone(),
                 size: SIG.len() as u64,

@@ -187,6 +187,8 @@ pub struct PackOptions {
     pub dry_run: bool,
     /// Called with a line of progress for each release done (for the binary to show).
     pub progress: Option<Progress>,
+    /// What earlier bundles carried (`--exclude-carried`): left out of this one.
+    pub carried: crate::carried::Carried,
     /// Collect the sigstore `.sig` artifacts too (`--sigstore`).
     pub sigstore: Option<SigstoreOptions>,
 }
@@ -268,6 +270,8 @@ pub struct PackSummary {
     /// The sigstore artifacts, with `--sigstore`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sigstore: Option<SigstoreSummary>,
+    /// Releases left out as already carried (`--exclude-carried`).
+    pub carried: usize,
     /// A real run would have failed for missing releases (set by dry runs, which go on).
     #[serde(skip)]
     pub would_fail: bool,
@@ -357,6 +361,38 @@ pub fn collapse(requests: &[Request]) -> BTreeMap<Digest, BTreeSet<String>> {
         m.entry(r.digest).or_default().insert(r.name.clone());
     }
     m
+}
+
+/// Leave out what earlier bundles carried: a release whose valid signatures were all carried is
+/// dropped (counted); of one with a new signature, the carried signatures are dropped when the
+/// new ones alone satisfy every trust entry (so the bundle still verifies on its own), else it
+/// is carried again whole.
+fn leave_out_carried(outcomes: &mut Vec<ReleaseOutcome>, opts: &PackOptions) -> usize {
+    if opts.carried.is_empty() {
+        return 0;
+    }
+    let before = outcomes.len();
+    outcomes.retain_mut(|o| {
+        let Some(old) = opts.carried.signatures(&o.digest) else {
+            return true;
+        };
+        let is_old = |j: &FetchedSignature| j.report.verdict.is_valid() && old.contains(&j.sha256);
+        let (valid, new) = (
+            o.valid().count(),
+            o.valid().filter(|j| !old.contains(&j.sha256)).count(),
+        );
+        if valid > 0 && new == 0 {
+            return false;
+        }
+        let new_alone = opts
+            .release_keys
+            .unsatisfied_by(o.valid().filter(|j| !old.contains(&j.sha256)).map(|j| &j.report));
+        if new > 0 && new_alone.is_empty() {
+            o.signatures.retain(|j| !is_old(j));
+        }
+        true
+    });
+    before - outcomes.len()
 }
 
 /// Fetch and judge the signatures of every digest, concurrently.
@@ -505,10 +541,15 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         return Err(PackError::NothingRequested);
     }
     check_output(opts)?;
-    let wanted = collapse(requests);
+    let mut wanted = collapse(requests);
+    // Releases a receipt says were carried whole are not even fetched.
+    let before = wanted.len();
+    wanted.retain(|d, _| !opts.carried.whole(d));
+    let mut carried = before - wanted.len();
+    let mut outcomes = collect(&wanted, opts).await?;
+    carried += leave_out_carried(&mut outcomes, opts);
     // The release signatures first, then the `.sig` artifacts: each says its progress in its
     // own block, and a run without valid release signatures stops before the registry is asked.
-    let mut outcomes = collect(&wanted, opts).await?;
     let sigstore = match &opts.sigstore {
         Some(s) => {
             let w = sigstore_sources(requests, &s.default_source);
@@ -554,8 +595,11 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         outcomes: Vec::new(),
         sigstore,
         would_fail,
+        carried,
     };
-    if !opts.dry_run {
+    // Everything was carried before: nothing new, no bundle (said by the caller).
+    let nothing_new = outcomes.is_empty() && carried > 0;
+    if !opts.dry_run && !nothing_new {
         summary.bundle = Some(write_output(opts, &manifest, &members)?);
     }
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
@@ -685,6 +729,16 @@ pub(crate) fn write_receipt(
         created: manifest.created.clone(),
         packer: manifest.packer.clone(),
         releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
+        signatures: manifest
+            .releases
+            .iter()
+            .map(|r| {
+                (
+                    r.digest.to_string(),
+                    r.signatures.iter().map(|s| s.sha256.clone()).collect(),
+                )
+            })
+            .collect(),
     };
     let rpath = Receipt::path_for(path);
     write_atomic(&rpath, 0o644, Overwrite::Always, |w| w.write_all(&r.to_line()))?;
@@ -806,6 +860,7 @@ fn build_manifest(
             .collect(),
         sigstore: sig_entries,
         sigstore_missing: sig_missing,
+        reduced_against: opts.carried.bundles.clone(),
         members: members
             .iter()
             .map(|(p, b)| Member {

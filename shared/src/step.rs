@@ -222,6 +222,7 @@ mod tests {
             missing: vec![],
             sigstore: vec![],
             sigstore_missing: vec![],
+            reduced_against: vec![],
             members: vec![Member {
                 path: path.clone(),
                 size: sig.len() as u64,
