@@ -324,6 +324,23 @@ fn pack_verify_push_and_a_node_reads_them_back() {
         let blob = std::fs::read(w.env.path(&format!("layout/blobs/sha256/{}", &d[7..]))).unwrap();
         assert_eq!(cosign::sha256(&blob), d);
     }
+    // Incremental: releases carried before are left out, their .sig too; a new one is packed
+    // with its .sig.
+    let fresh = w.release("4.99.4-x86_64", "amd64");
+    w.sign(&w.ec, &fresh, "4.99.4-x86_64");
+    w.pack(
+        "inc.tar.zst",
+        &["--exclude-carried", "b.tar.zst"],
+        &[w.pullspec(&single), w.pullspec(&index), w.pullspec(&fresh)],
+    )
+    .code(0)
+    .stderr_has("2 release(s) left out as already carried");
+    let inc = sigbundle::unpack::read_manifest_unverified(&w.env.path("inc.tar.zst")).unwrap();
+    assert_eq!(inc.releases.len(), 1);
+    assert_eq!(inc.sigstore.len(), 1);
+    assert_eq!(inc.sigstore[0].image.digest.to_string(), fresh);
+    w.unpack("verify", "inc.tar.zst", &[]).code(0);
+
     // A v1 bundle (no --sigstore) still reads, and has nothing to push.
     w.env
         .run(

@@ -552,7 +552,11 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
     // own block, and a run without valid release signatures stops before the registry is asked.
     let sigstore = match &opts.sigstore {
         Some(s) => {
-            let w = sigstore_sources(requests, &s.default_source);
+            // Only the releases this bundle holds (not those left out as carried before): each
+            // `.sig` belongs to a release of the manifest.
+            let kept: BTreeSet<Digest> = outcomes.iter().map(|o| o.digest).collect();
+            let mut w = sigstore_sources(requests, &s.default_source);
+            w.retain(|w| kept.contains(&w.release));
             if matches!(s.collect.components, crate::carry::collect::Components::Given(_)) && w.len() > 1 {
                 return Err(PackError::ImageReferencesForMany { releases: w.len() });
             }
