@@ -15,6 +15,7 @@ pub mod configmap;
 pub mod digest;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod fsutil;
 pub mod graph;
 pub mod keyring;
