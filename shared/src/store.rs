@@ -215,7 +215,6 @@ impl Store {
     /// release. URLs are checked when fetched.
     pub fn check(&self) -> Result<(), StoreError> {
         let Store::Dir(dir) = self else { return Ok(()) };
-        let cm_hint = Store::holds_configmaps(dir);
         let not_a_store = |reason: String| StoreError::NotAStore {
             path: dir.clone(),
             reason,
@@ -247,7 +246,6 @@ impl Store {
                 "not a signature store (no sha256=<digest> folders); {} is one",
                 p.display()
             ),
-            None if cm_hint => "not a signature store (no sha256=<digest> folders in it)".into(),
             None => "not a signature store (no sha256=<digest> folders in it, and no signature ConfigMap files: signature-sha256-*.json as oc writes them, or oc-mirror's signature-configmap.json)".into(),
         }))
     }
