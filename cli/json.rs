@@ -194,11 +194,21 @@ pub enum PackerView<'a> {
         signed_at: Option<String>,
         #[serde(skip_serializing_if = "<[String]>::is_empty")]
         warnings: &'a [String],
+        /// Other trusted packers who signed too (`pack cosign`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        cosigners: Vec<CosignerView<'a>>,
     },
     /// Signed, not checked (no packer key given); `claimed` is what the manifest says.
     NotChecked { claimed: &'a str },
     /// Not signed.
     Unsigned,
+}
+
+/// A cosigner: its certificate and when it signed (RFC 3339).
+#[derive(Serialize)]
+pub struct CosignerView<'a> {
+    pub fingerprint: &'a str,
+    pub signed_at: String,
 }
 
 impl<'a> PackerView<'a> {
@@ -208,10 +218,18 @@ impl<'a> PackerView<'a> {
                 fingerprint,
                 signed_at,
                 warnings,
+                cosigners,
             } => PackerView::Verified {
                 fingerprint,
                 signed_at: signed_at.map(rfc3339),
                 warnings,
+                cosigners: cosigners
+                    .iter()
+                    .map(|c| CosignerView {
+                        fingerprint: &c.fingerprint,
+                        signed_at: rfc3339(c.signed_at),
+                    })
+                    .collect(),
             },
             PackerStatus::NotChecked { claimed } => PackerView::NotChecked { claimed },
             PackerStatus::Unsigned => PackerView::Unsigned,
@@ -277,13 +295,15 @@ pub struct Claims<'a> {
     pub tool: &'a str,
     pub created: &'a str,
     pub packer: PackerView<'a>,
+    /// The keys the packer signature's packets name (often signing subkeys), unverified.
+    pub signed_by: &'a [String],
     pub releases: Vec<ReleaseView<'a>>,
     pub missing: &'a [Missing],
     pub members: &'a [Member],
 }
 
 impl<'a> Claims<'a> {
-    pub fn of(bundle: &'a Path, m: &'a Manifest) -> Claims<'a> {
+    pub fn of(bundle: &'a Path, m: &'a Manifest, signed_by: &'a [String]) -> Claims<'a> {
         Claims {
             ok: true,
             verified: false,
@@ -292,6 +312,7 @@ impl<'a> Claims<'a> {
             tool: &m.tool,
             created: &m.created,
             packer: PackerView::claimed(m),
+            signed_by,
             releases: claimed_releases(m),
             missing: &m.missing,
             members: &m.members,
@@ -373,6 +394,16 @@ pub struct Applied<'a> {
     pub ok: bool,
     #[serde(flatten)]
     pub report: &'a sigbundle::cluster::ApplyReport,
+}
+
+/// `unpack check-path --json`: the start and each hop with the valid signatures the bundle holds
+/// of the release it updates to; `ok` is false when a hop has none.
+#[derive(Serialize)]
+pub struct PathChecked<'a> {
+    pub ok: bool,
+    pub bundle: &'a Path,
+    pub from: &'a sigbundle::update_path::Hop,
+    pub hops: &'a [sigbundle::update_path::HopCheck],
 }
 
 /// `pack keys --json` and `unpack keys --json`.

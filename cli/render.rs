@@ -83,9 +83,18 @@ pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
             fingerprint,
             signed_at,
             warnings,
+            cosigners,
         } => {
             let at = signed_at.map(rfc3339).unwrap_or_default();
             let _ = writeln!(out, "packer     {fingerprint} (signature verified, signed {at})");
+            for c in cosigners {
+                let _ = writeln!(
+                    out,
+                    "cosigner   {} (signature verified, signed {})",
+                    c.fingerprint,
+                    rfc3339(c.signed_at)
+                );
+            }
             for w in warnings {
                 let _ = writeln!(out, "           warning: {}", e(w));
             }
@@ -120,7 +129,7 @@ pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
 }
 
 /// What `unpack inspect` prints without keys: the manifest's claims, marked as such.
-pub fn claims(bundle: &Path, m: &Manifest) -> String {
+pub fn claims(bundle: &Path, m: &Manifest, signers: &[String]) -> String {
     let mut out = String::with_capacity(m.releases.len() * 200 + 512);
     let _ = writeln!(
         out,
@@ -130,6 +139,15 @@ pub fn claims(bundle: &Path, m: &Manifest) -> String {
     let _ = writeln!(out, "format     {}", e(&m.format));
     let _ = writeln!(out, "created    {} by {}", e(&m.created), e(&m.tool));
     let _ = writeln!(out, "packer     {} (claimed)", e(&m.packer));
+    if !signers.is_empty() {
+        // Issuers as the signature packets name them (often a signing subkey), unverified: what
+        // a second person looks at before `pack cosign`.
+        let _ = writeln!(
+            out,
+            "signed by  {} (as the signatures say; not verified)",
+            signers.iter().map(|s| e(s)).collect::<Vec<_>>().join(", ")
+        );
+    }
     let _ = writeln!(out);
     let releases = m
         .releases
@@ -334,6 +352,36 @@ pub fn trusted_keys(entries: &[sigbundle::verify::trust::TrustedEntry]) -> Strin
                 let _ = writeln!(out, "    subkey {sub}");
             }
         }
+    }
+    out
+}
+
+/// `unpack check-path`: one line per hop (from, to, digest, what the bundle holds of it).
+pub fn path_checked(bundle: &Path, from: &str, hops: &[sigbundle::update_path::HopCheck]) -> String {
+    let mut out = String::with_capacity(hops.len() * 140 + 128);
+    let _ = writeln!(
+        out,
+        "update path from {from}, {} hop(s), against {}",
+        hops.len(),
+        e(&bundle.display().to_string())
+    );
+    for h in hops {
+        let held = match h.signatures {
+            0 => "MISSING: no valid signature in the bundle; the cluster would refuse this update".to_string(),
+            n => format!("carried: {n} valid signature(s)"),
+        };
+        let risks = if h.to.risks.is_empty() {
+            String::new()
+        } else {
+            format!(" (conditional, accepted risks: {})", e(&h.to.risks.join(", ")))
+        };
+        let _ = writeln!(
+            out,
+            "  {} → {}  {}  {held}{risks}",
+            e(&h.from),
+            e(&h.to.version),
+            h.to.digest
+        );
     }
     out
 }

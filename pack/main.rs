@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             commands::pack_key::generate(&name, &output, force)
         }
         Some(Command::Keys(a)) => commands::keys::run("pack", a),
+        Some(Command::Cosign(a)) => commands::cosign::run(a),
         Some(Command::Completions(a)) => commands::docs::completions(Cli::command(), a),
         Some(Command::Man(a)) => commands::docs::man(Cli::command(), a),
         None => commands::pack::run(cli.pack),

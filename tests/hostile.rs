@@ -879,7 +879,8 @@ fn inspect_and_audit_never_panic_on_multibyte_text() {
     let r = env.run("unpack", &["inspect", "mb.tar"]);
     r.code(1).stderr_has("not a key fingerprint");
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let shown = sigbundle_cli::render::claims(std::path::Path::new("b\u{1b}.tar"), &m);
+    let signers = ["AB\u{1b}[31mCD".to_string()];
+    let shown = sigbundle_cli::render::claims(std::path::Path::new("b\u{1b}.tar"), &m, &signers);
     assert!(shown.contains(&"é".repeat(16)), "{shown}");
     assert!(!shown.contains('\u{1b}'));
 
@@ -890,6 +891,7 @@ fn inspect_and_audit_never_panic_on_multibyte_text() {
         bundle: "x.tar".into(),
         bundle_sha256: Some("é".repeat(40)),
         packer: None,
+        cosigners: vec![],
         releases: vec![],
         destination: None,
         problems: vec![],
@@ -946,6 +948,7 @@ fn nothing_from_a_file_reaches_the_terminal_unescaped() {
             bundle: "x\u{9b}31m".into(),
             bundle_sha256: Some("\u{1b}]0;t\u{7}".into()),
             packer: Some("\u{200b}".into()),
+            cosigners: vec!["\u{1b}[31m".into()],
             releases: vec![sigbundle::audit::RecordRelease {
                 digest: "sha256:\u{1b}[1m".into(),
                 signatures: vec![],

@@ -1040,7 +1040,7 @@ fn a_graph_file_is_checked_against_the_channel_and_arch_asked_for() {
         "stable-4.13",
     ])
     .code(2)
-    .stderr_has("saved for architecture amd64, but --arch asks for s390x");
+    .stderr_has("saved for architecture amd64, but s390x is asked for (by --arch");
     run(&["--graph-file-arch", "amd64", "--channel", "fast-4.99"])
         .code(2)
         .stderr_has("update graph for channel fast-4.99")
@@ -1072,7 +1072,7 @@ fn a_graph_file_is_checked_against_the_channel_and_arch_asked_for() {
         .stderr_has("not a release in it");
     run(&["--graph-file-arch", "amd64", "--arch", "aarch64", "4.13.0"])
         .code(2)
-        .stderr_has("saved for architecture amd64, but --arch asks for arm64");
+        .stderr_has("saved for architecture amd64, but arm64 is asked for (by --arch");
 
     // A graph without channel metadata cannot be checked, and is not trusted to be the channel.
     std::fs::write(

@@ -405,3 +405,143 @@ fn refusal_classes() {
     let r = env.run("unpack", &["verify", "u.tar.zst", "--packer-key", "absent.pub.asc"]);
     assert_run_snapshot!("refused_io_missing_key", r, env);
 }
+
+#[test]
+fn cosign_and_require_signers() {
+    let env = Env::for_snapshots();
+    let (_, _) = env.pack_signed("b.tar.zst", "zstd");
+    env.packer_key("second");
+    let keys = ["--packer-key", "ops.pub.asc", "--packer-key", "second.pub.asc"];
+    let verify = |env: &Env| {
+        let mut args = vec!["verify", "b.tar.zst", "--require-signers", "2"];
+        args.extend(keys);
+        env.run("unpack", &args)
+    };
+    assert_run_snapshot!("verify_too_few_signers", verify(&env), env);
+    let r = env.run(
+        "pack",
+        &[
+            "cosign",
+            "b.tar.zst",
+            "--sign-key",
+            "second.key",
+            "--packer-key",
+            "ops.pub.asc",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.redact_bundle("b.tar.zst");
+    assert_run_snapshot!("pack_cosign", r, env);
+    assert_run_snapshot!("verify_two_signers", verify(&env), env);
+    let r = env.run(
+        "pack",
+        &[
+            "cosign",
+            "b.tar.zst",
+            "--sign-key",
+            "second.key",
+            "--packer-key",
+            "ops.pub.asc",
+        ],
+    );
+    assert_run_snapshot!("pack_cosign_same_key", r, env);
+}
+
+/// `pack --from-isc`: the one note on what an ImageSetConfiguration holds besides releases, a
+/// plan from one (a saved graph answer, so no port), and its refusals (exit 2, one line each).
+#[test]
+fn pack_from_isc() {
+    let env = Env::for_snapshots();
+    let isc = |name: &str| fixture(&format!("isc/{name}")).display().to_string();
+    let graph = fixture("graph/amd64-stable-4.13.json").display().to_string();
+    let from_graph = ["--graph-file", graph.as_str(), "--graph-file-arch", "amd64"];
+    let file = isc("channel-range.yaml");
+    let mut args = vec!["--no-sign", "--dry-run", "--from-isc", file.as_str()];
+    args.extend(from_graph);
+    assert_run_snapshot!("pack_isc_note_and_plan", pack(&env, &args), env);
+
+    std::fs::write(
+        env.path("release-and-channels.yaml"),
+        format!("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  platform:\n    release: quay.io/openshift-release-dev/ocp-release@{RH_4_15_0}\n    channels:\n    - name: stable-4.13\n"),
+    )
+    .unwrap();
+    let args = ["--no-sign", "--dry-run", "--from-isc", "release-and-channels.yaml"];
+    assert_run_snapshot!("pack_isc_release_note", pack(&env, &args), env);
+
+    std::fs::write(
+        env.path("okd.yaml"),
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    graph: false\n    channels:\n      - name: 4-stable\n        minVersion: 4.18.0-okd-scos.8\n        maxVersion: 4.18.0-okd-scos.8\n        type: okd\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.path("api.yaml"),
+        "apiVersion: mirror.openshift.io/v3\nkind: ImageSetConfiguration\nmirror: {}\n",
+    )
+    .unwrap();
+    for (name, file) in [
+        ("pack_isc_wrong_kind", isc("wrong-kind.yaml")),
+        ("pack_isc_bad_yaml", isc("bad-yaml.yaml")),
+        ("pack_isc_okd", "okd.yaml".to_string()),
+        ("pack_isc_api_version", "api.yaml".to_string()),
+    ] {
+        let r = env.run("pack", &["--no-sign", "--dry-run", "--from-isc", &file]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert_run_snapshot!(name, r, env);
+    }
+}
+
+/// `unpack check-path`: every hop carried, and the first one the cluster would refuse.
+#[test]
+fn check_path_hops() {
+    let env = Env::for_snapshots();
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("graph/amd64-stable-4.13.json")).unwrap()).unwrap();
+    let digest = |v: &str| {
+        let n = g["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["version"] == v)
+            .unwrap();
+        n["payload"].as_str().unwrap().split('@').nth(1).unwrap().to_string()
+    };
+    let signer = GpgSigner::new(&env);
+    for v in ["4.13.33", "4.13.41"] {
+        let identity = format!("quay.io/openshift-release-dev/ocp-release:{v}-x86_64");
+        signer.sign_into(&env.path("store"), &digest(v), 1, &identity);
+    }
+    let keyring = signer.public.to_str().unwrap().to_string();
+    let args = [
+        "--store",
+        "store",
+        "--keyring",
+        &keyring,
+        "--no-sign",
+        "-o",
+        "b.tar.zst",
+    ];
+    let mut pack = args.to_vec();
+    let (d33, d41) = (digest("4.13.33"), digest("4.13.41"));
+    pack.extend([d33.as_str(), d41.as_str()]);
+    assert_eq!(env.run("pack", &pack).code, 0);
+    let graph = fixture("graph/amd64-stable-4.13.json");
+    let check = |extra: &[&str]| {
+        let mut a = vec!["check-path", "b.tar.zst", "--allow-unsigned", "--keyring", &keyring];
+        a.extend([
+            "--from",
+            "4.13.32",
+            "--to",
+            "4.13.41",
+            "--graph-file",
+            graph.to_str().unwrap(),
+        ]);
+        a.extend(extra);
+        env.run("unpack", &a)
+    };
+    assert_run_snapshot!("check_path_missing_hop", check(&[]), env);
+    assert_run_snapshot!(
+        "check_path_risk_accepted",
+        check(&["--accept-risks", "CephCapDropPanic"]),
+        env
+    );
+}

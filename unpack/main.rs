@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use sigbundle::audit::AuditLog;
 use sigbundle_cli::args::unpack::{Cli, Command};
-use sigbundle_cli::commands::{apply, audit, docs, emit, inspect, keys, verify};
+use sigbundle_cli::commands::{apply, audit, check_path, docs, emit, inspect, keys, verify};
 use sigbundle_cli::{exit, startup};
 
 fn main() -> ExitCode {
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Emit(a) => emit::run(a, &log),
         Command::Apply(a) => apply::run(a, &log),
         Command::Audit(a) => audit::run(a, &log),
+        Command::CheckPath(a) => check_path::run(a, &log),
         Command::Keys(a) => keys::run("unpack", a),
         Command::Completions(a) => docs::completions(Cli::command(), a),
         Command::Man(a) => docs::man(Cli::command(), a),

@@ -28,6 +28,9 @@ Examples:
   # A list file: one digest, pullspec, version or channel:<name> per line, # comments
   pack --sign-key packer.key -o sigs.tar.zst --from-file releases.txt
 
+  # The releases an oc-mirror ImageSetConfiguration mirrors (its channels, ranges, architectures)
+  pack --sign-key packer.key -o sigs.tar.zst --from-isc imageset-config.yaml
+
   # Look before packing: resolve and fetch, print the plan, write nothing
   pack --dry-run --channel stable-4.13
 
@@ -65,10 +68,38 @@ pub enum Command {
     Key(KeyCommand),
     /// List the release keys signatures are checked against (compiled in, or --keyring)
     Keys(super::KeysArgs),
+    /// Add your packer signature to a signed bundle (two-person control: unpack
+    /// --require-signers 2); the bundle is verified first, only manifest.json.asc changes
+    #[command(after_help = "Examples:
+  # The second person checks the first packer's signature, then adds theirs (in place)
+  pack cosign sigs.tar.zst --sign-key second.key --packer-key first.pub.asc
+
+  # On the air-gapped side: both must have signed
+  unpack verify sigs.tar.zst --packer-key first.pub.asc --packer-key second.pub.asc --require-signers 2
+
+Exit codes: 0 ok, 1 the bundle does not verify, 2 usage or I/O error (a key that already signed).")]
+    Cosign(CosignArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
     Completions(super::CompletionsArgs),
     /// Write the manual pages (section 1) of every command into a folder
     Man(super::ManArgs),
+}
+
+#[derive(Args)]
+pub struct CosignArgs {
+    /// The signed bundle
+    pub bundle: PathBuf,
+    /// Your packer secret key (passphrase from SIGBUNDLE_KEY_PASSPHRASE, or typed on a terminal)
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: PathBuf,
+    /// Write the co-signed bundle here instead of replacing BUNDLE
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub check: super::unpack::CheckArgs,
+    /// The result as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]
@@ -101,13 +132,27 @@ pub struct PackArgs {
     /// File with one release per line (# comments, blank lines ignored); repeatable
     #[arg(long, value_name = "FILE", help_heading = "Inputs")]
     pub from_file: Vec<PathBuf>,
+    /// An oc-mirror ImageSetConfiguration: the releases of its mirror.platform (channels with
+    /// their own minVersion/maxVersion, architectures, release), picked as oc-mirror v2 picks
+    /// them; other sections are not read; repeatable
+    #[arg(long, value_name = "FILE", help_heading = "Inputs")]
+    pub from_isc: Vec<PathBuf>,
     /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
     #[arg(long, value_name = "NAME", help_heading = "Inputs")]
     pub channel: Vec<String>,
-    /// Lowest version taken from a channel (inclusive)
+    /// The releases a cluster updates through from FROM (a version, or the release digest it
+    /// runs) to TO: the fewest hops over the --channel graphs (several join by version), each
+    /// packed; conditional updates only with --accept-risks
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], help_heading = "Inputs")]
+    pub update_path: Option<Vec<String>>,
+    /// Take conditional updates with this risk on --update-path (repeatable; * for any)
+    #[arg(long, value_name = "NAME", requires = "update_path", help_heading = "Inputs")]
+    pub accept_risks: Vec<String>,
+    /// Lowest version taken from --channel and channel: names (inclusive; the channels of an
+    /// ImageSetConfiguration keep their own)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub min_version: Option<semver::Version>,
-    /// Highest version taken from a channel (inclusive)
+    /// Highest version taken from --channel and channel: names (inclusive)
     #[arg(long, value_name = "VERSION", help_heading = "Inputs")]
     pub max_version: Option<semver::Version>,
     /// Update service graph endpoint

@@ -66,6 +66,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// What crossed: list the audit log, check its hash chain, match a pack receipt
     Audit(AuditArgs),
+    /// Verify a bundle, then say hop by hop whether it carries what the cluster needs to
+    /// update from one release to another (the path from saved update graphs)
+    CheckPath(CheckPathArgs),
     /// List the release keys signatures are checked against (compiled in, or --keyring)
     Keys(super::KeysArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
@@ -280,6 +283,40 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
+/// The arguments of `unpack check-path`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  # The graphs saved on the connected side (curl -H 'Accept: application/json' \\
+  #   'https://api.openshift.com/api/upgrades_info/v1/graph?channel=stable-4.13&arch=amd64')
+  unpack check-path sigs.tar.zst --packer-key packer.pub.asc \\
+      --from 4.13.32 --to 4.13.41 --graph-file stable-4.13.json
+
+  # From the release the cluster runs (oc get clusterversion version -o jsonpath='{.status.desired.image}')
+  unpack check-path sigs.tar.zst --packer-key packer.pub.asc \\
+      --from sha256:<hex> --to 4.14.10 --graph-file stable-4.13.json --graph-file eus-4.14.json
+
+Exit codes: 0 every hop carried, 1 a hop the cluster would refuse (or the bundle does not verify), 2 usage or I/O error.")]
+pub struct CheckPathArgs {
+    pub bundle: PathBuf,
+    /// The release the cluster runs: a version, or its release digest (sha256:…)
+    #[arg(long, value_name = "VERSION|DIGEST")]
+    pub from: String,
+    /// The release it must reach
+    #[arg(long, value_name = "VERSION")]
+    pub to: semver::Version,
+    /// A saved update graph answer (one channel each; several join by version); repeatable
+    #[arg(long, value_name = "FILE", required = true)]
+    pub graph_file: Vec<PathBuf>,
+    /// Take conditional updates with this risk (repeatable; * for any)
+    #[arg(long, value_name = "NAME")]
+    pub accept_risks: Vec<String>,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// The hops as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Args)]
 pub struct CheckArgs {
     /// Trusted packer public key(s); repeatable
@@ -297,6 +334,10 @@ pub struct CheckArgs {
     /// malformed messages, loose JSON): verdict strict-refused
     #[arg(long)]
     pub strict: bool,
+    /// Two-person control: at least N distinct trusted packer keys (--packer-key) must have
+    /// signed the manifest (`pack cosign` adds a signature)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub require_signers: u8,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -18,6 +18,7 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
             keyring: a.keyring,
             allow_unsigned: false,
             strict: false,
+            require_signers: 1,
         };
         let opts = check_options(&check, &a.bundle, false)?;
         let result = audited(log, &a.bundle, Action::Verify, &opts, None, |_| {
@@ -31,11 +32,12 @@ pub fn run(a: InspectArgs, log: &AuditLog) -> CommandResult {
         }
         return Ok(Outcome::Success);
     }
-    let m = unpack::read_manifest_unverified(&a.bundle)?;
+    let c = unpack::read_claims(&a.bundle)?;
+    let m = &c.manifest;
     if a.json {
-        print_json(&Claims::of(&a.bundle, &m));
+        print_json(&Claims::of(&a.bundle, m, &c.signers));
     } else {
-        write_text(&crate::render::claims(&a.bundle, &m));
+        write_text(&crate::render::claims(&a.bundle, m, &c.signers));
     }
     Ok(Outcome::Success)
 }

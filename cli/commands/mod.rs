@@ -3,6 +3,8 @@
 
 pub mod apply;
 pub mod audit;
+pub mod check_path;
+pub mod cosign;
 pub mod docs;
 pub mod emit;
 pub mod inspect;
@@ -42,12 +44,25 @@ pub fn check_options(a: &CheckArgs, bundle: &Path, keep_bodies: bool) -> Result<
                 .into(),
         ));
     }
+    let packer_keys = if a.packer_key.is_empty() {
+        None
+    } else {
+        Some(Keyring::from_files(&a.packer_key)?)
+    };
+    let require_signers = usize::from(a.require_signers);
+    if require_signers > 1 {
+        let mut trusted = packer_keys.as_ref().map(Keyring::fingerprints).unwrap_or_default();
+        trusted.sort();
+        trusted.dedup();
+        if trusted.len() < require_signers {
+            return Err(Error::Usage(format!(
+                "--require-signers {require_signers} needs at least {require_signers} distinct trusted packer keys (--packer-key), {} given",
+                trusted.len()
+            )));
+        }
+    }
     Ok(CheckOptions {
-        packer_keys: if a.packer_key.is_empty() {
-            None
-        } else {
-            Some(Keyring::from_files(&a.packer_key)?)
-        },
+        packer_keys,
         allow_unsigned: a.allow_unsigned,
         release_keys: release_trust("unpack", &a.keyring)?,
         strict: a.strict,
@@ -55,6 +70,7 @@ pub fn check_options(a: &CheckArgs, bundle: &Path, keep_bodies: bool) -> Result<
         limits: Limits::default(),
         keep_bodies,
         progress: reading_bar(bundle),
+        require_signers,
     })
 }
 

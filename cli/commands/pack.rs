@@ -50,13 +50,7 @@ pub fn run(a: PackArgs) -> CommandResult {
     let resolve_opts = ResolveOptions {
         arch: a.arch,
         release_repo: a.release_repo.clone(),
-        graph: match &a.graph_file {
-            Some(f) => GraphSource::File {
-                path: f.clone(),
-                arch: a.graph_file_arch.map(|a| a.graph_name().to_string()),
-            },
-            None => GraphSource::Url(a.graph_url.clone()),
-        },
+        graph: graph_source(&a),
         min_version: a.min_version.clone(),
         max_version: a.max_version.clone(),
     };
@@ -96,7 +90,7 @@ fn said_missing(a: &PackArgs, e: &sigbundle::packing::PackError) {
     }
 }
 
-/// Every name asked for: arguments, list files, channels.
+/// Every name asked for: arguments, list files, ImageSetConfigurations, channels.
 fn specs(a: &PackArgs) -> Result<Vec<(String, Spec)>, Error> {
     let mut specs = Vec::new();
     for r in &a.releases {
@@ -107,10 +101,103 @@ fn specs(a: &PackArgs) -> Result<Vec<(String, Spec)>, Error> {
             specs.push((text, spec));
         }
     }
+    for f in &a.from_isc {
+        let set = sigbundle::isc::read(f)?;
+        if !a.quiet {
+            for n in &set.notes {
+                errln!("{}", sigbundle::isc::note(f, n));
+            }
+        }
+        specs.extend(set.specs);
+    }
+    if let Some(ends) = &a.update_path {
+        // The channels are the graphs the path runs over, not releases to take whole.
+        specs.extend(update_path_specs(a, ends)?);
+        return Ok(specs);
+    }
     for c in &a.channel {
         specs.push((format!("channel:{c}"), Spec::parse(&format!("channel:{c}"))?));
     }
     Ok(specs)
+}
+
+/// `--update-path FROM TO`: the path over the `--channel` graphs, said hop by hop on stderr;
+/// each release after FROM, asked as `update-path:FROM..TO@VERSION`.
+fn update_path_specs(a: &PackArgs, ends: &[String]) -> Result<Vec<(String, Spec)>, Error> {
+    use sigbundle::update_path::{fetch_and_plan, PathStart};
+    let [from, to] = ends else {
+        return Err(Error::Usage("--update-path takes FROM and TO".into()));
+    };
+    if a.channel.is_empty() {
+        return Err(Error::Usage(
+            "--update-path needs the channels its path runs over: --channel NAME (repeatable, e.g. --channel stable-4.15 --channel eus-4.16)".into(),
+        ));
+    }
+    let start = match Spec::parse(from)? {
+        Spec::Version(v) => PathStart::Version(v),
+        Spec::Digest(d) => PathStart::Digest(d),
+        _ => {
+            return Err(Error::Usage(format!(
+                "--update-path FROM {from:?}: a version (4.15.0) or a release digest (sha256:…)"
+            )))
+        }
+    };
+    let Spec::Version(target) = Spec::parse(to)? else {
+        return Err(Error::Usage(format!("--update-path TO {to:?}: a version (4.16.20)")));
+    };
+    let plan = fetch_and_plan(
+        fetch_config(a),
+        &graph_source(a),
+        &a.channel,
+        a.arch.graph_name(),
+        &start,
+        &target,
+        &a.accept_risks,
+    )?;
+    if !a.quiet {
+        errln!(
+            "update path {} → {target} ({} hop(s)):",
+            plan.from.version,
+            plan.hops.len()
+        );
+        let mut at = plan.from.version.clone();
+        for h in &plan.hops {
+            let risks = if h.risks.is_empty() {
+                String::new()
+            } else {
+                format!("  (conditional, accepted risks: {})", escape_name(&h.risks.join(", ")))
+            };
+            errln!("  {at} → {}  {}{risks}", h.version, h.digest);
+            at = h.version.clone();
+        }
+    }
+    let name = |v: &str| format!("update-path:{}..{target}@{v}", plan.from.version);
+    Ok(plan
+        .hops
+        .iter()
+        .map(|h| (name(&h.version), Spec::Digest(h.digest)))
+        .collect())
+}
+
+/// Where channel graphs come from: `--graph-file` (for `--graph-file-arch`), else `--graph-url`.
+fn graph_source(a: &PackArgs) -> GraphSource {
+    match &a.graph_file {
+        Some(f) => GraphSource::File {
+            path: f.clone(),
+            arch: a.graph_file_arch.map(|a| a.graph_name().to_string()),
+        },
+        None => GraphSource::Url(a.graph_url.clone()),
+    }
+}
+
+/// How stores and the update service are asked: `--timeout`, `--retries`, `--ca-file`.
+fn fetch_config(a: &PackArgs) -> FetchConfig {
+    FetchConfig {
+        timeout: Duration::from_secs(a.timeout),
+        retries: a.retries,
+        ca_file: a.ca_file.clone(),
+        ..FetchConfig::default()
+    }
 }
 
 fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOptions, Error> {
@@ -153,12 +240,7 @@ fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOpti
         concurrency: a.concurrency,
         allow_missing: a.allow_missing,
         all_stores: a.all_stores,
-        fetcher: Fetcher::new(FetchConfig {
-            timeout: Duration::from_secs(a.timeout),
-            retries: a.retries,
-            ca_file: a.ca_file.clone(),
-            ..FetchConfig::default()
-        })?,
+        fetcher: Fetcher::new(fetch_config(a))?,
         dry_run: a.dry_run,
         progress: Some(progress(bar, a.quiet)),
     })

@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         },
         keep_bodies: true,
         progress: None,
+        require_signers: 1,
     };
     let seen = Seen::default();
     if let Ok(b) = read_bundle(data, &opts, Some(&seen)) {

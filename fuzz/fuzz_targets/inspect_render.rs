@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(m) = serde_json::from_slice::<Manifest>(data) else {
         return;
     };
-    let shown = sigbundle_cli::render::claims(std::path::Path::new("fuzz.tar"), &m);
+    let shown = sigbundle_cli::render::claims(std::path::Path::new("fuzz.tar"), &m, &[]);
     assert!(
         !shown.chars().any(|c| c != '\n' && sigbundle::text::is_unsafe_char(c)),
         "the renderer let a control, bidirectional or invisible character through"

@@ -483,6 +483,7 @@ fuzz_target!(|data: &[u8]| {
         },
         keep_bodies: false,
         progress: None,
+        require_signers: 1,
     };
     let Ok(b) = read_bundle(&bundle[..], &opts, None) else {
         return;

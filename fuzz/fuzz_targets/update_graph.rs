@@ -1,4 +1,5 @@
-//! Fuzz the update-service graph parser and the channel range selection.
+//! Fuzz the update-service graph parser, the channel range selection and the shortest update
+//! path (`--from-isc` with `shortestPath`, and between channels).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,6 +8,9 @@ fuzz_target!(|data: &[u8]| {
     // As read from the update service, and as a saved file (whose nodes must list the channel).
     let _ = sigbundle::graph::select_nodes(data, "stable-4.13", "fuzz", false, min.as_ref(), None);
     let _ = sigbundle::graph::select_nodes(data, "stable-4.13", "fuzz", true, None, None);
+    if let (Some(from), Some(to)) = (semver_like("4.12.0"), semver_like("4.13.43")) {
+        let _ = sigbundle::graph::shortest_path(data, "stable-4.13", "fuzz", false, &from, &to);
+    }
 });
 
 fn semver_like(s: &str) -> Option<sigbundle::resolve::Version> {

@@ -99,6 +99,10 @@ pub struct Record {
     pub bundle: String,
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
+    /// The other trusted packers who signed the manifest (`pack cosign`); absent when none, so
+    /// records of single-signer bundles keep their bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cosigners: Vec<String>,
     pub releases: Vec<RecordRelease>,
     pub destination: Option<Destination>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -179,6 +183,7 @@ pub struct NewRecord {
     pub bundle: String,
     pub bundle_sha256: Option<String>,
     pub packer: Option<String>,
+    pub cosigners: Vec<String>,
     pub releases: Vec<RecordRelease>,
     pub destination: Option<Destination>,
     pub problems: Vec<String>,
@@ -409,6 +414,7 @@ impl AuditLog {
             bundle: new.bundle,
             bundle_sha256: new.bundle_sha256,
             packer: new.packer,
+            cosigners: new.cosigners,
             releases: new.releases,
             destination: new.destination,
             problems: new.problems,
@@ -657,6 +663,7 @@ mod tests {
             bundle: "b.tar.zst".into(),
             bundle_sha256: Some("ab".repeat(32)),
             packer: None,
+            cosigners: vec![],
             releases: vec![RecordRelease {
                 digest: "sha256:x".into(),
                 signatures: vec!["cd".repeat(32)],

@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 use crate::digest::Digest;
 use crate::keyring::Keyring;
 use crate::manifest::{Manifest, ManifestError, ManifestLimits};
-use crate::packer_key::{verify_packer_signature, PackerVerdict};
+use crate::packer_key::{verify_packer_signatures, PackerVerdict};
 use crate::verify::{self, SignatureReport, MAX_SIGNATURE_BYTES};
 
 /// The manifest's member name.
@@ -223,6 +223,9 @@ pub struct CheckOptions {
     pub keep_bodies: bool,
     /// Told how many bytes of the bundle file have been read so far (for a progress bar).
     pub progress: Option<ReadProgress>,
+    /// How many distinct trusted packer certificates must have signed the manifest (1 unless
+    /// two-person control asks for more: `--require-signers`).
+    pub require_signers: usize,
 }
 
 /// A callback told the bytes of a bundle file read so far.
@@ -288,6 +291,12 @@ pub enum Problem {
         manifest: String,
         signer: String,
     },
+    /// Fewer distinct trusted packers signed than `--require-signers` asks.
+    TooFewSigners {
+        required: usize,
+        signed: Vec<String>,
+        not_signed: Vec<String>,
+    },
     Unlisted {
         member: String,
     },
@@ -347,6 +356,13 @@ impl std::fmt::Display for Problem {
             PackerMismatch { manifest, signer } => {
                 write!(f, "{MANIFEST}: names packer {manifest}, but {signer} signed it")
             }
+            TooFewSigners { required, signed, not_signed } => write!(
+                f,
+                "{MANIFEST_SIG}: {required} trusted packer signatures required, {} found (signed by {}; not signed by {})",
+                signed.len(),
+                if signed.is_empty() { "none".to_string() } else { signed.join(", ") },
+                if not_signed.is_empty() { "-".to_string() } else { not_signed.join(", ") }
+            ),
             Unlisted { member } => write!(f, "{member}: not listed in the manifest"),
             MissingMember { member } => write!(f, "{member}: listed in the manifest but missing"),
             SizeMismatch { member, expected, got } => write!(f, "{member}: size {got}, manifest says {expected}"),
@@ -375,11 +391,21 @@ pub enum PackerStatus {
         signed_at: Option<u64>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         warnings: Vec<String>,
+        /// The other trusted packers who signed the manifest too (`pack cosign`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cosigners: Vec<Cosigner>,
     },
     /// Signed, but no packer keys were given to check it (`--allow-unsigned`).
     NotChecked { claimed: String },
     /// Not signed (`--allow-unsigned`).
     Unsigned,
+}
+
+/// Another trusted packer's signature of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cosigner {
+    pub fingerprint: String,
+    pub signed_at: u64,
 }
 
 impl PackerStatus {
@@ -1135,6 +1161,63 @@ fn after_archive<D: Read>(
 /// members: for showing what a bundle claims to hold. The manifest is still bounded and
 /// checked for consistency.
 pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
+    read_claims(input).map(|(m, _)| m)
+}
+
+/// A bundle's archive as [`write_bundle`] wrote it: compression, the members' mtime, and every
+/// member in order (the manifest, its signature, the signatures). For a bundle [`read_bundle`]
+/// has accepted: `pack cosign` writes it again with another manifest signature, every other
+/// byte of the archive the same.
+pub struct Archive {
+    pub compression: Compression,
+    pub mtime: u64,
+    pub members: Vec<(String, Vec<u8>)>,
+}
+
+/// Read [`Archive`] from the bytes of a bundle, within `limits`.
+pub fn read_archive(bytes: &[u8], limits: &Limits) -> Result<Archive, BundleError> {
+    let reject = BundleError::refused;
+    let (compression, decoded) = open_stream(bytes)?;
+    let mut archive = tar::Archive::new(Capped {
+        inner: decoded,
+        left: limits.max_total,
+        limit: limits.max_total,
+    });
+    let mut members = Vec::new();
+    let mut mtime = 0;
+    for entry in archive
+        .entries()
+        .map_err(|e| reject(stream_problem(&e, limits)))?
+        .raw(true)
+    {
+        let mut e = entry.map_err(|e| reject(stream_problem(&e, limits)))?;
+        let name = String::from_utf8_lossy(&name_field(e.header())).into_owned();
+        if members.is_empty() {
+            mtime = e.header().mtime().map_err(|e| reject(stream_problem(&e, limits)))?;
+        }
+        let size = e.size();
+        let data = match read_member(&mut e, size, limits.max_manifest.max(limits.max_member)) {
+            Ok(Ok(d)) => d,
+            Ok(Err(_)) => {
+                return Err(reject(Problem::TooLarge {
+                    member: name,
+                    limit: limits.max_member,
+                }))
+            }
+            Err(e) => return Err(reject(stream_problem(&e, limits))),
+        };
+        members.push((name, data));
+    }
+    Ok(Archive {
+        compression,
+        mtime,
+        members,
+    })
+}
+
+/// The manifest and, when the next member is `manifest.json.asc`, its bytes: what a bundle
+/// claims, nothing verified (`unpack inspect` without keys shows who it says signed).
+pub fn read_claims<R: Read>(input: R) -> Result<(Manifest, Option<Vec<u8>>), BundleError> {
     let limits = Limits::default();
     let reject = BundleError::refused;
     let (_, decoded) = open_stream(input)?;
@@ -1175,7 +1258,20 @@ pub fn read_manifest_only<R: Read>(input: R) -> Result<Manifest, BundleError> {
         }
         Ok(Ok(b)) => b,
     };
-    Manifest::parse_bounded(&bytes, &limits.manifest).map_err(|e| reject(manifest_problem(e)))
+    let manifest = Manifest::parse_bounded(&bytes, &limits.manifest).map_err(|e| reject(manifest_problem(e)))?;
+    drop(first);
+    let sig = match entries.next() {
+        Some(Ok(mut e)) if name_field(e.header()) == MANIFEST_SIG.as_bytes() => {
+            let size = e.size();
+            match read_member(&mut e, size, limits.max_manifest_sig) {
+                Ok(Ok(b)) => Some(b),
+                // Too large or unreadable: nothing to show; verification says why.
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    Ok((manifest, sig))
 }
 
 /// A member's name as the header's name field holds it (up to its first NUL): the name every
@@ -1469,12 +1565,42 @@ fn judge_packer_then_decode(
             );
         }
         (Some(_), None) => PackerStatus::NotChecked { claimed: String::new() },
-        (Some(sig), Some(keys)) => match verify_packer_signature(keys, sig, manifest_bytes, opts.now) {
-            Ok(ok) => PackerStatus::Verified {
-                fingerprint: ok.signer_cert,
-                signed_at: Some(ok.created),
-                warnings: ok.warnings,
-            },
+        (Some(sig), Some(keys)) => match verify_packer_signatures(keys, sig, manifest_bytes, opts.now) {
+            Ok(checks) if checks.len() < opts.require_signers => {
+                let signed: Vec<String> = checks.into_iter().map(|c| c.signer_cert).collect();
+                let mut not_signed: Vec<String> = keys.fingerprints();
+                not_signed.retain(|f| !signed.contains(f));
+                not_signed.sort();
+                not_signed.dedup();
+                return refuse(
+                    scan,
+                    Problem::TooFewSigners {
+                        required: opts.require_signers,
+                        signed,
+                        not_signed,
+                    },
+                );
+            }
+            Ok(checks) => {
+                let mut checks = checks.into_iter();
+                let first = checks.next().expect("at least one trusted signer");
+                let mut warnings = first.warnings;
+                let cosigners = checks
+                    .map(|c| {
+                        warnings.extend(c.warnings);
+                        Cosigner {
+                            fingerprint: c.signer_cert,
+                            signed_at: c.created,
+                        }
+                    })
+                    .collect();
+                PackerStatus::Verified {
+                    fingerprint: first.signer_cert,
+                    signed_at: Some(first.created),
+                    warnings,
+                    cosigners,
+                }
+            }
             Err(v) => {
                 let mut reason = v.to_string();
                 if let PackerVerdict::Untrusted { .. } = v {
@@ -1495,12 +1621,30 @@ fn judge_packer_then_decode(
         Err(e) => return refuse(scan, manifest_problem(e)),
     };
     match scan.packer.as_mut() {
-        Some(PackerStatus::Verified { fingerprint, .. }) if *fingerprint != m.packer => {
-            let p = Problem::PackerMismatch {
-                manifest: crate::text::escape_name(&m.packer),
-                signer: fingerprint.clone(),
-            };
-            scan.problems.push(p);
+        Some(PackerStatus::Verified {
+            fingerprint,
+            signed_at,
+            cosigners,
+            ..
+        }) if *fingerprint != m.packer => {
+            // The manifest names who packed it; any other trusted signer is a cosigner.
+            match cosigners.iter().position(|c| c.fingerprint == m.packer) {
+                Some(i) => {
+                    let packer = cosigners.remove(i);
+                    let first = Cosigner {
+                        fingerprint: std::mem::replace(fingerprint, packer.fingerprint),
+                        signed_at: signed_at.replace(packer.signed_at).unwrap_or_default(),
+                    };
+                    cosigners.insert(0, first);
+                }
+                None => {
+                    let p = Problem::PackerMismatch {
+                        manifest: crate::text::escape_name(&m.packer),
+                        signer: fingerprint.clone(),
+                    };
+                    scan.problems.push(p);
+                }
+            }
         }
         Some(PackerStatus::NotChecked { claimed }) => *claimed = m.packer.clone(),
         _ => {}

@@ -2,7 +2,8 @@
 //! usage or I/O), as the binaries' exit policy needs it.
 
 use crate::{
-    audit, bundle, cluster, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack, verify,
+    audit, bundle, cluster, cosign, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack,
+    update_path, verify,
 };
 
 pub use crate::exit::ExitClass;
@@ -34,6 +35,10 @@ pub enum Error {
     Audit(#[from] audit::AuditError),
     #[error(transparent)]
     Cluster(#[from] cluster::ClusterError),
+    #[error(transparent)]
+    Cosign(#[from] cosign::CosignError),
+    #[error(transparent)]
+    UpdatePath(#[from] update_path::PathError),
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),
@@ -53,6 +58,7 @@ impl Error {
         match self {
             Error::Pack(e) => e.exit_class(),
             Error::Unpack(e) => e.exit_class(),
+            Error::Cosign(e) => e.exit_class(),
             Error::NotRecorded { error, .. } => error.exit_class(),
             _ => ExitClass::UsageOrIo,
         }
@@ -62,6 +68,7 @@ impl Error {
     pub fn rejection(&self) -> Option<(&[bundle::Problem], u64)> {
         match self {
             Error::Unpack(e) => e.rejection(),
+            Error::Cosign(e) => e.rejection(),
             Error::NotRecorded { error, .. } => error.rejection(),
             _ => None,
         }

@@ -28,6 +28,34 @@ pub enum GraphError {
 #[derive(Debug, Deserialize)]
 pub struct Graph {
     pub nodes: Vec<GraphNode>,
+    /// Updates, as (from, to) node indices.
+    #[serde(default)]
+    pub edges: Vec<(usize, usize)>,
+    /// Updates the service recommends only with known risks (`conditionalEdges`).
+    #[serde(default, rename = "conditionalEdges")]
+    pub conditional_edges: Vec<ConditionalEdges>,
+}
+
+/// Updates that carry risks: the edges (by version) and the risks' names.
+#[derive(Debug, Deserialize)]
+pub struct ConditionalEdges {
+    #[serde(default)]
+    pub edges: Vec<VersionEdge>,
+    #[serde(default)]
+    pub risks: Vec<Risk>,
+}
+
+/// An update from one version to another.
+#[derive(Debug, Deserialize)]
+pub struct VersionEdge {
+    pub from: String,
+    pub to: String,
+}
+
+/// A known risk of an update (its name is what `--accept-risks` names).
+#[derive(Debug, Deserialize)]
+pub struct Risk {
+    pub name: String,
 }
 
 /// One node of the graph.
@@ -116,6 +144,105 @@ fn in_channel(g: &Graph, channel: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The shortest update path between two releases of a channel's graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatePath {
+    /// The release updated from.
+    pub current: (semver::Version, Digest),
+    /// The release updated to.
+    pub requested: (semver::Version, Digest),
+    /// The releases on the path, both ends included; empty when no path joins them.
+    pub path: Vec<(semver::Version, Digest)>,
+}
+
+/// The shortest update path from `from` to `to` in a channel's graph, as oc-mirror v2 computes
+/// it (`GetUpdates` in `internal/pkg/release/core-cincinnati.go`): breadth first along the
+/// edges, each node's updates tried from the highest version down; both versions must be
+/// nodes of the graph.
+pub fn shortest_path(
+    graph_bytes: &[u8],
+    channel: &str,
+    source_name: &str,
+    check_channel: bool,
+    from: &semver::Version,
+    to: &semver::Version,
+) -> Result<UpdatePath, GraphError> {
+    let err = |reason: String| GraphError::Bad {
+        channel: channel.to_string(),
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let g: Graph = serde_json::from_slice(graph_bytes).map_err(|e| err(format!("not a graph: {e}")))?;
+    if check_channel {
+        in_channel(&g, channel).map_err(err)?;
+    }
+    let versions = g
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            semver::Version::parse(&n.version).map_err(|e| err(format!("node {i}: bad version {:?}: {e}", n.version)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let index = |v: &semver::Version, what: &str| {
+        versions
+            .iter()
+            .position(|n| n == v)
+            .ok_or_else(|| err(format!("{what} version {v} is not in the channel")))
+    };
+    let (start, end) = (index(from, "current")?, index(to, "requested")?);
+    let mut next: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &(a, b) in &g.edges {
+        if a >= versions.len() || b >= versions.len() {
+            return Err(err(format!("edge ({a}, {b}) names no node")));
+        }
+        next.entry(a).or_default().push(b);
+    }
+    for to in next.values_mut() {
+        to.sort_by(|a, b| versions[*b].cmp(&versions[*a]));
+    }
+    let mut prev: BTreeMap<usize, Option<usize>> = BTreeMap::from([(start, None)]);
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(n) = queue.pop_front() {
+        if n == end {
+            break;
+        }
+        for &m in next.get(&n).into_iter().flatten() {
+            if let std::collections::btree_map::Entry::Vacant(e) = prev.entry(m) {
+                e.insert(Some(n));
+                queue.push_back(m);
+            }
+        }
+    }
+    let node = |i: usize| -> Result<(semver::Version, Digest), GraphError> {
+        let n = &g.nodes[i];
+        let payload = n
+            .payload
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| err(format!("node {} has no payload", n.version)))?;
+        let p = Pullspec::parse(payload).map_err(|e| err(format!("node {}: {e}", n.version)))?;
+        let d = p
+            .digest
+            .ok_or_else(|| err(format!("node {}: payload {payload:?} is not by digest", n.version)))?;
+        Ok((versions[i].clone(), d))
+    };
+    let mut path = Vec::new();
+    if prev.contains_key(&end) {
+        let mut at = Some(end);
+        while let Some(n) = at {
+            path.push(node(n)?);
+            at = prev[&n];
+        }
+        path.reverse();
+    }
+    Ok(UpdatePath {
+        current: node(start)?,
+        requested: node(end)?,
+        path,
+    })
+}
+
 /// A version's digest from a saved answer (`pack 4.13.0 --graph-file …` needs no registry).
 pub fn version_in(
     graph_bytes: &[u8],
@@ -182,19 +309,29 @@ pub fn read_saved(path: &std::path::Path, saved_for: Option<&str>, arch: &str) -
     match saved_for {
         None => {
             return Err(format!(
-                "say which architecture it was saved for with --graph-file-arch (the arch= of the graph URL; --arch asks for {arch}): a saved answer does not record it"
+                "say which architecture it was saved for with --graph-file-arch (the arch= of the graph URL; {arch} is asked for): a saved answer does not record it"
             ))
         }
         Some(a) if a != arch => {
-            return Err(format!("saved for architecture {a}, but --arch asks for {arch}"));
+            return Err(format!(
+                "saved for architecture {a}, but {arch} is asked for (by --arch, or an ImageSetConfiguration's architectures)"
+            ));
         }
         Some(_) => {}
     }
-    let b = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    Ok((read_file(path)?, path.display().to_string()))
+}
+
+/// A saved graph answer's bytes, bounded.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut b = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_GRAPH_BYTES as u64 + 1), &mut b)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     if b.len() > MAX_GRAPH_BYTES {
         return Err(format!("larger than {MAX_GRAPH_BYTES} bytes"));
     }
-    Ok((b, path.display().to_string()))
+    Ok(b)
 }
 
 #[cfg(test)]

@@ -43,6 +43,17 @@ pub enum PackerError {
     Generate { reason: String },
     #[error("cannot sign: {reason}")]
     Sign { reason: String },
+    /// `pack cosign` with a key whose certificate already signed the manifest.
+    #[error(
+        "the manifest is already signed by packer key {fingerprint}: a second signature must come from another key"
+    )]
+    AlreadySigned { fingerprint: String },
+    /// `pack cosign` would put more signatures in `manifest.json.asc` than a reader accepts.
+    #[error("manifest.json.asc already holds {held} signature(s); at most {MAX_SIGNATURE_PACKETS} are read")]
+    TooManySignatures { held: usize },
+    /// The existing `manifest.json.asc` could not be read as signatures.
+    #[error("manifest.json.asc: {0}")]
+    Existing(PackerVerdict),
     #[error(transparent)]
     Write(#[from] WriteError),
 }
@@ -51,6 +62,8 @@ pub enum PackerError {
 pub struct PackerSigner {
     keypair: KeyPair,
     cert_fingerprint: String,
+    /// Every key of its certificate, to tell a signature already made by it.
+    cert_keys: Vec<KeyHandle>,
 }
 
 impl std::fmt::Debug for PackerSigner {
@@ -147,6 +160,7 @@ impl PackerSigner {
         Ok(PackerSigner {
             keypair,
             cert_fingerprint: cert.fingerprint().to_hex(),
+            cert_keys: cert.keys().map(|k| k.key().key_handle()).collect(),
         })
     }
 
@@ -178,6 +192,56 @@ impl PackerSigner {
         }
         Ok(sink)
     }
+}
+
+impl PackerSigner {
+    /// `existing` (an armored `manifest.json.asc`) with a new signature of `data` by this key
+    /// appended, armored again: the earlier signature packets are kept byte for byte. Refused
+    /// when this key's certificate already signed, or when the result would hold more
+    /// signatures than a reader accepts.
+    pub fn cosign(&self, existing: &[u8], data: &[u8], created: SystemTime) -> Result<Vec<u8>, PackerError> {
+        let old = parse_detached(existing).map_err(PackerError::Existing)?;
+        for sig in &old {
+            if sig
+                .get_issuers()
+                .iter()
+                .any(|i| self.cert_keys.iter().any(|k| k.aliases(i)))
+            {
+                return Err(PackerError::AlreadySigned {
+                    fingerprint: self.cert_fingerprint.clone(),
+                });
+            }
+        }
+        if old.len() >= MAX_SIGNATURE_PACKETS {
+            return Err(PackerError::TooManySignatures { held: old.len() });
+        }
+        let new = parse_detached(&self.sign_detached(data, created)?).map_err(PackerError::Existing)?;
+        let err = |e: openpgp::anyhow::Error| PackerError::Sign { reason: e.to_string() };
+        let io = |e: std::io::Error| PackerError::Sign { reason: e.to_string() };
+        let mut out = Vec::new();
+        let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).map_err(io)?;
+        for sig in old.into_iter().chain(new) {
+            openpgp::serialize::Serialize::serialize(&Packet::from(sig), &mut w).map_err(err)?;
+        }
+        w.finalize().map_err(io)?;
+        Ok(out)
+    }
+}
+
+/// The keys each signature packet of a `manifest.json.asc` names (fingerprint where given,
+/// else key ID), unverified: what `unpack inspect` shows before anyone checks them.
+pub fn signature_issuers(signature: &[u8]) -> Result<Vec<String>, PackerVerdict> {
+    Ok(parse_detached(signature)?
+        .iter()
+        .map(|s| {
+            let issuers = s.get_issuers();
+            issuers
+                .iter()
+                .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+                .or(issuers.first())
+                .map_or_else(|| "(no issuer)".to_string(), KeyHandle::to_hex)
+        })
+        .collect())
 }
 
 /// How far in this host's future a packer signature may be dated before a warning.
@@ -511,27 +575,50 @@ fn verify_by_key(
 }
 
 /// Check a packer's detached signature of `data` (the exact bytes of `manifest.json`) against
-/// the trusted packer certificates, as of `now`. The first signature packet whose issuer is a
-/// trusted key decides; packets by other keys are skipped.
+/// the trusted packer certificates, as of `now`: the first trusted signer's check (see
+/// [`verify_packer_signatures`]).
 pub fn verify_packer_signature(
     packer_keys: &Keyring,
     signature: &[u8],
     data: &[u8],
     now: SystemTime,
 ) -> Result<PackerCheck, PackerVerdict> {
+    let mut all = verify_packer_signatures(packer_keys, signature, data, now)?;
+    Ok(all.swap_remove(0))
+}
+
+/// Every trusted signer of `data` in a `manifest.json.asc` that may hold several signatures
+/// (`pack cosign`), one check per certificate, in packet order. Every packet by a trusted key
+/// must verify (one that does not refuses the whole); packets by other keys are skipped; no
+/// trusted packet at all is [`PackerVerdict::Untrusted`].
+pub fn verify_packer_signatures(
+    packer_keys: &Keyring,
+    signature: &[u8],
+    data: &[u8],
+    now: SystemTime,
+) -> Result<Vec<PackerCheck>, PackerVerdict> {
     let sigs = parse_detached(signature)?;
     let certs = merged_certs(packer_keys);
     let policy = packer_policy();
     let mut untrusted = Vec::new();
+    let mut checks: Vec<PackerCheck> = Vec::new();
     for sig in &sigs {
         let issuers = sig.get_issuers();
         let holder = certs
             .iter()
             .find(|c| c.keys().key_handles(issuers.iter()).next().is_some());
         match holder {
-            Some(cert) => return judge(&policy, cert, sig, &issuers, data, now),
+            Some(cert) => {
+                let check = judge(&policy, cert, sig, &issuers, data, now)?;
+                if !checks.iter().any(|c| c.signer_cert == check.signer_cert) {
+                    checks.push(check);
+                }
+            }
             None => untrusted.extend(issuers.iter().map(KeyHandle::to_hex)),
         }
+    }
+    if !checks.is_empty() {
+        return Ok(checks);
     }
     // A signature names its key by fingerprint and by key ID: say each key once.
     let named = untrusted.clone();

@@ -530,7 +530,12 @@ fn write_output(opts: &PackOptions, manifest: &Manifest, members: &[(String, Vec
 }
 
 /// Write the receipt of the bundle at `path` (with sha256 `sha256`) beside it; its path.
-fn write_receipt(path: &Path, sha256: &str, manifest: &Manifest, manifest_bytes: &[u8]) -> Result<String, PackError> {
+pub(crate) fn write_receipt(
+    path: &Path,
+    sha256: &str,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+) -> Result<String, PackError> {
     let r = Receipt {
         bundle: path
             .file_name()

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::digest::{Digest, DigestError, Pullspec};
-use crate::graph::{fetch_graph, read_saved, select_nodes, version_in, GraphError, GraphSource, DEFAULT_GRAPH_URL};
+use crate::graph::{
+    fetch_graph, read_saved, select_nodes, shortest_path, version_in, GraphError, GraphSource, UpdatePath,
+    DEFAULT_GRAPH_URL,
+};
 use crate::registry::{Registry, RegistryError};
 
 /// Release versions (`4.15.0`, `4.16.0-rc.1`), compared by semver rules.
@@ -34,6 +37,11 @@ pub enum ResolveError {
     Graph(#[from] GraphError),
     #[error("channel {channel} has no release between {min} and {max}")]
     EmptyChannel { channel: String, min: String, max: String },
+    #[error("the update path oc-mirror adds between channels, from {from} to {to}: {reason}")]
+    UpgradePath { from: String, to: String, reason: String },
+    /// An oc-mirror ImageSetConfiguration that cannot be read as sigbundle reads it.
+    #[error("{path}: {reason}")]
+    Isc { path: PathBuf, reason: String },
     #[error("version {version}: graph file {path}: {reason}")]
     VersionFromGraph {
         version: String,
@@ -102,7 +110,47 @@ pub enum Spec {
     Digest(Digest),
     Pullspec(Pullspec),
     Version(semver::Version),
-    Channel(String),
+    Channel(ChannelSpec),
+    /// The releases oc-mirror adds between several channels of one ImageSetConfiguration (one
+    /// architecture): the update path from the lowest first release to the highest last one.
+    UpgradePath(Vec<ChannelSpec>),
+}
+
+/// A channel to take releases from, and which of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub name: String,
+    /// The architecture of its graph; `None`: `--arch`.
+    pub arch: Option<Arch>,
+    /// Which releases; `None`: the global `--min-version`/`--max-version`.
+    pub pick: Option<Pick>,
+    /// Only those on the shortest update path between the ends of `pick` (oc-mirror's
+    /// `shortestPath`).
+    pub shortest_path: bool,
+}
+
+impl ChannelSpec {
+    /// A channel named on the command line or in a list file (global arch and range).
+    pub fn named(name: &str) -> ChannelSpec {
+        ChannelSpec {
+            name: name.to_string(),
+            arch: None,
+            pick: None,
+            shortest_path: false,
+        }
+    }
+}
+
+/// Which releases of a channel's graph are taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// Every node within the inclusive range (an absent bound is open).
+    Range {
+        min: Option<semver::Version>,
+        max: Option<semver::Version>,
+    },
+    /// Only the highest version in the channel (oc-mirror's default without a range).
+    Head,
 }
 
 impl Spec {
@@ -114,7 +162,9 @@ impl Spec {
         };
         let s = input.trim();
         if let Some(c) = s.strip_prefix("channel:") {
-            return valid_channel(c).map(|c| Spec::Channel(c.to_string())).map_err(bad);
+            return valid_channel(c)
+                .map(|c| Spec::Channel(ChannelSpec::named(c)))
+                .map_err(bad);
         }
         // The input is quoted once, by `bad`; a near miss says what was meant.
         let reason = |e: DigestError| match e {
@@ -142,7 +192,7 @@ impl Spec {
     }
 }
 
-fn valid_channel(c: &str) -> Result<&str, String> {
+pub(crate) fn valid_channel(c: &str) -> Result<&str, String> {
     if !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
         Ok(c)
     } else {
@@ -205,7 +255,9 @@ pub async fn resolve_all(
 ) -> Result<Vec<Request>, ResolveError> {
     let mut out = Vec::new();
     let mut lookups = tokio::task::JoinSet::new();
-    let mut graphs: BTreeMap<String, ()> = BTreeMap::new();
+    // Each channel is asked for once per architecture, whichever ranges are taken from it.
+    let mut graphs = Graphs::new();
+    let mut seen: Vec<&ChannelSpec> = Vec::new();
     for (name, spec) in specs {
         match spec {
             Spec::Digest(d) => out.push(Request {
@@ -248,29 +300,57 @@ pub async fn resolve_all(
                 lookups.spawn(async move { r.resolve(&p).await.map(|digest| Request { name, digest }) });
             }
             Spec::Channel(c) => {
-                if graphs.insert(c.clone(), ()).is_some() {
+                if seen.contains(&c) {
                     continue;
                 }
-                let (bytes, source_name) = fetch_graph(http, &opts.graph, c, opts.arch.graph_name()).await?;
-                let nodes = select_nodes(
-                    &bytes,
-                    c,
-                    &source_name,
-                    matches!(opts.graph, GraphSource::File { .. }),
-                    opts.min_version.as_ref(),
-                    opts.max_version.as_ref(),
-                )?;
-                if nodes.is_empty() {
-                    let show = |v: &Option<semver::Version>| v.as_ref().map_or("any".to_string(), |v| v.to_string());
-                    return Err(ResolveError::EmptyChannel {
-                        channel: c.clone(),
-                        min: show(&opts.min_version),
-                        max: show(&opts.max_version),
-                    });
-                }
+                seen.push(c);
+                let arch = c.arch.unwrap_or(opts.arch).graph_name();
+                let nodes = if c.shortest_path {
+                    let (from, to) = bounds(&mut graphs, http, opts, c, arch).await?;
+                    let p = path_in(&mut graphs, http, opts, &c.name, arch, &from, &to).await?;
+                    let mut nodes = p.path;
+                    nodes.extend([p.current, p.requested]);
+                    nodes
+                } else {
+                    let (bytes, source_name) = graph(&mut graphs, http, opts, &c.name, arch).await?;
+                    let (min, max, head) = match &c.pick {
+                        None => (opts.min_version.as_ref(), opts.max_version.as_ref(), false),
+                        Some(Pick::Range { min, max }) => (min.as_ref(), max.as_ref(), false),
+                        Some(Pick::Head) => (None, None, true),
+                    };
+                    let mut nodes = select_nodes(
+                        bytes,
+                        &c.name,
+                        source_name,
+                        matches!(opts.graph, GraphSource::File { .. }),
+                        min,
+                        max,
+                    )?;
+                    if head {
+                        // Sorted by version: the head is the last.
+                        nodes = nodes.pop().into_iter().collect();
+                    }
+                    if nodes.is_empty() {
+                        let show = |v: Option<&semver::Version>| v.map_or("any".to_string(), |v| v.to_string());
+                        return Err(ResolveError::EmptyChannel {
+                            channel: c.name.clone(),
+                            min: show(min),
+                            max: show(max),
+                        });
+                    }
+                    nodes
+                };
                 for (v, d) in nodes {
                     out.push(Request {
-                        name: format!("channel:{c}@{v}"),
+                        name: format!("channel:{}@{v}", c.name),
+                        digest: d,
+                    });
+                }
+            }
+            Spec::UpgradePath(channels) => {
+                for (channel, v, d) in upgrade_path(&mut graphs, http, opts, channels).await? {
+                    out.push(Request {
+                        name: format!("channel:{channel}@{v}"),
                         digest: d,
                     });
                 }
@@ -281,6 +361,216 @@ pub async fn resolve_all(
         out.push(r.expect("a resolve task panicked")?);
     }
     Ok(out)
+}
+
+/// Channel graphs fetched so far, by (channel, update-service arch).
+type Graphs = BTreeMap<(String, &'static str), (Vec<u8>, String)>;
+
+/// A channel's graph (its bytes and where they came from), fetched once per architecture.
+async fn graph<'g>(
+    graphs: &'g mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    channel: &str,
+    arch: &'static str,
+) -> Result<&'g (Vec<u8>, String), ResolveError> {
+    let key = (channel.to_string(), arch);
+    if !graphs.contains_key(&key) {
+        let fetched = fetch_graph(http, &opts.graph, channel, arch).await?;
+        graphs.insert(key.clone(), fetched);
+    }
+    Ok(&graphs[&key])
+}
+
+/// Every release of a channel, sorted by version; an error when it has none.
+async fn versions(
+    graphs: &mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    channel: &str,
+    arch: &'static str,
+) -> Result<Vec<(semver::Version, Digest)>, ResolveError> {
+    let check = matches!(opts.graph, GraphSource::File { .. });
+    let (bytes, source_name) = graph(graphs, http, opts, channel, arch).await?;
+    let all = select_nodes(bytes, channel, source_name, check, None, None)?;
+    if all.is_empty() {
+        return Err(ResolveError::EmptyChannel {
+            channel: channel.to_string(),
+            min: "any".into(),
+            max: "any".into(),
+        });
+    }
+    Ok(all)
+}
+
+/// The highest release of a channel.
+async fn head(
+    graphs: &mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    channel: &str,
+    arch: &'static str,
+) -> Result<semver::Version, ResolveError> {
+    let all = versions(graphs, http, opts, channel, arch).await?;
+    Ok(all.last().expect("not empty").0.clone())
+}
+
+/// The two ends of a channel's pick, as oc-mirror fills them in (`resolveChannelVersions`):
+/// an absent maxVersion is the head, an absent minVersion the lowest release, or the head
+/// when neither is given (heads only).
+async fn bounds(
+    graphs: &mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    c: &ChannelSpec,
+    arch: &'static str,
+) -> Result<(semver::Version, semver::Version), ResolveError> {
+    let all = versions(graphs, http, opts, &c.name, arch).await?;
+    let first = all.first().expect("not empty").0.clone();
+    let last = all.last().expect("not empty").0.clone();
+    Ok(match &c.pick {
+        Some(Pick::Head) => (last.clone(), last),
+        Some(Pick::Range { min, max }) => (min.clone().unwrap_or(first), max.clone().unwrap_or(last)),
+        None => (
+            opts.min_version.clone().unwrap_or(first),
+            opts.max_version.clone().unwrap_or(last),
+        ),
+    })
+}
+
+/// The shortest update path between two releases of one channel.
+async fn path_in(
+    graphs: &mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    channel: &str,
+    arch: &'static str,
+    from: &semver::Version,
+    to: &semver::Version,
+) -> Result<UpdatePath, ResolveError> {
+    let check = matches!(opts.graph, GraphSource::File { .. });
+    let (bytes, source_name) = graph(graphs, http, opts, channel, arch).await?;
+    Ok(shortest_path(bytes, channel, source_name, check, from, to)?)
+}
+
+/// What oc-mirror v2 adds for several channels of one architecture (`getCrossChannelDownloads`,
+/// `CalculateUpgrades` and `calculate` in `internal/pkg/release/cincinnati.go` and
+/// `core-cincinnati.go`): from the channel whose first release is lowest to the one whose last
+/// is highest, the shortest path to the head of the first, then channel by channel
+/// (`<prefix>-X.Y+1`, the prefix of the first) up to the last. Each release with the channel
+/// whose graph gave it.
+async fn upgrade_path(
+    graphs: &mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    channels: &[ChannelSpec],
+) -> Result<Vec<(String, semver::Version, Digest)>, ResolveError> {
+    let Some(first) = channels.first() else {
+        return Ok(Vec::new());
+    };
+    let arch = first.arch.unwrap_or(opts.arch).graph_name();
+    let mut ends = Vec::new();
+    for c in channels {
+        ends.push((c.name.clone(), bounds(graphs, http, opts, c, arch).await?));
+    }
+    let (src, (start, _)) = ends
+        .iter()
+        .min_by(|a, b| a.1 .0.cmp(&b.1 .0))
+        .expect("not empty")
+        .clone();
+    let (tgt, (_, req)) = ends
+        .iter()
+        .rev()
+        .max_by(|a, b| a.1 .1.cmp(&b.1 .1))
+        .expect("not empty")
+        .clone();
+    let bad = |reason: String| ResolveError::UpgradePath {
+        from: format!("{src}@{start}"),
+        to: format!("{tgt}@{req}"),
+        reason,
+    };
+    let mut out = Vec::new();
+    let mut take = |channel: &str, nodes: Vec<(semver::Version, Digest)>| {
+        out.extend(nodes.into_iter().map(|(v, d)| (channel.to_string(), v, d)));
+    };
+    if src == tgt {
+        let p = path_in(graphs, http, opts, &tgt, arch, &start, &req).await?;
+        take(&tgt, [p.current, p.requested].into_iter().chain(p.path).collect());
+        return Ok(out);
+    }
+    let (s, t, prefix) = channel_minors(&src, &tgt).map_err(bad)?;
+    if s == t {
+        let in_target = versions(graphs, http, opts, &tgt, arch)
+            .await?
+            .iter()
+            .any(|(v, _)| *v == start);
+        let from = if in_target { &start } else { &req };
+        let p = path_in(graphs, http, opts, &tgt, arch, from, &req).await?;
+        take(&tgt, [p.current, p.requested].into_iter().chain(p.path).collect());
+        return Ok(out);
+    }
+    if t.0 != s.0 || t.1 < s.1 {
+        return Err(bad(format!(
+            "oc-mirror steps from {}.{} to {}.{} one minor version at a time and never gets there",
+            s.0, s.1, t.0, t.1
+        )));
+    }
+    // The first channel up to its head (the head itself only when a path reaches it).
+    let latest = head(graphs, http, opts, &src, arch).await?;
+    let p = path_in(graphs, http, opts, &src, arch, &start, &latest).await?;
+    take(&src, std::iter::once(p.current).chain(p.path).collect());
+    // Then one minor version at a time.
+    let mut from = latest;
+    let mut minor = s.1;
+    loop {
+        minor += 1;
+        let at_target = minor == t.1;
+        let (channel, to) = if at_target {
+            (tgt.clone(), req.clone())
+        } else {
+            let c = format!("{prefix}-{}.{minor}", s.0);
+            let h = head(graphs, http, opts, &c, arch).await?;
+            (c, h)
+        };
+        let blocked = !versions(graphs, http, opts, &channel, arch)
+            .await?
+            .iter()
+            .any(|(v, _)| *v == from);
+        if blocked {
+            // No update from `from` in this channel: oc-mirror takes the release it was
+            // heading for (looked up in the last channel), and stops.
+            let p = path_in(graphs, http, opts, &tgt, arch, &to, &to).await?;
+            take(&tgt, vec![p.requested]);
+            break;
+        }
+        let p = path_in(graphs, http, opts, &channel, arch, &from, &to).await?;
+        if at_target {
+            take(&channel, std::iter::once(p.requested).chain(p.path).collect());
+            break;
+        }
+        take(&channel, p.path);
+        from = to;
+    }
+    Ok(out)
+}
+
+/// A major and minor version, as a channel name ends (`-4.13`).
+type Minor = (u64, u64);
+
+/// `stable-4.13` and `fast-4.15`: (4, 13), (4, 15) and the first's prefix (`stable`), as
+/// oc-mirror reads channel names (`getSemverFromChannels`).
+fn channel_minors(src: &str, tgt: &str) -> Result<(Minor, Minor, String), String> {
+    let minor = |c: &str| -> Result<(String, Minor), String> {
+        let (prefix, v) = c
+            .rsplit_once('-')
+            .ok_or_else(|| format!("channel name {c} has no -X.Y to step through"))?;
+        let v =
+            semver::Version::parse(&format!("{v}.0")).map_err(|_| format!("channel name {c} does not end in -X.Y"))?;
+        Ok((prefix.to_string(), (v.major, v.minor)))
+    };
+    let (prefix, s) = minor(src)?;
+    let (_, t) = minor(tgt)?;
+    Ok((s, t, prefix))
 }
 
 #[cfg(test)]
@@ -301,7 +591,7 @@ mod tests {
         assert!(matches!(Spec::parse("4.16.0-rc.1").unwrap(), Spec::Version(_)));
         assert_eq!(
             Spec::parse("channel:stable-4.15").unwrap(),
-            Spec::Channel("stable-4.15".into())
+            Spec::Channel(ChannelSpec::named("stable-4.15"))
         );
         for bad in ["4.15", "latest", "channel:", "sha256:abc", "channel:a b"] {
             assert!(Spec::parse(bad).is_err(), "{bad}");

@@ -98,6 +98,10 @@ fn record_ok(path: &Path, bundle: &VerifiedBundle, action: Action, destination: 
         bundle: path.display().to_string(),
         bundle_sha256: Some(bundle.sha256.clone()),
         packer: bundle.packer.verified_packer(),
+        cosigners: match &bundle.packer {
+            PackerStatus::Verified { cosigners, .. } => cosigners.iter().map(|c| c.fingerprint.clone()).collect(),
+            _ => Vec::new(),
+        },
         releases: record_releases(&bundle.manifest),
         destination,
         problems: Vec::new(),
@@ -153,6 +157,7 @@ fn record_refused(path: &Path, err: &UnpackError, action: Action) -> NewRecord {
         bundle: path.display().to_string(),
         bundle_sha256: sha256,
         packer: packer.and_then(PackerStatus::verified_packer),
+        cosigners: Vec::new(),
         releases: manifest.filter(|_| verified).map(record_releases).unwrap_or_default(),
         destination: None,
         problems,
@@ -230,6 +235,7 @@ mod tests {
             limits: Limits::default(),
             keep_bodies: true,
             progress: None,
+            require_signers: 1,
         }
     }
 

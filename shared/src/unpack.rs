@@ -783,13 +783,30 @@ pub fn signature_bytes<'a>(bundle: &'a VerifiedBundle, digest: &Digest, index: u
 
 /// The manifest alone, read from the first member without any check, for `inspect`.
 pub fn read_manifest_unverified(path: &Path) -> Result<Manifest, UnpackError> {
+    read_claims(path).map(|c| c.manifest)
+}
+
+/// What a bundle claims, unverified: its manifest, and who the packer signature says signed
+/// it (each signature packet's issuer; empty when unsigned or unreadable).
+pub struct Claims {
+    pub manifest: Manifest,
+    pub signers: Vec<String>,
+}
+
+/// [`Claims`] of the bundle at `path`, read within the reader's limits.
+pub fn read_claims(path: &Path) -> Result<Claims, UnpackError> {
     let open_err = |source| UnpackError::Open {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(open_err)?;
-    crate::bundle::read_manifest_only(std::io::BufReader::new(file)).map_err(|source| UnpackError::Bundle {
-        path: path.to_path_buf(),
-        source,
-    })
+    let (manifest, sig) =
+        crate::bundle::read_claims(std::io::BufReader::new(file)).map_err(|source| UnpackError::Bundle {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let signers = sig
+        .and_then(|s| crate::packer_key::signature_issuers(&s).ok())
+        .unwrap_or_default();
+    Ok(Claims { manifest, signers })
 }

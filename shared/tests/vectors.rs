@@ -236,6 +236,7 @@ fn fuzz_findings_are_handled() {
                 },
                 keep_bodies: true,
                 progress: None,
+                require_signers: 1,
             };
             let _ = read_bundle(data.as_slice(), &opts, None);
             n += 1;

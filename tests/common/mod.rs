@@ -257,6 +257,9 @@ impl Env {
             self.redact(fpr, &format!("[FPR {name}]"));
             // The key ID, as tables and some errors show it.
             self.redact(&fpr[24..], &format!("[KEYID {name}]"));
+            // The signing subkey, as the signatures name it (inspect's "signed by").
+            let (_, sub) = gpg_fingerprints(&self.path(&format!("{name}.pub.asc")));
+            self.redact(&sub, &format!("[SUBKEY {name}]"));
         }
         r
     }
@@ -588,7 +591,13 @@ fn handle(stream: TcpStream, root: &Path, f: &Faults, log: &Mutex<Vec<String>>) 
             }
         }
         let rel = path.trim_start_matches('/');
-        let file = root.join(rel);
+        // A file named with the query too (`graph?channel=c&arch=a`) answers that query only.
+        let with_query = root.join(rel.to_string() + &target[path.len()..]);
+        let file = if target.len() > path.len() && !target[path.len()..].contains('/') && with_query.is_file() {
+            with_query
+        } else {
+            root.join(rel)
+        };
         if rel.split('/').any(|c| c == "..") || !file.is_file() {
             respond(&mut out, 404, &[], b"not found", head_only)?;
             continue;
