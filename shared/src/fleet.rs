@@ -37,6 +37,8 @@ pub enum FleetError {
     BadLabel(String),
     #[error("--policy-namespace {0:?}: a namespace is 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit")]
     BadNamespace(String),
+    #[error("--policy-namespace {0:?}: at most {MAX_POLICY_NAMESPACE} characters: ACM names each policy NAMESPACE.NAME on the managed clusters, at most 62 characters with a name such as release-signatures-1000")]
+    LongNamespace(String),
 }
 
 /// One release and its signatures' bytes, in bundle order.
@@ -146,6 +148,11 @@ fn check_size(json: usize, limit: usize, digests: &[Digest], format: &'static st
     }
 }
 
+/// The longest `--policy-namespace`: ACM replicates a policy to each managed cluster as
+/// `NAMESPACE.NAME`, and refuses a namespace and name longer than 62 together; names are
+/// `release-signatures-N`, counted here up to 4 digits.
+pub const MAX_POLICY_NAMESPACE: usize = 62 - (ACM_PREFIX.len() + 1 + 4);
+
 /// Where the ACM objects go and which managed clusters they reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcmOptions {
@@ -168,6 +175,9 @@ impl AcmOptions {
             && !namespace.ends_with('-');
         if !ok_ns {
             return Err(FleetError::BadNamespace(namespace.into()));
+        }
+        if namespace.len() > MAX_POLICY_NAMESPACE {
+            return Err(FleetError::LongNamespace(namespace.into()));
         }
         let mut map = BTreeMap::new();
         for l in labels {
@@ -587,6 +597,11 @@ mod tests {
     #[test]
     fn acm_options_are_checked() {
         assert!(AcmOptions::new("Bad_NS", &[]).is_err());
+        assert!(AcmOptions::new(&"n".repeat(MAX_POLICY_NAMESPACE), &[]).is_ok());
+        assert!(matches!(
+            AcmOptions::new(&"n".repeat(MAX_POLICY_NAMESPACE + 1), &[]),
+            Err(FleetError::LongNamespace(_))
+        ));
         assert!(AcmOptions::new("ok", &["novalue".into()]).is_err());
         let o = AcmOptions::new("ok", &["env=prod".into(), "region=eu".into()]).unwrap();
         assert_eq!(o.labels.len(), 2);
