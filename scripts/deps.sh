@@ -43,8 +43,8 @@ if [ -n "$unpack_kubectl" ]; then
   sudo=${SUDO-$( [ "$(id -u)" = 0 ] || echo sudo )}
   [ "${#need[@]}" -gt 0 ] || $sudo apt-get update -qq
   tmp=$(mktemp -d)
-  chmod 755 "$tmp" # apt downloads as its own user where it can
-  (cd "$tmp" && apt-get download -qq kubernetes-client)
+  # (as root, apt would hand the download to its _apt user, who cannot write in $tmp)
+  (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root kubernetes-client)
   mkdir -p "$kubectl_dest"
   dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$kubectl_dest"
   rm -rf "$tmp"
