@@ -263,6 +263,9 @@ pub struct Verified<'a> {
     pub packer: PackerView<'a>,
     pub releases: Vec<ReleaseView<'a>>,
     pub missing: &'a [Missing],
+    /// The bundles this one was reduced against (`pack --exclude-carried`), by sha256.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub reduced_against: &'a [String],
 }
 
 impl<'a> Verified<'a> {
@@ -280,6 +283,7 @@ impl<'a> Verified<'a> {
             packer: PackerView::of(&b.packer),
             releases: verified_releases(b),
             missing: &b.manifest.missing,
+            reduced_against: &b.manifest.reduced_against,
         }
     }
 }
@@ -299,6 +303,8 @@ pub struct Claims<'a> {
     pub signed_by: &'a [String],
     pub releases: Vec<ReleaseView<'a>>,
     pub missing: &'a [Missing],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub reduced_against: &'a [String],
     pub members: &'a [Member],
 }
 
@@ -315,6 +321,7 @@ impl<'a> Claims<'a> {
             signed_by,
             releases: claimed_releases(m),
             missing: &m.missing,
+            reduced_against: &m.reduced_against,
             members: &m.members,
         }
     }

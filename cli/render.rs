@@ -78,6 +78,7 @@ pub fn verified(path: &Path, b: &VerifiedBundle) -> String {
     let _ = writeln!(out, "bundle     {}", e(&path.display().to_string()));
     let _ = writeln!(out, "sha256     {}", b.sha256);
     let _ = writeln!(out, "created    {} by {}", e(&b.manifest.created), e(&b.manifest.tool));
+    reduced(&mut out, &b.manifest.reduced_against);
     match &b.packer {
         PackerStatus::Verified {
             fingerprint,
@@ -138,6 +139,7 @@ pub fn claims(bundle: &Path, m: &Manifest, signers: &[String]) -> String {
     );
     let _ = writeln!(out, "format     {}", e(&m.format));
     let _ = writeln!(out, "created    {} by {}", e(&m.created), e(&m.tool));
+    reduced(&mut out, &m.reduced_against);
     let _ = writeln!(out, "packer     {} (claimed)", e(&m.packer));
     if !signers.is_empty() {
         // Issuers as the signature packets name them (often a signing subkey), unverified: what
@@ -366,9 +368,15 @@ pub fn path_checked(bundle: &Path, from: &str, hops: &[sigbundle::update_path::H
         e(&bundle.display().to_string())
     );
     for h in hops {
-        let held = match h.signatures {
-            0 => "MISSING: no valid signature in the bundle; the cluster would refuse this update".to_string(),
-            n => format!("carried: {n} valid signature(s)"),
+        let held = match (h.signatures, h.in_cluster) {
+            (0, None) => "MISSING: no valid signature in the bundle; the cluster would refuse this update".to_string(),
+            (0, Some(0)) => {
+                "MISSING: no valid signature in the bundle or the cluster; the cluster would refuse this update"
+                    .to_string()
+            }
+            (0, Some(c)) => format!("in the cluster already: {c} valid signature(s)"),
+            (n, None | Some(0)) => format!("carried: {n} valid signature(s)"),
+            (n, Some(c)) => format!("carried: {n} valid signature(s); {c} in the cluster already"),
         };
         let risks = if h.to.risks.is_empty() {
             String::new()
@@ -384,4 +392,15 @@ pub fn path_checked(bundle: &Path, from: &str, hops: &[sigbundle::update_path::H
         );
     }
     out
+}
+
+/// The bundles a reduced bundle leaves out (`pack --exclude-carried`), one line.
+fn reduced(out: &mut String, against: &[String]) {
+    if !against.is_empty() {
+        let _ = writeln!(
+            out,
+            "reduced    holds only what bundle(s) {} did not carry",
+            against.iter().map(|s| e(s)).collect::<Vec<_>>().join(", ")
+        );
+    }
 }

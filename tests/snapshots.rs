@@ -545,3 +545,39 @@ fn check_path_hops() {
         env
     );
 }
+
+/// `pack --exclude-carried` (a receipt; everything carried) and `unpack audit --inventory`.
+#[test]
+fn incremental_export() {
+    let env = Env::for_snapshots();
+    assert_eq!(
+        pack(&env, &["--no-sign", "-o", "m1.tar.zst", RH_4_15_0, RH_4_10_18]).code,
+        0
+    );
+    let mut args = vec![
+        "--no-sign",
+        "-o",
+        "m2.tar.zst",
+        "--exclude-carried",
+        "m1.tar.zst.receipt.json",
+    ];
+    args.extend(RH_ALL);
+    let r = pack(&env, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.redact_bundle("m2.tar.zst");
+    assert_run_snapshot!("pack_exclude_carried", r, env);
+    let args = [
+        "--no-sign",
+        "-o",
+        "m3.tar.zst",
+        "--exclude-carried",
+        "m1.tar.zst",
+        RH_4_15_0,
+    ];
+    assert_run_snapshot!("pack_nothing_new", pack(&env, &args), env);
+    env.run("unpack", &["emit", "m1.tar.zst", "--allow-unsigned", "--to-dir", "cms"])
+        .code(0);
+    env.redact_audit_hashes();
+    let r = env.run("unpack", &["audit", "--inventory", "-o", "held.json"]);
+    assert_run_snapshot!("audit_inventory", r, env);
+}

@@ -302,3 +302,81 @@ fn an_update_path_across_two_channels_from_the_update_service() {
         "{log:?}"
     );
 }
+
+#[test]
+fn check_path_counts_what_the_cluster_holds_already() {
+    let env = Env::new();
+    let all = digests();
+    let signer = GpgSigner::new(&env);
+    for v in ["4.13.33", "4.13.36", "4.13.41"] {
+        signer.sign_into(
+            &env.path("store"),
+            &all[v],
+            1,
+            &format!("quay.io/openshift-release-dev/ocp-release:{v}-x86_64"),
+        );
+    }
+    let keyring = signer.public.to_str().unwrap();
+    let pack = |out: &str, digests: &[&str]| {
+        let mut args = vec!["--store", "store", "--keyring", keyring, "--no-sign", "-o", out];
+        args.extend(digests);
+        env.run("pack", &args).code(0);
+    };
+    // The cluster got 4.13.33 earlier; this month's bundle holds 4.13.41 only.
+    pack("earlier.tar.zst", &[&all["4.13.33"]]);
+    pack("now.tar.zst", &[&all["4.13.41"]]);
+    let api = env.cluster();
+    env.run(
+        "unpack",
+        &[
+            "apply",
+            "earlier.tar.zst",
+            "--allow-unsigned",
+            "--keyring",
+            keyring,
+            "--kubeconfig",
+            "kubeconfig",
+        ],
+    )
+    .code(0);
+    let graph = fixture(GRAPH);
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check-path", "now.tar.zst", "--allow-unsigned", "--keyring", keyring];
+        args.extend([
+            "--from",
+            "4.13.32",
+            "--to",
+            "4.13.41",
+            "--graph-file",
+            graph.to_str().unwrap(),
+        ]);
+        args.extend(extra);
+        env.run("unpack", &args)
+    };
+    check(&["--kubeconfig", "kubeconfig"])
+        .code(1)
+        .stdout_has(&format!("  4.13.32 → 4.13.33  {}  in the cluster already: 1 valid signature(s)", all["4.13.33"]))
+        .stderr_has(&format!(
+            "the cluster would refuse the update 4.13.33 → 4.13.36: neither now.tar.zst nor the cluster holds a valid signature of {}",
+            all["4.13.36"]
+        ));
+    // Now the cluster has 4.13.36 too: every hop is covered.
+    pack("more.tar.zst", &[&all["4.13.36"]]);
+    env.run(
+        "unpack",
+        &[
+            "apply",
+            "more.tar.zst",
+            "--allow-unsigned",
+            "--keyring",
+            keyring,
+            "--kubeconfig",
+            "kubeconfig",
+        ],
+    )
+    .code(0);
+    check(&["--kubeconfig", "kubeconfig"]).code(0);
+    // Without asking the cluster, the bundle alone does not cover the path.
+    check(&[]).code(1);
+    assert_eq!(api.state.objects.lock().unwrap().len(), 2);
+}

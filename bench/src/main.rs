@@ -930,6 +930,7 @@ fn junk_bundle_parts(releases: usize, size: usize) -> (sigbundle::manifest::Mani
             .collect(),
         releases: rels,
         missing: vec![],
+        reduced_against: vec![],
     };
     (manifest, members)
 }

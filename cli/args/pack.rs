@@ -137,6 +137,11 @@ pub struct PackArgs {
     /// them; other sections are not read; repeatable
     #[arg(long, value_name = "FILE", help_heading = "Inputs")]
     pub from_isc: Vec<PathBuf>,
+    /// Leave out what an earlier bundle carried: its receipt (FILE.receipt.json) or the bundle
+    /// itself (read for its manifest); repeatable. The manifest records what it was reduced
+    /// against
+    #[arg(long, value_name = "RECEIPT|BUNDLE", help_heading = "Inputs")]
+    pub exclude_carried: Vec<PathBuf>,
     /// Update-service channel to take releases from (e.g. stable-4.15); repeatable
     #[arg(long, value_name = "NAME", help_heading = "Inputs")]
     pub channel: Vec<String>,

@@ -192,6 +192,32 @@ pub struct ApplyArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub check: CheckArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Print the plan and store nothing: `server` (the bare --dry-run, as before) asks the server
+    /// to run the apply without storing it; `client` plans from the bundle alone, reading no
+    /// kubeconfig and sending nothing (so it cannot know what the cluster holds). Unlike
+    /// kubectl, a bare --dry-run means server
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHERE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "server"
+    )]
+    pub dry_run: Option<DryRunArg>,
+    /// Overwrite keys that already hold different bytes
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Print the plan/outcome as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to reach a cluster, as `kubectl` and `oc` take it (`apply`, `check-path`).
+#[derive(Args)]
+pub struct ClusterArgs {
     /// kubeconfig file [default: $KUBECONFIG, else ~/.kube/config; none needed with --server]
     #[arg(long, value_name = "FILE", help_heading = "Cluster")]
     pub kubeconfig: Option<PathBuf>,
@@ -223,25 +249,27 @@ pub struct ApplyArgs {
         help_heading = "Cluster"
     )]
     pub as_group: Vec<String>,
-    /// Print the plan and store nothing: `server` (the bare --dry-run, as before) asks the server
-    /// to run the apply without storing it; `client` plans from the bundle alone, reading no
-    /// kubeconfig and sending nothing (so it cannot know what the cluster holds). Unlike
-    /// kubectl, a bare --dry-run means server
-    #[arg(
-        long,
-        value_enum,
-        value_name = "WHERE",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "server"
-    )]
-    pub dry_run: Option<DryRunArg>,
-    /// Overwrite keys that already hold different bytes
-    #[arg(long)]
-    pub force_conflicts: bool,
-    /// Print the plan/outcome as JSON on stdout
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl ClusterArgs {
+    /// The cluster these flags name.
+    pub fn target(&self) -> sigbundle::cluster::Target {
+        sigbundle::cluster::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            server: self.server.clone(),
+            token: self.token.clone(),
+            certificate_authority: self.certificate_authority.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            impersonate: self.as_user.clone(),
+            impersonate_groups: self.as_group.clone(),
+        }
+    }
+
+    /// Whether any of them was given (`check-path` then also asks the cluster).
+    pub fn given(&self) -> bool {
+        self.kubeconfig.is_some() || self.context.is_some() || self.server.is_some()
+    }
 }
 
 /// `--dry-run=WHERE`.
@@ -278,6 +306,17 @@ pub struct AuditArgs {
     /// List per release instead of per record
     #[arg(long)]
     pub by_release: bool,
+    /// Write what this side holds (every release and signature a successful emit or apply put
+    /// in place, and the log's head) to -o FILE, for `pack --exclude-carried FILE` on the
+    /// connected side
+    #[arg(long, requires = "output", conflicts_with_all = ["check", "head", "receipt"])]
+    pub inventory: bool,
+    /// Where --inventory writes
+    #[arg(short, long, value_name = "FILE", requires = "inventory")]
+    pub output: Option<PathBuf>,
+    /// Sign the inventory with this key (FILE.asc beside it; `gpg --verify FILE.asc FILE`)
+    #[arg(long, value_name = "FILE", requires = "inventory")]
+    pub sign_key: Option<PathBuf>,
     /// Print as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -312,6 +351,10 @@ pub struct CheckPathArgs {
     pub accept_risks: Vec<String>,
     #[command(flatten)]
     pub check: CheckArgs,
+    /// With --kubeconfig, --context or --server: a hop is also carried when the cluster's own
+    /// signature ConfigMaps hold a valid signature of it
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// The hops as JSON on stdout
     #[arg(long)]
     pub json: bool,

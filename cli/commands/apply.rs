@@ -3,7 +3,7 @@
 //! audit log) unless `--force-conflicts`. `--dry-run=client` only plans, from the bundle alone.
 
 use sigbundle::audit::{Action, AuditLog};
-use sigbundle::cluster::{self, ApplyOptions, ApplyReport, Target};
+use sigbundle::cluster::{self, ApplyOptions, ApplyReport};
 use sigbundle::step::{audited, StepDone};
 
 use super::{check_options, json_on_failure};
@@ -14,16 +14,7 @@ use crate::{errln, outln};
 
 pub fn run(a: ApplyArgs, log: &AuditLog) -> CommandResult {
     let opts = check_options(&a.check, &a.bundle, true)?;
-    let target = Target {
-        kubeconfig: a.kubeconfig.clone(),
-        context: a.context.clone(),
-        server: a.server.clone(),
-        token: a.token.clone(),
-        certificate_authority: a.certificate_authority.clone(),
-        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
-        impersonate: a.as_user.clone(),
-        impersonate_groups: a.as_group.clone(),
-    };
+    let target = a.cluster.target();
     let apply = ApplyOptions {
         dry_run: a.dry_run == Some(DryRunArg::Server),
         force_conflicts: a.force_conflicts,

@@ -16,6 +16,9 @@ pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
     if let Some(path) = &a.receipt {
         return receipt(log, path, a.json);
     }
+    if let (true, Some(out)) = (a.inventory, &a.output) {
+        return inventory(log, out, a.sign_key.as_deref(), a.json);
+    }
     let records = log.read_all()?;
     if a.json && a.by_release {
         print_json(&crate::json::audit_by_release(&records));
@@ -27,6 +30,47 @@ pub fn run(a: AuditArgs, log: &AuditLog) -> CommandResult {
     }
     write_text(&crate::render::audit_records(&records, a.by_release));
     errln!("{} record(s) in {}", records.len(), log.path.display());
+    Ok(Outcome::Success)
+}
+
+/// `--inventory -o FILE [--sign-key KEY]`: what this side holds, written atomically (and its
+/// detached signature beside it).
+fn inventory(log: &AuditLog, out: &std::path::Path, sign_key: Option<&std::path::Path>, json: bool) -> CommandResult {
+    use sigbundle::fsutil::{write_atomic, Overwrite};
+    // An inventory of a log that is not there would say "nothing", which is not known.
+    if !log.path.exists() {
+        return Err(AuditError::Missing { path: log.path.clone() }.into());
+    }
+    let records = log.read_all()?;
+    let inv = sigbundle::audit::Inventory::of(&records);
+    let mut bytes = serde_json::to_vec_pretty(&inv).expect("an inventory serializes");
+    bytes.push(b'\n');
+    let signer = sign_key.map(super::pack_key::signer).transpose()?;
+    write_atomic(out, 0o644, Overwrite::Always, |w| w.write_all(&bytes))?;
+    let mut asc = None;
+    if let Some(s) = signer {
+        let sig = s.sign_detached(&bytes, std::time::SystemTime::now())?;
+        let mut p = out.as_os_str().to_owned();
+        p.push(".asc");
+        let p = std::path::PathBuf::from(p);
+        write_atomic(&p, 0o644, Overwrite::Always, |w| w.write_all(&sig))?;
+        asc = Some(p);
+    }
+    if json {
+        print_json(&inv);
+    }
+    let sigs: usize = inv.releases.values().map(Vec::len).sum();
+    errln!(
+        "wrote {}: {} release(s), {sigs} signature(s) in place, audit head {}{}",
+        out.display(),
+        inv.releases.len(),
+        inv.audit_head.as_deref().unwrap_or("-"),
+        asc.map(|p| format!(", signed in {}", p.display())).unwrap_or_default()
+    );
+    errln!(
+        "carry it to the connected side: pack --exclude-carried {} …",
+        out.display()
+    );
     Ok(Outcome::Success)
 }
 

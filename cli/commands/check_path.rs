@@ -2,12 +2,16 @@
 //! of the update path from saved graphs whether the bundle carries a valid signature of the
 //! release the cluster would update to; exit 1 naming the first hop it would refuse.
 
+use std::collections::BTreeMap;
+
 use sigbundle::audit::{Action, AuditLog};
+use sigbundle::digest::Digest;
 use sigbundle::error::Error;
 use sigbundle::resolve::Spec;
 use sigbundle::step::{audited, StepDone};
 use sigbundle::text::escape_name;
 use sigbundle::update_path::{check, plan, ChannelGraph, PathStart};
+use sigbundle::verify::verify_release_signature;
 
 use super::{check_options, json_on_failure};
 use crate::args::unpack::CheckPathArgs;
@@ -47,8 +51,13 @@ pub fn run(a: CheckPathArgs, log: &AuditLog) -> CommandResult {
         Ok(StepDone::ok((), None))
     });
     let (b, _) = json_on_failure(result, &a.bundle, a.json)?;
-    let hops = check(&path, &b);
-    let refused = hops.iter().find(|h| h.signatures == 0);
+    let in_cluster = if a.cluster.given() {
+        Some(in_cluster(&a, &path, &opts)?)
+    } else {
+        None
+    };
+    let hops = check(&path, &b, in_cluster.as_ref());
+    let refused = hops.iter().find(|h| !h.carried());
     if a.json {
         print_json(&PathChecked {
             ok: refused.is_none(),
@@ -71,16 +80,48 @@ pub fn run(a: CheckPathArgs, log: &AuditLog) -> CommandResult {
             Ok(Outcome::Success)
         }
         Some(h) => {
-            let missing = hops.iter().filter(|h| h.signatures == 0).count();
+            let missing = hops.iter().filter(|h| !h.carried()).count();
+            let holder = if a.cluster.given() {
+                format!(
+                    "neither {} nor the cluster holds a",
+                    escape_name(&a.bundle.display().to_string())
+                )
+            } else {
+                format!("{} holds no", escape_name(&a.bundle.display().to_string()))
+            };
             errln!(
-                "unpack: the cluster would refuse the update {} → {}: {} holds no valid signature of {} ({missing} of {} hop(s) not carried)",
+                "unpack: the cluster would refuse the update {} → {}: {holder} valid signature of {} ({missing} of {} hop(s) not carried)",
                 h.from,
                 h.to.version,
-                escape_name(&a.bundle.display().to_string()),
                 h.to.digest,
                 hops.len()
             );
             Ok(Outcome::VerificationFailed)
         }
     }
+}
+
+/// Valid signatures of each hop's release in the cluster's signature ConfigMaps, judged as the
+/// bundle's are (the same release keys, `--strict` or not).
+fn in_cluster(
+    a: &CheckPathArgs,
+    path: &sigbundle::update_path::UpdatePlan,
+    opts: &sigbundle::bundle::CheckOptions,
+) -> Result<BTreeMap<Digest, usize>, Error> {
+    let held = sigbundle::cluster::signatures_blocking(&a.cluster.target())?;
+    Ok(path
+        .hops
+        .iter()
+        .map(|h| {
+            let valid = held.get(&h.digest).map_or(0, |sigs| {
+                sigs.iter()
+                    .filter(|s| {
+                        let r = verify_release_signature(&opts.release_keys, &h.digest, s, opts.now, opts.strict);
+                        r.verdict.is_valid()
+                    })
+                    .count()
+            });
+            (h.digest, valid)
+        })
+        .collect())
 }

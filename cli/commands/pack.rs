@@ -241,6 +241,7 @@ fn options(a: &PackArgs, bar: Option<indicatif::ProgressBar>) -> Result<PackOpti
         allow_missing: a.allow_missing,
         all_stores: a.all_stores,
         fetcher: Fetcher::new(fetch_config(a))?,
+        carried: sigbundle::carried::Carried::read(&a.exclude_carried)?,
         dry_run: a.dry_run,
         progress: Some(progress(bar, a.quiet)),
     })
@@ -346,7 +347,24 @@ fn say(a: &PackArgs, summary: &PackSummary) -> Result<(), Error> {
             summary.missing.len()
         );
     } else if !a.quiet {
-        let Some(b) = &summary.bundle else { return Ok(()) };
+        if summary.carried > 0 {
+            errln!(
+                "{} release(s) left out as already carried (--exclude-carried: {} earlier bundle(s){})",
+                summary.carried,
+                a.exclude_carried.len(),
+                if summary.bundle.is_some() {
+                    ", recorded in the manifest"
+                } else {
+                    ""
+                }
+            );
+        }
+        let Some(b) = &summary.bundle else {
+            if summary.carried > 0 {
+                errln!("nothing new to carry: every release asked for was carried before; no bundle written");
+            }
+            return Ok(());
+        };
         if !summary.missing.is_empty() {
             errln!(
                 "{} release(s) packed without a valid signature (--allow-missing; each said above), recorded as missing in the manifest",

@@ -59,6 +59,7 @@ fn base() -> &'static [(Vec<u8>, Vec<u8>)] {
                 incomplete: vec![],
             }],
             missing: vec![],
+            reduced_against: vec![],
             members: vec![Member {
                 path: path.clone(),
                 size: SIG.len() as u64,

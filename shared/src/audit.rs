@@ -567,6 +567,10 @@ pub struct Receipt {
     pub created: String,
     pub packer: String,
     pub releases: Vec<String>,
+    /// Per release, the sha256 of each signature carried (`pack --exclude-carried` leaves them
+    /// out next time); absent in receipts written before.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub signatures: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Receipt {
@@ -593,6 +597,54 @@ impl Receipt {
         let mut v = serde_json::to_vec(self).expect("a receipt serializes");
         v.push(b'\n');
         v
+    }
+}
+
+/// The `kind` of an inventory file.
+pub const INVENTORY_KIND: &str = "sigbundle-inventory";
+
+/// What the air-gapped side holds, from its audit log (`unpack audit --inventory`): every
+/// release and signature a successful emit or apply (not a dry run) put in place, and the
+/// log's head; carried back, `pack --exclude-carried` leaves it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    pub kind: String,
+    /// When it was made (RFC 3339).
+    pub created: String,
+    /// The hash of the newest record it was made from (none in an empty log).
+    pub audit_head: Option<String>,
+    /// Per release digest, the sha256 of each signature in place.
+    pub releases: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Inventory {
+    /// The inventory of `records` (oldest first).
+    pub fn of(records: &[Record]) -> Inventory {
+        let mut releases: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+            std::collections::BTreeMap::new();
+        let delivered = |r: &Record| {
+            r.outcome == Outcome::Ok.as_str()
+                && matches!(r.action.as_str(), "emit" | "apply")
+                && !matches!(r.destination, Some(Destination::Cluster { dry_run: true, .. }))
+        };
+        for r in records.iter().filter(|r| delivered(r)) {
+            for rel in &r.releases {
+                releases
+                    .entry(rel.digest.clone())
+                    .or_default()
+                    .extend(rel.signatures.iter().cloned());
+            }
+        }
+        Inventory {
+            kind: INVENTORY_KIND.to_string(),
+            created: crate::verify::rfc3339(crate::verify::unix(std::time::SystemTime::now())),
+            audit_head: records.last().and_then(|r| r.hash.clone()),
+            releases: releases
+                .into_iter()
+                .map(|(d, s)| (d, s.into_iter().collect()))
+                .collect(),
+        }
     }
 }
 

@@ -617,27 +617,7 @@ pub fn plan_client(bundle: &VerifiedBundle) -> ApplyReport {
 
 /// Plan and apply every release of a verified bundle.
 pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions) -> Result<ApplyReport, ClusterError> {
-    let kc_err = |reason: String| ClusterError::Kubeconfig {
-        path: target.kubeconfig.clone(),
-        reason,
-    };
-    let (kubeconfig, identity) = resolve(target)?;
-    let options = KubeConfigOptions {
-        context: Some(FLAGS_ONLY.into()),
-        ..KubeConfigOptions::default()
-    };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| kc_err(crate::text::error_chain(&e)))?;
-    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-    let mut config = config;
-    // Named in the cluster's audit log, as kubectl is (kube sends no User-Agent of its own).
-    config.headers.push((
-        reqwest::header::USER_AGENT,
-        reqwest::header::HeaderValue::from_static(USER_AGENT),
-    ));
-    let client = Client::try_from(config).map_err(|e| kc_err(crate::text::error_chain(&e)))?;
-    let api: Api<K8sConfigMap> = Api::namespaced(client, NAMESPACE);
+    let (api, server, identity) = connect(target).await?;
     let report = ApplyReport {
         server: Some(server.clone()),
         context: identity.context,
@@ -658,6 +638,62 @@ pub async fn apply(bundle: &VerifiedBundle, target: &Target, opts: ApplyOptions)
             error: Box::new(error),
         }),
     }
+}
+
+/// The signatures the cluster holds in its signature ConfigMaps (labelled as the CVO reads
+/// them, in `openshift-config-managed`), by release digest, in key order.
+pub fn signatures_blocking(target: &Target) -> Result<BTreeMap<crate::digest::Digest, Vec<Vec<u8>>>, ClusterError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ClusterError::Runtime)?
+        .block_on(async {
+            let (api, server, _) = connect(target).await?;
+            let list = api
+                .list(&ListParams::default().labels(LABEL))
+                .await
+                .map_err(|e| api_error(&server, "list", &format!("configmaps -l {LABEL} in {NAMESPACE}"), e))?;
+            let mut out: BTreeMap<crate::digest::Digest, Vec<Vec<u8>>> = BTreeMap::new();
+            for cm in list.items {
+                for (key, value) in cm.binary_data.unwrap_or_default() {
+                    // `sha256-<hex>-<n>`, as oc writes the keys.
+                    let digest = key
+                        .strip_prefix("sha256-")
+                        .and_then(|rest| rest.rsplit_once('-'))
+                        .and_then(|(hex, n)| n.parse::<u32>().ok().and(crate::digest::Digest::from_hex(hex).ok()));
+                    if let Some(d) = digest {
+                        out.entry(d).or_default().push(value.0);
+                    }
+                }
+            }
+            Ok(out)
+        })
+}
+
+/// A client for the ConfigMaps of [`NAMESPACE`], from the kubeconfig and flags as `kubectl`
+/// reads them: the API, the server's URL, and who asks.
+async fn connect(target: &Target) -> Result<(Api<K8sConfigMap>, String, Identity), ClusterError> {
+    let kc_err = |reason: String| ClusterError::Kubeconfig {
+        path: target.kubeconfig.clone(),
+        reason,
+    };
+    let (kubeconfig, identity) = resolve(target)?;
+    let options = KubeConfigOptions {
+        context: Some(FLAGS_ONLY.into()),
+        ..KubeConfigOptions::default()
+    };
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| kc_err(crate::text::error_chain(&e)))?;
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let mut config = config;
+    // Named in the cluster's audit log, as kubectl is (kube sends no User-Agent of its own).
+    config.headers.push((
+        reqwest::header::USER_AGENT,
+        reqwest::header::HeaderValue::from_static(USER_AGENT),
+    ));
+    let client = Client::try_from(config).map_err(|e| kc_err(crate::text::error_chain(&e)))?;
+    Ok((Api::namespaced(client, NAMESPACE), server, identity))
 }
 
 /// The LIST, the applies and the read-back, against one client.

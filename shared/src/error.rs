@@ -2,8 +2,8 @@
 //! usage or I/O), as the binaries' exit policy needs it.
 
 use crate::{
-    audit, bundle, cluster, cosign, digest, fsutil, keyring, packer_key, packing, registry, resolve, store, unpack,
-    update_path, verify,
+    audit, bundle, carried, cluster, cosign, digest, fsutil, keyring, packer_key, packing, registry, resolve, store,
+    unpack, update_path, verify,
 };
 
 pub use crate::exit::ExitClass;
@@ -39,6 +39,8 @@ pub enum Error {
     Cosign(#[from] cosign::CosignError),
     #[error(transparent)]
     UpdatePath(#[from] update_path::PathError),
+    #[error(transparent)]
+    Carried(#[from] carried::CarriedError),
     /// A usage problem found after argument parsing (e.g. a missing option combination).
     #[error("{0}")]
     Usage(String),

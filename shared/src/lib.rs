@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod bundle;
+pub mod carried;
 pub mod cluster;
 pub mod configmap;
 pub mod cosign;

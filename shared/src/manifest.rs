@@ -68,6 +68,10 @@ pub struct Manifest {
     #[serde(default)]
     pub missing: Vec<Missing>,
     pub members: Vec<Member>,
+    /// The bundles this one was reduced against (`pack --exclude-carried`), by sha256: what
+    /// they carried is left out. Absent in a bundle packed whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reduced_against: Vec<String>,
 }
 
 /// One release and its signatures.

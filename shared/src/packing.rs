@@ -146,6 +146,8 @@ pub struct PackOptions {
     pub dry_run: bool,
     /// Called with a line of progress for each release done (for the binary to show).
     pub progress: Option<Progress>,
+    /// What earlier bundles carried (`--exclude-carried`): left out of this one.
+    pub carried: crate::carried::Carried,
 }
 
 /// `SOURCE_DATE_EPOCH` when set, else now.
@@ -213,6 +215,8 @@ pub struct PackSummary {
     pub elapsed_seconds: f64,
     #[serde(skip)]
     pub outcomes: Vec<ReleaseOutcome>,
+    /// Releases left out as already carried (`--exclude-carried`).
+    pub carried: usize,
     /// A real run would have failed for missing releases (set by dry runs, which go on).
     #[serde(skip)]
     pub would_fail: bool,
@@ -241,6 +245,38 @@ pub fn collapse(requests: &[Request]) -> BTreeMap<Digest, BTreeSet<String>> {
         m.entry(r.digest).or_default().insert(r.name.clone());
     }
     m
+}
+
+/// Leave out what earlier bundles carried: a release whose valid signatures were all carried is
+/// dropped (counted); of one with a new signature, the carried signatures are dropped when the
+/// new ones alone satisfy every trust entry (so the bundle still verifies on its own), else it
+/// is carried again whole.
+fn leave_out_carried(outcomes: &mut Vec<ReleaseOutcome>, opts: &PackOptions) -> usize {
+    if opts.carried.is_empty() {
+        return 0;
+    }
+    let before = outcomes.len();
+    outcomes.retain_mut(|o| {
+        let Some(old) = opts.carried.signatures(&o.digest) else {
+            return true;
+        };
+        let is_old = |j: &FetchedSignature| j.report.verdict.is_valid() && old.contains(&j.sha256);
+        let (valid, new) = (
+            o.valid().count(),
+            o.valid().filter(|j| !old.contains(&j.sha256)).count(),
+        );
+        if valid > 0 && new == 0 {
+            return false;
+        }
+        let new_alone = opts
+            .release_keys
+            .unsatisfied_by(o.valid().filter(|j| !old.contains(&j.sha256)).map(|j| &j.report));
+        if new > 0 && new_alone.is_empty() {
+            o.signatures.retain(|j| !is_old(j));
+        }
+        true
+    });
+    before - outcomes.len()
 }
 
 /// Fetch and judge the signatures of every digest, concurrently.
@@ -389,8 +425,13 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         return Err(PackError::NothingRequested);
     }
     check_output(opts)?;
-    let wanted = collapse(requests);
+    let mut wanted = collapse(requests);
+    // Releases a receipt says were carried whole are not even fetched.
+    let before = wanted.len();
+    wanted.retain(|d, _| !opts.carried.whole(d));
+    let mut carried = before - wanted.len();
     let mut outcomes = collect(&wanted, opts).await?;
+    carried += leave_out_carried(&mut outcomes, opts);
     let missing = missing_releases(&outcomes);
     let would_fail = missing_fails(missing.len(), outcomes.len(), opts.allow_missing);
     if !opts.dry_run && would_fail {
@@ -415,8 +456,11 @@ pub async fn pack(requests: &[Request], opts: &PackOptions) -> Result<PackSummar
         elapsed_seconds: 0.0,
         outcomes: Vec::new(),
         would_fail,
+        carried,
     };
-    if !opts.dry_run {
+    // Everything was carried before: nothing new, no bundle (said by the caller).
+    let nothing_new = outcomes.is_empty() && carried > 0;
+    if !opts.dry_run && !nothing_new {
         summary.bundle = Some(write_output(opts, &manifest, &members)?);
     }
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
@@ -546,6 +590,16 @@ pub(crate) fn write_receipt(
         created: manifest.created.clone(),
         packer: manifest.packer.clone(),
         releases: manifest.releases.iter().map(|r| r.digest.to_string()).collect(),
+        signatures: manifest
+            .releases
+            .iter()
+            .map(|r| {
+                (
+                    r.digest.to_string(),
+                    r.signatures.iter().map(|s| s.sha256.clone()).collect(),
+                )
+            })
+            .collect(),
     };
     let rpath = Receipt::path_for(path);
     write_atomic(&rpath, 0o644, Overwrite::Always, |w| w.write_all(&r.to_line()))?;
@@ -655,6 +709,7 @@ fn build_manifest(
                 reason: m.reason.clone(),
             })
             .collect(),
+        reduced_against: opts.carried.bundles.clone(),
         members: members
             .iter()
             .map(|(p, b)| Member {

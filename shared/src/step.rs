@@ -205,6 +205,7 @@ mod tests {
                 incomplete: vec![],
             }],
             missing: vec![],
+            reduced_against: vec![],
             members: vec![Member {
                 path: path.clone(),
                 size: sig.len() as u64,

@@ -252,13 +252,28 @@ pub struct HopCheck {
     pub from: String,
     #[serde(flatten)]
     pub to: Hop,
-    /// Valid signatures of `to` in the bundle (0: the cluster would refuse this update).
+    /// Valid signatures of `to` in the bundle.
     pub signatures: usize,
+    /// Valid signatures of `to` the cluster's signature ConfigMaps hold (when it was asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_cluster: Option<usize>,
+}
+
+impl HopCheck {
+    /// Whether the cluster would accept this update: a valid signature in the bundle, or
+    /// already in the cluster.
+    pub fn carried(&self) -> bool {
+        self.signatures > 0 || self.in_cluster.is_some_and(|n| n > 0)
+    }
 }
 
 /// Every hop of `plan` against a verified bundle: the cluster accepts an update only with a
 /// valid signature of the release it updates to.
-pub fn check(plan: &UpdatePlan, bundle: &crate::bundle::VerifiedBundle) -> Vec<HopCheck> {
+pub fn check(
+    plan: &UpdatePlan,
+    bundle: &crate::bundle::VerifiedBundle,
+    in_cluster: Option<&BTreeMap<Digest, usize>>,
+) -> Vec<HopCheck> {
     let mut at = plan.from.version.clone();
     plan.hops
         .iter()
@@ -271,6 +286,7 @@ pub fn check(plan: &UpdatePlan, bundle: &crate::bundle::VerifiedBundle) -> Vec<H
                 from,
                 to: h.clone(),
                 signatures,
+                in_cluster: in_cluster.map(|m| m.get(&h.digest).copied().unwrap_or(0)),
             }
         })
         .collect()
