@@ -56,6 +56,16 @@ pub fn data_key(digest: &Digest, n: usize) -> String {
     format!("sha256-{}-{n}", digest.hex())
 }
 
+/// The release and N of a `binaryData` key `sha256-<hex>-<N>` (`oc`'s and oc-mirror's keys,
+/// and the CVO's own, 0-based); `None` for a key of another shape.
+pub fn parse_data_key(key: &str) -> Option<(Digest, u64)> {
+    let (hex, n) = key.strip_prefix("sha256-")?.rsplit_once('-')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((Digest::from_hex(hex).ok()?, n.parse().ok()?))
+}
+
 /// The file name `oc` writes for a release: `signature-sha256-<first 16 hex>.json`
 /// (`.yaml` for YAML).
 pub fn file_name(digest: &Digest, format: Format) -> String {
@@ -151,13 +161,7 @@ pub fn read_signatures(bytes: &[u8]) -> Result<Vec<(Digest, u64, Vec<u8>)>, Stri
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut out = Vec::with_capacity(o.binary_data.len());
     for (key, value) in &o.binary_data {
-        let parsed = key.strip_prefix("sha256-").and_then(|rest| {
-            let (hex, n) = rest.rsplit_once('-')?;
-            let digest = Digest::parse(&format!("sha256:{hex}")).ok()?;
-            let n: u64 = n.parse().ok()?;
-            Some((digest, n))
-        });
-        let Some((digest, n)) = parsed else {
+        let Some((digest, n)) = parse_data_key(key) else {
             return Err(format!(
                 "ConfigMap {name}: key {:?} is not sha256-<64 hex>-<N>",
                 crate::text::escape_name(key)
@@ -210,6 +214,22 @@ mod tests {
         assert!(read_signatures(bad_key.as_bytes())
             .unwrap_err()
             .contains("is not sha256-"));
+    }
+
+    #[test]
+    fn data_keys_parse_back() {
+        let d = Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap();
+        assert_eq!(parse_data_key(&data_key(&d, 12)), Some((d, 12)));
+        assert_eq!(parse_data_key(&format!("sha256-{}-0", d.hex())), Some((d, 0)));
+        for bad in [
+            format!("sha256-{}-", d.hex()),
+            format!("sha256-{}-+1", d.hex()),
+            format!("sha256-{}", d.hex()),
+            format!("sha256-{}-1", "ab".repeat(31)),
+            format!("sha512-{}-1", d.hex()),
+        ] {
+            assert_eq!(parse_data_key(&bad), None, "{bad}");
+        }
     }
 
     #[test]
