@@ -136,7 +136,8 @@ pub struct EmitArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Write one ConfigMap file per release into this folder (for `oc apply -f`)
+    /// Write one ConfigMap file per release into this folder (for `oc apply -f`), or what
+    /// --format names
     #[arg(long, value_name = "DIR")]
     pub to_dir: Option<PathBuf>,
     /// File format with --to-dir
