@@ -324,7 +324,17 @@ pub fn files(files: &[EmittedFile]) -> String {
             FileAction::Unchanged => "unchanged",
             FileAction::Replaced => "replaced",
         };
-        let _ = writeln!(out, "{action:9} {} ({})", f.path.display(), f.digest);
+        let what = match (&f.digest, f.kind) {
+            (Some(d), _) => d.clone(),
+            (None, kind) if f.releases.is_empty() => kind.unwrap_or("file").to_string(),
+            (None, kind) => format!(
+                "{}: {} release(s), {} signature(s)",
+                kind.unwrap_or("file"),
+                f.releases.len(),
+                f.signatures
+            ),
+        };
+        let _ = writeln!(out, "{action:9} {} ({what})", f.path.display());
     }
     out
 }

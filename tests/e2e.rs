@@ -574,13 +574,32 @@ fn emit_written_while_verifying_leaves_nothing_when_refused_late() {
     // The audit log's folder ("state") is made by the first run.
     let beside = || env.ls(".").into_iter().filter(|n| n != "state").collect::<Vec<_>>();
     let before = beside();
-    for dest in ["new1/new2/out", "existing", "existing/out"] {
-        env.run("unpack", &["emit", "x.tar", "--allow-unsigned", "--to-dir", dest])
-            .code(1)
-            .stderr_has("bundle rejected")
-            .stderr_has("digest-mismatch");
-        assert_eq!(beside(), before, "{dest}: something was left beside the bundle");
-        assert!(env.ls("existing").is_empty(), "{dest}: something was left in existing/");
+    // Every --to-dir format alike, the fleet ones (rendered once the bundle passed) too.
+    for format in ["oc-json", "kustomize", "acm-policy", "oc-mirror"] {
+        for dest in ["new1/new2/out", "existing", "existing/out"] {
+            let args = [
+                "emit",
+                "x.tar",
+                "--allow-unsigned",
+                "--to-dir",
+                dest,
+                "--format",
+                format,
+            ];
+            env.run("unpack", &args)
+                .code(1)
+                .stderr_has("bundle rejected")
+                .stderr_has("digest-mismatch");
+            assert_eq!(
+                beside(),
+                before,
+                "{format} {dest}: something was left beside the bundle"
+            );
+            assert!(
+                env.ls("existing").is_empty(),
+                "{format} {dest}: something was left in existing/"
+            );
+        }
     }
     // The good bundle: two folders made, the files in place, nothing hidden beside them.
     env.pack_unsigned("b.tar", "none").code(0);

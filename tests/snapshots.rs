@@ -221,6 +221,35 @@ fn emit_configmaps() {
 }
 
 #[test]
+fn emit_for_fleets() {
+    let env = Env::for_snapshots();
+    env.pack_unsigned("u.tar.zst", "zstd").code(0);
+    let emit = |extra: &[&str]| {
+        let mut args = vec!["emit", "u.tar.zst", "--allow-unsigned"];
+        args.extend(extra);
+        env.run("unpack", &args)
+    };
+    let r = emit(&["--to-dir", "k", "--format", "kustomize"]);
+    assert_run_snapshot!("emit_kustomize", r, env);
+    let r = emit(&[
+        "--to-dir",
+        "acm",
+        "--format",
+        "acm-policy",
+        "--placement-label",
+        "env=prod",
+    ]);
+    assert_run_snapshot!("emit_acm_policy", r, env);
+    let r = emit(&["--to-dir", "cr", "--format", "oc-mirror"]);
+    assert_run_snapshot!("emit_oc_mirror", r, env);
+    let r = emit(&["--to-dir", "cr", "--format", "oc-mirror", "--json"]);
+    assert_run_snapshot!("emit_oc_mirror_json", r, env);
+    let r = emit(&["--to-dir", "cr", "--format", "acm-policy"]);
+    assert_run_snapshot!("emit_mixed_formats", r, env);
+    assert_eq!(env.ls("cr").len(), 2);
+}
+
+#[test]
 fn emit_store_dir_and_one_signature() {
     let env = Env::for_snapshots();
     env.pack_unsigned("u.tar.zst", "zstd").code(0);

@@ -181,9 +181,11 @@ pub struct PackArgs {
     /// Repository bare versions are tags of (<version>-<arch>)
     #[arg(long, value_name = "REPO", default_value = resolve::DEFAULT_RELEASE_REPO, help_heading = "Inputs")]
     pub release_repo: String,
-    /// Signature store: a folder in the mirror layout or an http(s) URL; repeatable, tried in
-    /// order [default: Red Hat's two stores]
-    #[arg(long = "store", value_name = "DIR|URL", help_heading = "Stores")]
+    /// Signature store: a folder in the mirror layout or an http(s) URL; or signatures already
+    /// made into ConfigMaps: oc-mirror's signature-configmap.json (or .yaml), one of oc's
+    /// signature-sha256-*.json, or a folder of them; repeatable, tried in order [default: Red
+    /// Hat's two stores]
+    #[arg(long = "store", value_name = "DIR|URL|FILE", help_heading = "Stores")]
     pub stores: Vec<String>,
     /// Collect from every store, not only the first with a valid signature
     #[arg(long, help_heading = "Stores")]

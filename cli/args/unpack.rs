@@ -131,6 +131,11 @@ pub struct InspectArgs {
   # One ConfigMap per release, as `oc adm release mirror` writes them, then apply them
   unpack emit sigs.tar.zst --packer-key packer.pub.asc --to-dir ./configmaps
   oc apply -f ./configmaps
+  # Fleets: a kustomization (Argo CD, kubectl apply -k), ACM policies, oc-mirror's ConfigMap
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --to-dir ./sigs --format kustomize
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --to-dir ./acm --format acm-policy \
+      --placement-label env=prod --policy-namespace policies
+  unpack emit sigs.tar.zst --packer-key packer.pub.asc --to-dir ./cr --format oc-mirror
   # A signature store for a web server (spec.signatureStores), and the patch that points at it
   unpack emit sigs.tar.zst --packer-key packer.pub.asc --store-dir /srv/sigs --store-url https://sigs.internal/
   # One bare signature on stdout
@@ -142,12 +147,21 @@ pub struct EmitArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Write one ConfigMap file per release into this folder (for `oc apply -f`)
+    /// Write one ConfigMap file per release into this folder (for `oc apply -f`), or what
+    /// --format names
     #[arg(long, value_name = "DIR")]
     pub to_dir: Option<PathBuf>,
     /// File format with --to-dir
     #[arg(long, value_enum, default_value_t = FormatArg::OcJson)]
     pub format: FormatArg,
+    /// With --format acm-policy: select managed clusters with this label; repeatable (all must
+    /// match) [default: vendor=OpenShift]
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub placement_label: Vec<String>,
+    /// With --format acm-policy: the hub namespace of the Policy, Placement and PlacementBinding
+    /// (it needs a ManagedClusterSetBinding for the Placement to select any cluster)
+    #[arg(long, value_name = "NS", default_value = "policies")]
+    pub policy_namespace: String,
     /// Write the signatures in the mirror layout into this folder (a signature store)
     #[arg(long, value_name = "DIR")]
     pub store_dir: Option<PathBuf>,
@@ -452,6 +466,14 @@ pub enum FormatArg {
     OcJson,
     /// The same objects as YAML
     Yaml,
+    /// The oc-json files and a kustomization.yaml listing them (`kubectl apply -k DIR`)
+    Kustomize,
+    /// ACM Policies enforcing each ConfigMap on the clusters a Placement selects, with a
+    /// PlacementBinding (`oc apply -f DIR` on the hub)
+    AcmPolicy,
+    /// One ConfigMap `mirrored-release-signatures` as oc-mirror v2 writes it
+    /// (signature-configmap.json and .yaml; numbered parts past 1 MiB)
+    OcMirror,
 }
 
 /// A record hash: 64 hexadecimal digits.

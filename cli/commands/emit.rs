@@ -9,8 +9,9 @@ use sigbundle::bundle::{ReleaseSink, VerifiedBundle};
 use sigbundle::configmap::Format;
 use sigbundle::digest::Digest;
 use sigbundle::error::Error;
+use sigbundle::fleet::AcmOptions;
 use sigbundle::step::{audited, StepDone};
-use sigbundle::unpack::{self, DirEmitter};
+use sigbundle::unpack::{self, DirEmitter, DirFormat};
 
 use super::{check_options, json_on_failure};
 use crate::args::unpack::{EmitArgs, FormatArg};
@@ -19,12 +20,23 @@ use crate::json::Emitted;
 use crate::printer::{print_json, stdout_is_terminal, write_stdout, write_text};
 use crate::{errln, outln};
 
-/// The ConfigMap format of `--format`, and its name for the audit record.
-fn format_of(format: FormatArg) -> (Format, &'static str) {
-    match format {
-        FormatArg::OcJson => (Format::OcJson, "oc-json"),
-        FormatArg::Yaml => (Format::Yaml, "yaml"),
+/// What `--to-dir` writes, from `--format` and the ACM options (which only `acm-policy` takes).
+fn dir_format(a: &EmitArgs) -> Result<DirFormat, Error> {
+    let acm_only = !a.placement_label.is_empty() || a.policy_namespace != "policies";
+    if acm_only && !matches!(a.format, FormatArg::AcmPolicy) {
+        return Err(Error::Usage(
+            "--placement-label and --policy-namespace go with --format acm-policy".into(),
+        ));
     }
+    Ok(match a.format {
+        FormatArg::OcJson => DirFormat::PerRelease(Format::OcJson),
+        FormatArg::Yaml => DirFormat::PerRelease(Format::Yaml),
+        FormatArg::Kustomize => DirFormat::Kustomize,
+        FormatArg::AcmPolicy => DirFormat::AcmPolicy(
+            AcmOptions::new(&a.policy_namespace, &a.placement_label).map_err(|e| Error::Usage(e.to_string()))?,
+        ),
+        FormatArg::OcMirror => DirFormat::OcMirror,
+    })
 }
 
 pub fn run(a: EmitArgs, log: &AuditLog) -> CommandResult {
@@ -38,12 +50,15 @@ pub fn run(a: EmitArgs, log: &AuditLog) -> CommandResult {
         Some(d) => Some(Digest::parse(d)?),
         None => None,
     };
-    let emitter = a
-        .to_dir
-        .as_ref()
-        .map(|d| DirEmitter::new(d, format_of(a.format).0, a.force));
-    // The bodies are kept only when no emitter takes each release as it is verified.
-    let opts = check_options(&a.check, &a.bundle, emitter.is_none())?;
+    let format = dir_format(&a)?;
+    if a.to_dir.is_none() && !matches!(format, DirFormat::PerRelease(Format::OcJson)) {
+        return Err(Error::Usage("--format goes with --to-dir".into()));
+    }
+    let needs_bodies = format.needs_bodies();
+    let emitter = a.to_dir.as_ref().map(|d| DirEmitter::new(d, format, a.force));
+    // The bodies are kept only when no emitter takes each release as it is verified, or when
+    // the emitter renders an aggregate of every release at the end.
+    let opts = check_options(&a.check, &a.bundle, emitter.is_none() || needs_bodies)?;
     let sink = emitter.as_ref().map(|e| e as &dyn ReleaseSink);
     let result = audited(log, &a.bundle, Action::Emit, &opts, sink, |b| {
         let destination = match (wanted, &a.store_dir, &emitter) {
@@ -126,7 +141,7 @@ fn to_oci_dir(b: &VerifiedBundle, dir: &Path, a: &EmitArgs) -> Result<Destinatio
 
 fn to_configmaps(b: &VerifiedBundle, emitter: &DirEmitter, a: &EmitArgs) -> Result<Destination, Error> {
     let dir = a.to_dir.as_ref().expect("an emitter is made for --to-dir");
-    let files = emitter.commit()?;
+    let files = emitter.commit(b)?;
     if a.json {
         print_json(&Emitted {
             ok: true,
@@ -136,8 +151,20 @@ fn to_configmaps(b: &VerifiedBundle, emitter: &DirEmitter, a: &EmitArgs) -> Resu
         });
     } else {
         write_text(&crate::render::files(&files));
+        let (what, how) = match a.format {
+            FormatArg::OcJson | FormatArg::Yaml => ("ConfigMap file(s)", "load them with: oc apply -f"),
+            FormatArg::Kustomize => (
+                "file(s) of a kustomization",
+                "apply it with `oc apply -k`, or point Argo CD at",
+            ),
+            FormatArg::AcmPolicy => ("ACM object file(s)", "apply them on the hub with: oc apply -f"),
+            FormatArg::OcMirror => (
+                "file(s) of oc-mirror's signature ConfigMap",
+                "load them with: oc apply -f",
+            ),
+        };
         errln!(
-            "{} ConfigMap file(s) in {} ({}); load them with: oc apply -f {}",
+            "{} {what} in {} ({}); {how} {}",
             files.len(),
             dir.display(),
             crate::render::tally(&files),
@@ -146,6 +173,6 @@ fn to_configmaps(b: &VerifiedBundle, emitter: &DirEmitter, a: &EmitArgs) -> Resu
     }
     Ok(Destination::ConfigmapDir {
         path: dir.display().to_string(),
-        format: format_of(a.format).1.to_string(),
+        format: emitter.format_name().to_string(),
     })
 }

@@ -657,11 +657,7 @@ pub fn signatures_blocking(target: &Target) -> Result<BTreeMap<crate::digest::Di
             for cm in list.items {
                 for (key, value) in cm.binary_data.unwrap_or_default() {
                     // `sha256-<hex>-<n>`, as oc writes the keys.
-                    let digest = key
-                        .strip_prefix("sha256-")
-                        .and_then(|rest| rest.rsplit_once('-'))
-                        .and_then(|(hex, n)| n.parse::<u32>().ok().and(crate::digest::Digest::from_hex(hex).ok()));
-                    if let Some(d) = digest {
+                    if let Some((d, _)) = crate::configmap::parse_data_key(&key) {
                         out.entry(d).or_default().push(value.0);
                     }
                 }

@@ -18,6 +18,7 @@ pub mod cosign;
 pub mod digest;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod fsutil;
 pub mod graph;
 pub mod isc;

@@ -2,8 +2,12 @@
 //! HTTP(S), as the cluster does (N = 1, 2, … until the first 404, at most 9; an empty body or a
 //! failed request for one N does not end the search, as it does not for the cluster), with
 //! timeouts, retries with backoff and jitter, and redirects only to https or the same host.
+//! Signatures already made into ConfigMaps (a file `oc-mirror` or `oc` wrote, or a folder of
+//! `oc`'s files) are a store too, read once when named.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::digest::Digest;
@@ -34,6 +38,8 @@ pub enum StoreError {
     Ca { path: PathBuf, reason: String },
     #[error("cannot set up the HTTP client: {reason}")]
     Client { reason: String },
+    #[error("{path}: {reason}")]
+    ConfigMap { path: PathBuf, reason: String },
 }
 
 /// A signature store.
@@ -43,6 +49,112 @@ pub enum Store {
     Dir(PathBuf),
     /// An http(s) base URL (no trailing slash).
     Http(String),
+    /// Signature ConfigMaps already made: one file (oc-mirror's `signature-configmap.json` or
+    /// `.yaml`, or one of `oc`'s `signature-sha256-*.json`), or a folder of them; read whole
+    /// when named, each release's signatures in key order.
+    ConfigMaps {
+        path: PathBuf,
+        signatures: Arc<BTreeMap<Digest, Vec<Vec<u8>>>>,
+    },
+}
+
+/// The most a ConfigMap file may hold to be read as a store (a ConfigMap holds at most 1 MiB;
+/// YAML or indented JSON may be larger).
+const MAX_CONFIGMAP_FILE: u64 = 16 << 20;
+
+/// Whether `name` is a ConfigMap file `oc` or `oc-mirror` (or `unpack emit`) writes:
+/// `signature-sha256-<16 hex>.json|yaml` or `signature-configmap[-N].json|yaml`.
+fn is_configmap_file(name: &str, ext: &str) -> bool {
+    let Some(stem) = name.strip_suffix(ext) else {
+        return false;
+    };
+    let hex16 = |h: &str| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit());
+    let part = |p: &str| {
+        p.is_empty()
+            || p.strip_prefix('-')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    stem.strip_prefix("signature-sha256-").is_some_and(hex16)
+        || stem.strip_prefix("signature-configmap").is_some_and(part)
+}
+
+/// Read signature ConfigMaps from a file, or from every ConfigMap file in a folder (the `.json`
+/// ones; the `.yaml` ones when there are none, so oc-mirror's two copies are read once).
+fn load_configmaps(path: &Path) -> Result<Store, StoreError> {
+    let bad = |reason: String| StoreError::ConfigMap {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let names: Vec<String> = std::fs::read_dir(path)
+            .map_err(|source| StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        let of = |ext: &str| {
+            let mut v: Vec<&String> = names.iter().filter(|n| is_configmap_file(n, ext)).collect();
+            v.sort();
+            v.into_iter().map(|n| path.join(n)).collect::<Vec<_>>()
+        };
+        let json = of(".json");
+        if json.is_empty() {
+            of(".yaml")
+        } else {
+            json
+        }
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut signatures: BTreeMap<Digest, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+    for file in &files {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(file)
+            .and_then(|f| f.take(MAX_CONFIGMAP_FILE + 1).read_to_end(&mut bytes))
+            .map_err(|source| StoreError::Io {
+                path: file.clone(),
+                source,
+            })?;
+        if bytes.len() as u64 > MAX_CONFIGMAP_FILE {
+            return Err(StoreError::ConfigMap {
+                path: file.clone(),
+                reason: format!("larger than {MAX_CONFIGMAP_FILE} bytes; not a ConfigMap"),
+            });
+        }
+        let found = crate::configmap::read_signatures(&bytes).map_err(|reason| StoreError::ConfigMap {
+            path: file.clone(),
+            reason,
+        })?;
+        for (digest, n, body) in found {
+            if body.len() as u64 > MAX_SIGNATURE_BYTES {
+                return Err(StoreError::TooLarge {
+                    url: format!("{} (key sha256-{}-{n})", file.display(), digest.hex()),
+                });
+            }
+            let sigs = signatures.entry(digest).or_default();
+            if !sigs.iter().any(|(_, b)| *b == body) {
+                sigs.push((n, body));
+            }
+        }
+    }
+    if signatures.is_empty() {
+        return Err(bad(
+            "no signature ConfigMap with a sha256-<digest>-<N> key in it (a file oc-mirror or `oc adm release mirror` wrote, or a folder of them)".into(),
+        ));
+    }
+    let signatures = signatures
+        .into_iter()
+        .map(|(d, mut v)| {
+            v.sort_by_key(|(n, _)| *n);
+            (d, v.into_iter().map(|(_, b)| b).collect())
+        })
+        .collect();
+    Ok(Store::ConfigMaps {
+        path: path.to_path_buf(),
+        signatures: Arc::new(signatures),
+    })
 }
 
 impl Store {
@@ -60,16 +172,36 @@ impl Store {
                 });
             }
             Ok(Store::Http(input.trim_end_matches('/').to_string()))
-        } else if let Some(path) = input.strip_prefix("file://") {
-            Ok(Store::Dir(PathBuf::from(path)))
-        } else if input.contains("://") {
+        } else if input.contains("://") && !input.starts_with("file://") {
             Err(StoreError::BadStore {
                 input: input.to_string(),
                 reason: "only http://, https:// and file:// stores (or a folder) are supported".into(),
             })
         } else {
-            Ok(Store::Dir(PathBuf::from(input)))
+            let path = PathBuf::from(input.strip_prefix("file://").unwrap_or(input));
+            if path.is_file() || Store::holds_configmaps(&path) {
+                load_configmaps(&path)
+            } else {
+                Ok(Store::Dir(path))
+            }
         }
+    }
+
+    /// A folder of ConfigMap files and no `sha256=<hex>` folder: signatures `oc` or `oc-mirror`
+    /// wrote as ConfigMaps, not a store in the mirror layout.
+    fn holds_configmaps(path: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return false;
+        };
+        let mut configmaps = false;
+        for e in entries.take(100_000).flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("sha256=") {
+                return false;
+            }
+            configmaps |= is_configmap_file(&name, ".json") || is_configmap_file(&name, ".yaml");
+        }
+        configmaps
     }
 
     /// The default stores.
@@ -114,7 +246,7 @@ impl Store {
                 "not a signature store (no sha256=<digest> folders); {} is one",
                 p.display()
             ),
-            None => "not a signature store (no sha256=<digest> folders in it)".into(),
+            None => "not a signature store (no sha256=<digest> folders in it, and no signature ConfigMap files: signature-sha256-*.json as oc writes them, or oc-mirror's signature-configmap.json)".into(),
         }))
     }
 
@@ -123,6 +255,7 @@ impl Store {
         match self {
             Store::Dir(d) => d.join(digest.signature_file(n)).display().to_string(),
             Store::Http(u) => format!("{u}/{}", digest.signature_file(n)),
+            Store::ConfigMaps { path, .. } => format!("{} (signature {n} of {digest})", path.display()),
         }
     }
 }
@@ -132,6 +265,7 @@ impl std::fmt::Display for Store {
         match self {
             Store::Dir(d) => write!(f, "{}", d.display()),
             Store::Http(u) => f.write_str(u),
+            Store::ConfigMaps { path, .. } => write!(f, "{}", path.display()),
         }
     }
 }
@@ -235,10 +369,23 @@ impl Fetcher {
     /// answering) ends it; a store that gave nothing but failures is an error.
     pub async fn fetch(&self, store: &Store, digest: &Digest) -> Result<Fetched, StoreError> {
         let mut out = Fetched::default();
+        if let Store::ConfigMaps { signatures, .. } = store {
+            // The cluster reads every key of a ConfigMap; a bundle holds what it reads from a
+            // store, the first MAX_SIGNATURES.
+            let sigs = signatures.get(digest).map_or(&[][..], |v| v.as_slice());
+            out.bodies = sigs
+                .iter()
+                .take(MAX_SIGNATURES)
+                .enumerate()
+                .map(|(i, b)| (i + 1, b.clone()))
+                .collect();
+            return Ok(out);
+        }
         for n in 1..=MAX_SIGNATURES {
             let got = match store {
                 Store::Dir(dir) => read_dir_signature(dir, digest, n),
                 Store::Http(_) => self.get_with_retries(&store.location(digest, n)).await,
+                Store::ConfigMaps { .. } => unreachable!("answered above"),
             };
             match got {
                 Ok(Some(body)) if body.is_empty() => {}

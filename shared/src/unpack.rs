@@ -1,5 +1,6 @@
 //! `unpack`: verify a bundle completely, then emit what the cluster needs (ConfigMap files in
-//! the exact `oc` format, or YAML). Nothing is written unless verification passed.
+//! the exact `oc` format, or YAML; or for a fleet engine: kustomize, ACM policies, oc-mirror's
+//! ConfigMap). Nothing is written unless verification passed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use serde::Serialize;
 use crate::bundle::{read_bundle, BundleError, CheckOptions, ReleaseSink, VerifiedBundle};
 use crate::configmap::{file_name, ConfigMap, Format};
 use crate::digest::Digest;
+use crate::fleet::{AcmOptions, FleetError, FleetFile};
 use crate::fsutil::{Batch, EntryKind, SafeDir, StagedDir, WriteError};
 use crate::manifest::Manifest;
 use crate::verify::MAX_SIGNATURE_BYTES;
@@ -27,6 +29,14 @@ pub enum UnpackError {
     OtherFormat { twin: PathBuf, digest: String },
     #[error("{path} is a {kind}, not a regular file; sigbundle neither writes through links nor replaces anything but files: remove it (nothing was written)")]
     NotAFile { path: PathBuf, kind: &'static str },
+    #[error("{found} holds {other} output, and emit --format {format} would mix formats in one folder (`oc apply -f` on it would apply both); emit into another folder, or remove it (nothing was written)")]
+    MixedFormats {
+        found: PathBuf,
+        other: &'static str,
+        format: &'static str,
+    },
+    #[error(transparent)]
+    Fleet(#[from] FleetError),
     #[error("cannot look at {path}: {source}")]
     Inspect { path: PathBuf, source: std::io::Error },
     #[error("cannot create {path}: {source}")]
@@ -113,9 +123,93 @@ pub enum FileAction {
 #[derive(Debug, Clone, Serialize)]
 pub struct EmittedFile {
     pub path: PathBuf,
-    pub digest: String,
+    /// The release of a file that holds one (absent for a file over several releases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     pub signatures: usize,
     pub action: FileAction,
+    /// For a file over several releases (a kustomization, an ACM object, oc-mirror's
+    /// ConfigMap): the kind of object it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    /// For a file over several releases: the releases it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<String>,
+}
+
+/// What `emit --to-dir` writes into its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirFormat {
+    /// One ConfigMap file per release: `oc`'s exact JSON, or YAML.
+    PerRelease(Format),
+    /// `oc`'s JSON files and a `kustomization.yaml` listing them.
+    Kustomize,
+    /// ACM Policies, a Placement and a PlacementBinding.
+    AcmPolicy(AcmOptions),
+    /// oc-mirror v2's `signature-configmap.json` and `.yaml` (and numbered parts).
+    OcMirror,
+}
+
+impl DirFormat {
+    /// Its `--format` name (recorded in the audit log).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DirFormat::PerRelease(Format::OcJson) => "oc-json",
+            DirFormat::PerRelease(Format::Yaml) => "yaml",
+            DirFormat::Kustomize => "kustomize",
+            DirFormat::AcmPolicy(_) => "acm-policy",
+            DirFormat::OcMirror => "oc-mirror",
+        }
+    }
+
+    /// The format of the one-per-release files it writes, if it writes them.
+    fn release_files(&self) -> Option<Format> {
+        match self {
+            DirFormat::PerRelease(f) => Some(*f),
+            DirFormat::Kustomize => Some(Format::OcJson),
+            DirFormat::AcmPolicy(_) | DirFormat::OcMirror => None,
+        }
+    }
+
+    /// Whether it needs the signatures' bytes once the bundle is verified (an aggregate over
+    /// every release), rather than one release at a time as they are verified.
+    pub fn needs_bodies(&self) -> bool {
+        self.release_files().is_none()
+    }
+
+    /// Whether a file named `name` that another `--format` writes may share its folder: the
+    /// formats whose files it may sit beside (`oc-json` and `kustomize` write the same
+    /// ConfigMap files; `oc-json` and `yaml` are told apart per release, as before).
+    fn may_share(&self, other: &'static str) -> bool {
+        let me = self.name();
+        other == me
+            || matches!(
+                (me, other),
+                ("oc-json", "yaml") | ("yaml", "oc-json") | ("kustomize", "oc-json")
+            )
+    }
+}
+
+/// The `--format` that writes a file of this name, if any does.
+fn format_of_file(name: &str) -> Option<&'static str> {
+    let release_file = |ext: &str| {
+        name.strip_prefix("signature-sha256-")
+            .and_then(|r| r.strip_suffix(ext))
+            .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    if release_file(".json") {
+        Some("oc-json")
+    } else if release_file(".yaml") {
+        Some("yaml")
+    } else if name == crate::fleet::KUSTOMIZATION {
+        Some("kustomize")
+    } else if name.starts_with(crate::fleet::OC_MIRROR_FILE) && (name.ends_with(".json") || name.ends_with(".yaml")) {
+        Some("oc-mirror")
+    } else if name.starts_with(&format!("{}-", crate::fleet::ACM_PREFIX)) && name.ends_with(".yaml") {
+        Some("acm-policy")
+    } else {
+        None
+    }
 }
 
 /// Writes one ConfigMap file per release into a folder (created if needed), mode 0640 as `oc`
@@ -129,7 +223,7 @@ pub struct EmittedFile {
 /// `force`.
 pub struct DirEmitter {
     dir: PathBuf,
-    format: Format,
+    format: DirFormat,
     force: bool,
     /// How files are staged, once the first release arrived.
     made: Mutex<Option<Made>>,
@@ -150,7 +244,7 @@ struct Made {
 }
 
 impl DirEmitter {
-    pub fn new(dir: &Path, format: Format, force: bool) -> DirEmitter {
+    pub fn new(dir: &Path, format: DirFormat, force: bool) -> DirEmitter {
         DirEmitter {
             dir: dir.to_path_buf(),
             format,
@@ -162,6 +256,11 @@ impl DirEmitter {
         }
     }
 
+    /// The `--format` name of what it writes.
+    pub fn format_name(&self) -> &'static str {
+        self.format.name()
+    }
+
     /// Set the folder up (once): a staged new folder, or the existing one. Returns the staged
     /// folder when there is one.
     fn make_dir(&self) -> Result<Option<Arc<StagedDir>>, UnpackError> {
@@ -170,6 +269,7 @@ impl DirEmitter {
             return Ok(m.fresh.clone());
         }
         if self.dir.symlink_metadata().is_ok() {
+            self.refuse_mixing()?;
             *made = Some(Made {
                 parents: Vec::new(),
                 fresh: None,
@@ -193,6 +293,39 @@ impl DirEmitter {
         Ok(m.fresh.clone())
     }
 
+    /// Refuse an existing folder that holds what another `--format` writes (beyond the
+    /// per-release twin check of `oc-json` and `yaml`): a folder applied with `oc apply -f` or
+    /// rendered by kustomize would apply both.
+    fn refuse_mixing(&self) -> Result<(), UnpackError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            // Not a folder (or unreadable): the writes say so by name.
+            Err(_) => return Ok(()),
+        };
+        let mut found: Option<(String, &'static str)> = None;
+        for e in entries {
+            let e = e.map_err(|source| UnpackError::Inspect {
+                path: self.dir.clone(),
+                source,
+            })?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(other) = format_of_file(&name).filter(|o| !self.format.may_share(o)) {
+                // The first by name, so the error does not depend on the folder's order.
+                if found.as_ref().is_none_or(|(n, _)| name < *n) {
+                    found = Some((name, other));
+                }
+            }
+        }
+        match found {
+            Some((name, other)) => Err(UnpackError::MixedFormats {
+                found: self.dir.join(name),
+                other,
+                format: self.format.name(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn fail(&self, index: usize, e: UnpackError) {
         let mut f = self.failure.lock().unwrap_or_else(|p| p.into_inner());
         if f.as_ref().is_none_or(|(i, _)| index < *i) {
@@ -204,19 +337,42 @@ impl DirEmitter {
         self.failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
-    fn emit_one(&self, digest: &Digest, signatures: &[&[u8]]) -> Result<EmittedFile, UnpackError> {
-        let fresh = self.make_dir()?;
-        let bytes = ConfigMap::for_release(digest, signatures).render(self.format);
-        let name = file_name(digest, self.format);
-        let path = self.dir.join(&name);
-        let action = if let Some(staged) = fresh {
-            // A new folder holds nothing to compare with.
+    /// Stage the file `name` (a new folder holds nothing to compare with; in an existing one,
+    /// identical bytes are left alone and different ones are a conflict unless `force`).
+    fn stage(&self, fresh: Option<&StagedDir>, name: &str, bytes: &[u8], mode: u32) -> Result<FileAction, UnpackError> {
+        let path = self.dir.join(name);
+        if let Some(staged) = fresh {
             if !self.failed() {
-                staged.write(&name, &bytes, 0o640)?;
+                staged.write(name, bytes, mode)?;
             }
-            FileAction::Created
-        } else {
-            let other = match self.format {
+            return Ok(FileAction::Created);
+        }
+        let action = match existing(&path)? {
+            None => FileAction::Created,
+            Some(old) if old == bytes => FileAction::Unchanged,
+            Some(_) if self.force => FileAction::Replaced,
+            Some(_) => return Err(UnpackError::Conflict { path }),
+        };
+        // Once anything failed nothing will be committed: only look for earlier failures.
+        if action != FileAction::Unchanged && !self.failed() {
+            self.batch
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .stage(&path, bytes, mode)?;
+        }
+        Ok(action)
+    }
+
+    fn emit_one(&self, digest: &Digest, signatures: &[&[u8]]) -> Result<Option<EmittedFile>, UnpackError> {
+        let fresh = self.make_dir()?;
+        // Aggregates are rendered at the commit, from the whole verified bundle.
+        let Some(format) = self.format.release_files() else {
+            return Ok(None);
+        };
+        let bytes = ConfigMap::for_release(digest, signatures).render(format);
+        let name = file_name(digest, format);
+        if fresh.is_none() {
+            let other = match format {
                 Format::OcJson => Format::Yaml,
                 Format::Yaml => Format::OcJson,
             };
@@ -227,37 +383,69 @@ impl DirEmitter {
                     digest: digest.to_string(),
                 });
             }
-            let action = match existing(&path)? {
-                None => FileAction::Created,
-                Some(old) if old == bytes => FileAction::Unchanged,
-                Some(_) if self.force => FileAction::Replaced,
-                Some(_) => return Err(UnpackError::Conflict { path }),
-            };
-            // Once anything failed nothing will be committed: only look for earlier failures.
-            if action != FileAction::Unchanged && !self.failed() {
-                self.batch
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .stage(&path, &bytes, 0o640)?;
-            }
-            action
-        };
-        Ok(EmittedFile {
-            path,
-            digest: digest.to_string(),
+        }
+        let action = self.stage(fresh.as_deref(), &name, &bytes, 0o640)?;
+        Ok(Some(EmittedFile {
+            path: self.dir.join(name),
+            digest: Some(digest.to_string()),
             signatures: signatures.len(),
             action,
+            kind: None,
+            releases: Vec::new(),
+        }))
+    }
+
+    /// The files over several releases that the format adds once the bundle passed.
+    fn aggregates(&self, bundle: &VerifiedBundle, files: &[EmittedFile]) -> Result<Vec<FleetFile>, UnpackError> {
+        use crate::fleet;
+        let releases = || bundle.releases.iter().map(|r| r.digest).collect::<Vec<_>>();
+        let total = || bundle.releases.iter().map(|r| r.signatures.len()).sum();
+        Ok(match &self.format {
+            DirFormat::PerRelease(_) => Vec::new(),
+            DirFormat::Kustomize => {
+                let names: Vec<String> = files
+                    .iter()
+                    .filter_map(|f| f.path.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect();
+                vec![fleet::kustomization(&names, &releases(), total())]
+            }
+            DirFormat::AcmPolicy(opts) => {
+                fleet::acm_policies(&fleet::signatures_of(bundle), opts, fleet::MAX_OBJECT_BYTES)?
+            }
+            DirFormat::OcMirror => fleet::oc_mirror(
+                &fleet::signatures_of(bundle),
+                &bundle.manifest.created,
+                crate::manifest::TOOL_VERSION,
+                fleet::MAX_OBJECT_BYTES,
+            )?,
         })
     }
 
     /// After the bundle passed: put every file in place (one flush to disk for all) and return
     /// what happened to each, in manifest order. (By reference: the bundle reader held the
     /// emitter as its sink until now.)
-    pub fn commit(&self) -> Result<Vec<EmittedFile>, UnpackError> {
+    pub fn commit(&self, bundle: &VerifiedBundle) -> Result<Vec<EmittedFile>, UnpackError> {
         if let Some((_, e)) = self.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e);
         }
-        self.make_dir()?;
+        let fresh = self.make_dir()?;
+        let mut files = std::mem::take(&mut *self.files.lock().unwrap_or_else(|p| p.into_inner()));
+        files.sort_by_key(|(i, _)| *i);
+        let mut files: Vec<EmittedFile> = files.into_iter().map(|(_, f)| f).collect();
+        for a in self.aggregates(bundle, &files)? {
+            // Files over several releases are readable as `oc-mirror` writes them (0644).
+            let mode = if a.kind == "ConfigMap" { 0o644 } else { 0o640 };
+            let action = self.stage(fresh.as_deref(), &a.name, &a.bytes, mode)?;
+            files.push(EmittedFile {
+                path: self.dir.join(&a.name),
+                digest: None,
+                signatures: a.signatures,
+                action,
+                kind: Some(a.kind),
+                releases: a.releases.iter().map(|d| d.to_string()).collect(),
+            });
+        }
+        drop(fresh);
         let fresh = self
             .made
             .lock()
@@ -274,16 +462,15 @@ impl DirEmitter {
         }
         // Committed: the folders stay.
         *self.made.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let mut files = std::mem::take(&mut *self.files.lock().unwrap_or_else(|p| p.into_inner()));
-        files.sort_by_key(|(i, _)| *i);
-        Ok(files.into_iter().map(|(_, f)| f).collect())
+        Ok(files)
     }
 }
 
 impl ReleaseSink for DirEmitter {
     fn release(&self, index: usize, digest: &Digest, signatures: &[&[u8]]) {
         match self.emit_one(digest, signatures) {
-            Ok(f) => self.files.lock().unwrap_or_else(|p| p.into_inner()).push((index, f)),
+            Ok(Some(f)) => self.files.lock().unwrap_or_else(|p| p.into_inner()).push((index, f)),
+            Ok(None) => {}
             Err(e) => self.fail(index, e),
         }
     }
@@ -585,9 +772,11 @@ pub fn emit_store_dir(
             .zip(digests)
             .map(|((f, action), digest)| EmittedFile {
                 path: dir.join(&f.path),
-                digest,
+                digest: Some(digest),
                 signatures: 1,
                 action,
+                kind: None,
+                releases: Vec::new(),
             })
             .collect(),
         patch_command: signature_stores_patch(url),
@@ -596,8 +785,8 @@ pub fn emit_store_dir(
 
 /// Write the bundle's sigstore artifacts as an OCI image layout (`oci-layout`, `index.json`
 /// naming each `.sig` manifest by its tag, `blobs/sha256/<hex>`), byte for byte as in the
-/// bundle's `sigstore/` folder ([`write_tree`]'s rules). Each file's digest is the blob's
-/// (empty for the two layout files).
+/// bundle's `sigstore/` folder ([`write_tree`]'s rules). Each blob's digest is its own; the
+/// two layout files have none.
 pub fn emit_oci_dir(bundle: &VerifiedBundle, dir: &Path, force: bool) -> Result<Vec<EmittedFile>, UnpackError> {
     let entries: Vec<_> = bundle.sigstore.iter().map(|c| c.entry.clone()).collect();
     let artifacts: Vec<&crate::carry::Artifact> = bundle.sigstore.iter().map(|c| &c.artifact).collect();
@@ -615,13 +804,11 @@ pub fn emit_oci_dir(bundle: &VerifiedBundle, dir: &Path, force: bool) -> Result<
         .zip(actions)
         .map(|(f, action)| EmittedFile {
             path: dir.join(&f.path),
-            digest: f
-                .path
-                .strip_prefix("blobs/sha256/")
-                .map(|h| format!("sha256:{h}"))
-                .unwrap_or_default(),
+            digest: f.path.strip_prefix("blobs/sha256/").map(|h| format!("sha256:{h}")),
             signatures: usize::from(f.path.starts_with("blobs/")),
             action,
+            kind: None,
+            releases: Vec::new(),
         })
         .collect())
 }
