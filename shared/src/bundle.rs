@@ -1643,41 +1643,10 @@ fn judge_packer_then_decode(
         }
         (Some(_), None) => PackerStatus::NotChecked { claimed: String::new() },
         (Some(sig), Some(keys)) => match verify_packer_signatures(keys, sig, manifest_bytes, opts.now) {
-            Ok(checks) if checks.len() < opts.require_signers => {
-                let signed: Vec<String> = checks.into_iter().map(|c| c.signer_cert).collect();
-                let mut not_signed: Vec<String> = keys.fingerprints();
-                not_signed.retain(|f| !signed.contains(f));
-                not_signed.sort();
-                not_signed.dedup();
-                return refuse(
-                    scan,
-                    Problem::TooFewSigners {
-                        required: opts.require_signers,
-                        signed,
-                        not_signed,
-                    },
-                );
-            }
-            Ok(checks) => {
-                let mut checks = checks.into_iter();
-                let first = checks.next().expect("at least one trusted signer");
-                let mut warnings = first.warnings;
-                let cosigners = checks
-                    .map(|c| {
-                        warnings.extend(c.warnings);
-                        Cosigner {
-                            fingerprint: c.signer_cert,
-                            signed_at: c.created,
-                        }
-                    })
-                    .collect();
-                PackerStatus::Verified {
-                    fingerprint: first.signer_cert,
-                    signed_at: Some(first.created),
-                    warnings,
-                    cosigners,
-                }
-            }
+            Ok(checks) => match signers_status(opts, keys, checks) {
+                Ok(status) => status,
+                Err(p) => return refuse(scan, p),
+            },
             Err(v) => {
                 let mut reason = v.to_string();
                 if let PackerVerdict::Untrusted { .. } = v {
@@ -1697,41 +1666,83 @@ fn judge_packer_then_decode(
         Ok(m) => m,
         Err(e) => return refuse(scan, manifest_problem(e)),
     };
-    match scan.packer.as_mut() {
-        Some(PackerStatus::Verified {
-            fingerprint,
-            signed_at,
-            cosigners,
-            ..
-        }) if *fingerprint != m.packer => {
-            // The manifest names who packed it; any other trusted signer is a cosigner.
-            match cosigners.iter().position(|c| c.fingerprint == m.packer) {
-                Some(i) => {
-                    let packer = cosigners.remove(i);
-                    let first = Cosigner {
-                        fingerprint: std::mem::replace(fingerprint, packer.fingerprint),
-                        signed_at: signed_at.replace(packer.signed_at).unwrap_or_default(),
-                    };
-                    cosigners.insert(0, first);
-                }
-                None => {
-                    let p = Problem::PackerMismatch {
-                        manifest: crate::text::escape_name(&m.packer),
-                        signer: fingerprint.clone(),
-                    };
-                    scan.problems.push(p);
-                }
-            }
-        }
-        Some(PackerStatus::NotChecked { claimed }) => *claimed = m.packer.clone(),
-        _ => {}
-    }
+    match_manifest_packer(scan, &m);
     scan.seen_members = vec![false; m.members.len()];
     if streaming {
         scan.slots = slots_of(&m);
     }
     scan.manifest = Some(m);
     true
+}
+
+/// The packer status of the trusted signers of a manifest (the first as the packer, the rest
+/// as cosigners), or the refusal when fewer than `--require-signers` signed.
+fn signers_status(
+    opts: &CheckOptions,
+    keys: &Keyring,
+    checks: Vec<crate::packer_key::PackerCheck>,
+) -> Result<PackerStatus, Problem> {
+    if checks.len() < opts.require_signers {
+        let signed: Vec<String> = checks.into_iter().map(|c| c.signer_cert).collect();
+        let mut not_signed: Vec<String> = keys.fingerprints();
+        not_signed.retain(|f| !signed.contains(f));
+        not_signed.sort();
+        not_signed.dedup();
+        return Err(Problem::TooFewSigners {
+            required: opts.require_signers,
+            signed,
+            not_signed,
+        });
+    }
+    let mut checks = checks.into_iter();
+    let first = checks.next().expect("at least one trusted signer");
+    let mut warnings = first.warnings;
+    let cosigners = checks
+        .map(|c| {
+            warnings.extend(c.warnings);
+            Cosigner {
+                fingerprint: c.signer_cert,
+                signed_at: c.created,
+            }
+        })
+        .collect();
+    Ok(PackerStatus::Verified {
+        fingerprint: first.signer_cert,
+        signed_at: Some(first.created),
+        warnings,
+        cosigners,
+    })
+}
+
+/// The packer the manifest names must be a trusted signer: made the first (the others are
+/// cosigners), else a [`Problem::PackerMismatch`]; an unchecked status takes the claim.
+fn match_manifest_packer(scan: &mut Scan, m: &Manifest) {
+    match scan.packer.as_mut() {
+        Some(PackerStatus::Verified {
+            fingerprint,
+            signed_at,
+            cosigners,
+            ..
+        }) if *fingerprint != m.packer => match cosigners.iter().position(|c| c.fingerprint == m.packer) {
+            Some(i) => {
+                let packer = cosigners.remove(i);
+                let first = Cosigner {
+                    fingerprint: std::mem::replace(fingerprint, packer.fingerprint),
+                    signed_at: signed_at.replace(packer.signed_at).unwrap_or_default(),
+                };
+                cosigners.insert(0, first);
+            }
+            None => {
+                let p = Problem::PackerMismatch {
+                    manifest: crate::text::escape_name(&m.packer),
+                    signer: fingerprint.clone(),
+                };
+                scan.problems.push(p);
+            }
+        },
+        Some(PackerStatus::NotChecked { claimed }) => *claimed = m.packer.clone(),
+        _ => {}
+    }
 }
 
 /// After the stream: missing members, the verification results, the verdict.
