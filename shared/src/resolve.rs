@@ -284,23 +284,7 @@ pub async fn resolve_all(
                 });
             }
             Spec::Version(v) if matches!(opts.graph, GraphSource::File { .. }) => {
-                let GraphSource::File { path, arch } = &opts.graph else {
-                    unreachable!()
-                };
-                let bad = |reason: String| ResolveError::VersionFromGraph {
-                    version: v.to_string(),
-                    path: path.clone(),
-                    reason,
-                };
-                let (bytes, source) = read_saved(path, arch.as_deref(), opts.arch.graph_name()).map_err(bad)?;
-                let digest = version_in(&bytes, &source, v)?.ok_or_else(|| {
-                    bad("not a release in it (versions resolve from the graph file when one is given)".into())
-                })?;
-                out.push(Request {
-                    name: name.clone(),
-                    digest,
-                    repository: None,
-                });
+                out.push(version_from_file(name, v, opts)?);
             }
             Spec::Version(v) => {
                 let tag = format!("{}:{v}-{}", opts.release_repo, opts.arch.tag_name());
@@ -322,42 +306,7 @@ pub async fn resolve_all(
                     continue;
                 }
                 seen.push(c);
-                let arch = c.arch.unwrap_or(opts.arch).graph_name();
-                let nodes = if c.shortest_path {
-                    let (from, to) = bounds(&mut graphs, http, opts, c, arch).await?;
-                    let p = path_in(&mut graphs, http, opts, &c.name, arch, &from, &to).await?;
-                    let mut nodes = p.path;
-                    nodes.extend([p.current, p.requested]);
-                    nodes
-                } else {
-                    let (bytes, source_name) = graph(&mut graphs, http, opts, &c.name, arch).await?;
-                    let (min, max, head) = match &c.pick {
-                        None => (opts.min_version.as_ref(), opts.max_version.as_ref(), false),
-                        Some(Pick::Range { min, max }) => (min.as_ref(), max.as_ref(), false),
-                        Some(Pick::Head) => (None, None, true),
-                    };
-                    let mut nodes = select_nodes(
-                        bytes,
-                        &c.name,
-                        source_name,
-                        matches!(opts.graph, GraphSource::File { .. }),
-                        min,
-                        max,
-                    )?;
-                    if head {
-                        // Sorted by version: the head is the last.
-                        nodes = nodes.pop().into_iter().collect();
-                    }
-                    if nodes.is_empty() {
-                        let show = |v: Option<&semver::Version>| v.map_or("any".to_string(), |v| v.to_string());
-                        return Err(ResolveError::EmptyChannel {
-                            channel: c.name.clone(),
-                            min: show(min),
-                            max: show(max),
-                        });
-                    }
-                    nodes
-                };
+                let nodes = channel_nodes(&mut graphs, http, opts, c).await?;
                 for (v, d) in nodes {
                     out.push(Request {
                         name: format!("channel:{}@{v}", c.name),
@@ -381,6 +330,71 @@ pub async fn resolve_all(
         out.push(r.expect("a resolve task panicked")?);
     }
     Ok(out)
+}
+
+/// The releases a channel gives: its range, its head, or the shortest path between its ends.
+async fn channel_nodes(
+    graphs: &mut Graphs,
+    http: &reqwest::Client,
+    opts: &ResolveOptions,
+    c: &ChannelSpec,
+) -> Result<Vec<(semver::Version, Digest)>, ResolveError> {
+    let arch = c.arch.unwrap_or(opts.arch).graph_name();
+    Ok(if c.shortest_path {
+        let (from, to) = bounds(graphs, http, opts, c, arch).await?;
+        let p = path_in(graphs, http, opts, &c.name, arch, &from, &to).await?;
+        let mut nodes = p.path;
+        nodes.extend([p.current, p.requested]);
+        nodes
+    } else {
+        let (bytes, source_name) = graph(graphs, http, opts, &c.name, arch).await?;
+        let (min, max, head) = match &c.pick {
+            None => (opts.min_version.as_ref(), opts.max_version.as_ref(), false),
+            Some(Pick::Range { min, max }) => (min.as_ref(), max.as_ref(), false),
+            Some(Pick::Head) => (None, None, true),
+        };
+        let mut nodes = select_nodes(
+            bytes,
+            &c.name,
+            source_name,
+            matches!(opts.graph, GraphSource::File { .. }),
+            min,
+            max,
+        )?;
+        if head {
+            // Sorted by version: the head is the last.
+            nodes = nodes.pop().into_iter().collect();
+        }
+        if nodes.is_empty() {
+            let show = |v: Option<&semver::Version>| v.map_or("any".to_string(), |v| v.to_string());
+            return Err(ResolveError::EmptyChannel {
+                channel: c.name.clone(),
+                min: show(min),
+                max: show(max),
+            });
+        }
+        nodes
+    })
+}
+
+/// A version's release from the saved graph answer `--graph-file` names.
+fn version_from_file(name: &str, v: &semver::Version, opts: &ResolveOptions) -> Result<Request, ResolveError> {
+    let GraphSource::File { path, arch } = &opts.graph else {
+        unreachable!("called for a graph file")
+    };
+    let bad = |reason: String| ResolveError::VersionFromGraph {
+        version: v.to_string(),
+        path: path.clone(),
+        reason,
+    };
+    let (bytes, source) = read_saved(path, arch.as_deref(), opts.arch.graph_name()).map_err(bad)?;
+    let digest = version_in(&bytes, &source, v)?
+        .ok_or_else(|| bad("not a release in it (versions resolve from the graph file when one is given)".into()))?;
+    Ok(Request {
+        name: name.to_string(),
+        digest,
+        repository: None,
+    })
 }
 
 /// The repository of a pullspec, without tag or digest.
