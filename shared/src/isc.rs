@@ -209,58 +209,9 @@ fn platform(p: Platform, v1: bool, set: &mut ImageSet, ignored: &mut Vec<&'stati
     if p.kube_virt_container == Some(true) {
         ignored.push("mirror.platform.kubeVirtContainer");
     }
+    let architectures = architectures(&p)?;
     let channels = p.channels.unwrap_or_default();
-    let mut names: Vec<&str> = Vec::new();
-    for (i, c) in channels.iter().enumerate() {
-        let at = format!("mirror.platform.channels[{i}]");
-        valid_channel(&c.name).map_err(|e| format!("{at}.name: {e}"))?;
-        if names.contains(&c.name.as_str()) {
-            // oc-mirror's own validation (internal/pkg/config/validate.go).
-            return Err(format!("{at}.name: channel {:?} appears twice", c.name));
-        }
-        names.push(&c.name);
-        match c.kind.as_deref() {
-            None | Some("ocp") => {}
-            Some("okd") => {
-                return Err(format!(
-                    "{at}.type: okd: sigbundle does not take OKD channels from an ImageSetConfiguration (OKD's graph, stores and keys differ); use --channel with --graph-url, --store and --keyring"
-                ))
-            }
-            Some(other) => return Err(format!("{at}.type: {other:?} is neither ocp nor okd")),
-        }
-    }
-    let architectures = match (&p.architectures, &p.platforms) {
-        (Some(a), Some(f)) if !a.is_empty() && !f.is_empty() => {
-            return Err(
-                "mirror.platform.platforms and mirror.platform.architectures cannot be used together (oc-mirror refuses both)".into(),
-            )
-        }
-        (_, Some(f)) if !f.is_empty() => {
-            for (i, pf) in f.iter().enumerate() {
-                if pf.os.as_deref().unwrap_or("").is_empty() || pf.architecture.as_deref().unwrap_or("").is_empty() {
-                    return Err(format!("mirror.platform.platforms[{i}]: os and architecture are both required"));
-                }
-            }
-            // oc-mirror then mirrors the multi-arch payload (filtered inside; the release
-            // digest the cluster checks is the multi one).
-            vec![Arch::Multi]
-        }
-        (Some(a), _) if !a.is_empty() => {
-            let mut out = Vec::new();
-            for (i, name) in a.iter().enumerate() {
-                let arch = Arch::parse(name).ok_or_else(|| {
-                    format!(
-                        "mirror.platform.architectures[{i}]: unknown architecture {name:?} (amd64, arm64, ppc64le, s390x or multi)"
-                    )
-                })?;
-                if !out.contains(&arch) {
-                    out.push(arch);
-                }
-            }
-            out
-        }
-        _ => vec![Arch::X86_64],
-    };
+    check_channels(&channels)?;
     if let Some(release) = p.release.as_deref().filter(|r| !r.is_empty()) {
         let at = "mirror.platform.release";
         let (transport, rest) = match release.split_once("://") {
@@ -316,6 +267,67 @@ fn platform(p: Platform, v1: bool, set: &mut ImageSet, ignored: &mut Vec<&'stati
         for all in per_arch {
             set.specs
                 .push(("(the update path between channels)".into(), Spec::UpgradePath(all)));
+        }
+    }
+    Ok(())
+}
+
+/// The architectures a platform section asks for: `architectures` (default amd64), or the
+/// multi payload for `platforms`; both together are refused, as oc-mirror refuses them.
+fn architectures(p: &Platform) -> Result<Vec<Arch>, String> {
+    Ok(match (&p.architectures, &p.platforms) {
+        (Some(a), Some(f)) if !a.is_empty() && !f.is_empty() => {
+            return Err(
+                "mirror.platform.platforms and mirror.platform.architectures cannot be used together (oc-mirror refuses both)".into(),
+            )
+        }
+        (_, Some(f)) if !f.is_empty() => {
+            for (i, pf) in f.iter().enumerate() {
+                if pf.os.as_deref().unwrap_or("").is_empty() || pf.architecture.as_deref().unwrap_or("").is_empty() {
+                    return Err(format!("mirror.platform.platforms[{i}]: os and architecture are both required"));
+                }
+            }
+            // oc-mirror then mirrors the multi-arch payload (filtered inside; the release
+            // digest the cluster checks is the multi one).
+            vec![Arch::Multi]
+        }
+        (Some(a), _) if !a.is_empty() => {
+            let mut out = Vec::new();
+            for (i, name) in a.iter().enumerate() {
+                let arch = Arch::parse(name).ok_or_else(|| {
+                    format!(
+                        "mirror.platform.architectures[{i}]: unknown architecture {name:?} (amd64, arm64, ppc64le, s390x or multi)"
+                    )
+                })?;
+                if !out.contains(&arch) {
+                    out.push(arch);
+                }
+            }
+            out
+        }
+        _ => vec![Arch::X86_64],
+    })
+}
+
+/// Each channel's name (valid, not twice, as oc-mirror validates) and type (ocp; okd refused).
+fn check_channels(channels: &[Channel]) -> Result<(), String> {
+    let mut names: Vec<&str> = Vec::new();
+    for (i, c) in channels.iter().enumerate() {
+        let at = format!("mirror.platform.channels[{i}]");
+        valid_channel(&c.name).map_err(|e| format!("{at}.name: {e}"))?;
+        if names.contains(&c.name.as_str()) {
+            // oc-mirror's own validation (internal/pkg/config/validate.go).
+            return Err(format!("{at}.name: channel {:?} appears twice", c.name));
+        }
+        names.push(&c.name);
+        match c.kind.as_deref() {
+            None | Some("ocp") => {}
+            Some("okd") => {
+                return Err(format!(
+                    "{at}.type: okd: sigbundle does not take OKD channels from an ImageSetConfiguration (OKD's graph, stores and keys differ); use --channel with --graph-url, --store and --keyring"
+                ))
+            }
+            Some(other) => return Err(format!("{at}.type: {other:?} is neither ocp nor okd")),
         }
     }
     Ok(())
