@@ -580,6 +580,20 @@ fn plan_and_write(
     force: bool,
     max_existing: u64,
 ) -> Result<Vec<FileAction>, UnpackError> {
+    let (folders, actions) = plan_tree(dir, files, force, max_existing)?;
+    write_planned(dir, files, &actions, folders)?;
+    Ok(actions)
+}
+
+/// The folders that exist (absent ones `None`, the root `""`) and what happens to each file:
+/// created, unchanged (same bytes), replaced (`force`) or a conflict.
+#[allow(clippy::type_complexity)]
+fn plan_tree(
+    dir: &Path,
+    files: &[TreeFile<'_>],
+    force: bool,
+    max_existing: u64,
+) -> Result<(HashMap<String, Option<SafeDir>>, Vec<FileAction>), UnpackError> {
     let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
     // Plan: every folder looked at (absent ones are `None`), every file compared.
     let mut folders: HashMap<String, Option<SafeDir>> = HashMap::new();
@@ -641,8 +655,18 @@ fn plan_and_write(
             }
         });
     }
-    // Write: every file to a hidden temporary beside its name, then one flush, then the
-    // renames. Dropped before that (an error), the temporaries and new folders go.
+    Ok((folders, actions))
+}
+
+/// Write what [`plan_tree`] planned: every file to a hidden temporary beside its name, then one
+/// flush, then the renames. Dropped before that (an error), the temporaries and new folders go.
+fn write_planned(
+    dir: &Path,
+    files: &[TreeFile<'_>],
+    actions: &[FileAction],
+    folders: HashMap<String, Option<SafeDir>>,
+) -> Result<(), UnpackError> {
+    let look = |path: PathBuf| move |source| UnpackError::Inspect { path, source };
     let mut staged = StagedTree {
         folders: HashMap::new(),
         made: Vec::new(),
@@ -654,7 +678,7 @@ fn plan_and_write(
             staged.folders.insert(key, d);
         }
     }
-    for (f, action) in files.iter().zip(&actions) {
+    for (f, action) in files.iter().zip(actions) {
         if *action == FileAction::Unchanged {
             continue;
         }
@@ -685,8 +709,7 @@ fn plan_and_write(
         })?;
         staged.temps.push((folder.to_string(), tmp, name.to_string()));
     }
-    staged.commit(dir)?;
-    Ok(actions)
+    staged.commit(dir)
 }
 
 /// What [`write_tree`] staged: the folders (by path under the root, `""` the root), the ones it
