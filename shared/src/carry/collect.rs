@@ -426,6 +426,18 @@ async fn signature(
         return Ok(settle(out, report, None));
     }
     // Accepted: carried whole, or not at all.
+    carry_whole(reg, t, out, report, artifact).await
+}
+
+/// An accepted artifact, carried whole (its blobs by sha256 and its config blob) or not at all
+/// (uncarryable, said why).
+async fn carry_whole(
+    reg: &Registry,
+    t: &Target,
+    out: ArtifactOutcome,
+    report: crate::sigstore::Report,
+    mut artifact: Artifact,
+) -> Result<ArtifactOutcome, CarryError> {
     if let Some(d) = artifact.blobs.keys().find(|d| !d.starts_with("sha256:")) {
         let why = format!("layer {d} is not addressed by sha256; sigbundle carries sha256 blobs only");
         return Ok(uncarryable(settle(out, report, None), why));
