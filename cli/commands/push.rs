@@ -21,31 +21,7 @@ use crate::{errln, outln};
 
 pub fn run(a: PushArgs, log: &AuditLog) -> CommandResult {
     let opts = check_options(&a.check, &a.bundle, false)?;
-    let repo = |flag: &str, s: &str| {
-        Pullspec::parse_repository(s).map_err(|e| Error::Usage(format!("{flag} {}: {e}", escape_name(s))))
-    };
-    let targets = match (&a.to, &a.idms) {
-        (Some(to), _) => Targets::To {
-            release: repo("--to", to)?,
-            components: a
-                .components_to
-                .as_deref()
-                .map(|c| repo("--components-to", c))
-                .transpose()?,
-        },
-        (None, Some(f)) => Targets::Idms(push::read_idms(f)?),
-        (None, None) => unreachable!("clap requires --to or --idms"),
-    };
-    let registry = Registry::new(RegistryConfig {
-        auth: match &a.authfile {
-            Some(p) => AuthFile::from_file(p)?,
-            None => AuthFile::discover()?,
-        },
-        insecure: a.insecure_registry.clone(),
-        ca_file: a.registry_ca.clone(),
-        timeout: Some(Duration::from_secs(a.timeout)),
-        retries: a.retries,
-    })?;
+    let (targets, registry) = (targets(&a)?, registry(&a)?);
     let push_opts = PushOptions {
         registry,
         targets,
@@ -81,30 +57,7 @@ pub fn run(a: PushArgs, log: &AuditLog) -> CommandResult {
             items,
         });
     } else {
-        for i in items {
-            outln!("{}", push::describe(i, a.dry_run));
-        }
-        let count = |act: PushAction| items.iter().filter(|i| i.action == act).count();
-        let without_image = items.iter().filter(|i| i.image_present == Some(false)).count();
-        errln!(
-            "{} {} .sig artifact(s): {} {}, {} unchanged, {} conflict{}",
-            if a.dry_run { "planned" } else { "pushed" },
-            items.len(),
-            count(PushAction::Create) + count(PushAction::Replace),
-            if a.dry_run {
-                "to write"
-            } else {
-                "written and read back identical"
-            },
-            count(PushAction::Unchanged),
-            count(PushAction::Conflict),
-            if a.dry_run { "; nothing pushed (--dry-run)" } else { "" }
-        );
-        if without_image > 0 {
-            errln!(
-                "unpack: warning: {without_image} destination(s) do not hold the image itself yet; mirror the images there too, or nodes pull them from elsewhere"
-            );
-        }
+        report(items, a.dry_run);
     }
     if !done.conflicts.is_empty() {
         errln!(
@@ -114,4 +67,65 @@ pub fn run(a: PushArgs, log: &AuditLog) -> CommandResult {
         return Ok(Outcome::VerificationFailed);
     }
     Ok(Outcome::Success)
+}
+
+/// Where the artifacts go: `--to` (and `--components-to`), or the mirrors of an IDMS.
+fn targets(a: &PushArgs) -> Result<Targets, Error> {
+    let repo = |flag: &str, s: &str| {
+        Pullspec::parse_repository(s).map_err(|e| Error::Usage(format!("{flag} {}: {e}", escape_name(s))))
+    };
+    Ok(match (&a.to, &a.idms) {
+        (Some(to), _) => Targets::To {
+            release: repo("--to", to)?,
+            components: a
+                .components_to
+                .as_deref()
+                .map(|c| repo("--components-to", c))
+                .transpose()?,
+        },
+        (None, Some(f)) => Targets::Idms(push::read_idms(f)?),
+        (None, None) => unreachable!("clap requires --to or --idms"),
+    })
+}
+
+/// The mirror registry's client: `--authfile`, `--registry-ca`, `--insecure-registry`.
+fn registry(a: &PushArgs) -> Result<Registry, Error> {
+    Ok(Registry::new(RegistryConfig {
+        auth: match &a.authfile {
+            Some(p) => AuthFile::from_file(p)?,
+            None => AuthFile::discover()?,
+        },
+        insecure: a.insecure_registry.clone(),
+        ca_file: a.registry_ca.clone(),
+        timeout: Some(Duration::from_secs(a.timeout)),
+        retries: a.retries,
+    })?)
+}
+
+/// The pushed (or planned) artifacts on stdout, the tally and warnings on stderr.
+fn report(items: &[push::PushItem], dry_run: bool) {
+    for i in items {
+        outln!("{}", push::describe(i, dry_run));
+    }
+    let count = |act: PushAction| items.iter().filter(|i| i.action == act).count();
+    let without_image = items.iter().filter(|i| i.image_present == Some(false)).count();
+    errln!(
+        "{} {} .sig artifact(s): {} {}, {} unchanged, {} conflict{}",
+        if dry_run { "planned" } else { "pushed" },
+        items.len(),
+        count(PushAction::Create) + count(PushAction::Replace),
+        if dry_run {
+            "to write"
+        } else {
+            "written and read back identical"
+        },
+        count(PushAction::Unchanged),
+        count(PushAction::Conflict),
+        if dry_run { "; nothing pushed (--dry-run)" } else { "" }
+    );
+    if without_image > 0 {
+        errln!(
+            "unpack: warning: {without_image} destination(s) do not hold the image itself yet; mirror the images there too, or nodes pull them from elsewhere"
+        );
+    }
 }
