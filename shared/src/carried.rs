@@ -44,10 +44,17 @@ impl Carried {
                     path: p.clone(),
                     source,
                 })?;
-            if n == 1 && head[0] == b'{' && is_inventory(p) {
-                c.add_inventory(p)?;
-            } else if n == 1 && head[0] == b'{' {
-                c.add_receipt(p)?;
+            if n == 1 && head[0] == b'{' {
+                // A receipt or an inventory: read once, told apart by its `kind`.
+                let bytes = read_bounded(p).map_err(|source| CarriedError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                if is_inventory(&bytes) {
+                    c.add_inventory(p, &bytes)?;
+                } else {
+                    c.add_receipt(p, &bytes)?;
+                }
             } else {
                 c.add_bundle(p)?;
             }
@@ -55,8 +62,8 @@ impl Carried {
         Ok(c)
     }
 
-    fn add_receipt(&mut self, path: &Path) -> Result<(), CarriedError> {
-        let r = crate::audit::Receipt::read(path).map_err(|e| CarriedError::Receipt {
+    fn add_receipt(&mut self, path: &Path, bytes: &[u8]) -> Result<(), CarriedError> {
+        let r: crate::audit::Receipt = serde_json::from_slice(bytes).map_err(|e| CarriedError::Receipt {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -77,21 +84,17 @@ impl Carried {
         Ok(())
     }
 
-    fn add_inventory(&mut self, path: &Path) -> Result<(), CarriedError> {
+    fn add_inventory(&mut self, path: &Path, bytes: &[u8]) -> Result<(), CarriedError> {
         let bad = |reason: String| CarriedError::Inventory {
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = read_bounded(path).map_err(|source| CarriedError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let inv: crate::audit::Inventory = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let inv: crate::audit::Inventory = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         for (d, sigs) in &inv.releases {
             let digest = Digest::parse(d).map_err(|e| bad(e.to_string()))?;
             self.add(digest, sigs.iter().cloned());
         }
-        self.bundles.push(crate::digest::sha256_hex(&bytes));
+        self.bundles.push(crate::digest::sha256_hex(bytes));
         Ok(())
     }
 
@@ -149,16 +152,15 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(b)
 }
 
-/// Whether a JSON file says it is an inventory (`"kind": "sigbundle-inventory"`).
-fn is_inventory(path: &Path) -> bool {
+/// Whether JSON says it is an inventory (`"kind": "sigbundle-inventory"`).
+fn is_inventory(bytes: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct Kind {
         #[serde(default)]
         kind: Option<String>,
     }
-    read_bounded(path)
+    serde_json::from_slice::<Kind>(bytes)
         .ok()
-        .and_then(|b| serde_json::from_slice::<Kind>(&b).ok())
         .and_then(|k| k.kind)
         .is_some_and(|k| k == crate::audit::INVENTORY_KIND)
 }
