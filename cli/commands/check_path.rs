@@ -43,6 +43,7 @@ pub fn run(a: CheckPathArgs, log: &AuditLog) -> CommandResult {
             channel: name,
             bytes,
             source_name: name,
+            check_channel: false,
         })
         .collect();
     let path = plan(&graphs, &start, &a.to, &a.accept_risks)?;

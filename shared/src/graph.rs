@@ -126,7 +126,7 @@ pub fn select_nodes(
 
 /// Whether a saved answer is the graph of `channel`: the service answers with the releases in
 /// the channel, and each node lists its channels, so every node must list this one.
-fn in_channel(g: &Graph, channel: &str) -> Result<(), String> {
+pub(crate) fn in_channel(g: &Graph, channel: &str) -> Result<(), String> {
     for n in &g.nodes {
         let Some(list) = n.metadata.get(CHANNELS_METADATA) else {
             return Err(format!(

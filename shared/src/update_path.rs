@@ -66,6 +66,8 @@ pub struct ChannelGraph<'a> {
     pub channel: &'a str,
     pub bytes: &'a [u8],
     pub source_name: &'a str,
+    /// A saved answer records no channel: its nodes must list `channel`.
+    pub check_channel: bool,
 }
 
 /// One release on the path, with the risks of the conditional update that leads to it (empty
@@ -102,6 +104,9 @@ fn join(graphs: &[ChannelGraph<'_>]) -> Result<Joined, PathError> {
             reason,
         };
         let g: Graph = serde_json::from_slice(cg.bytes).map_err(|e| bad(format!("not a graph: {e}")))?;
+        if cg.check_channel {
+            crate::graph::in_channel(&g, cg.channel).map_err(|r| bad(format!("channel {}: {r}", cg.channel)))?;
+        }
         let mut versions = Vec::with_capacity(g.nodes.len());
         for n in &g.nodes {
             let v = Version::parse(&n.version).map_err(|e| bad(format!("bad version {:?}: {e}", n.version)))?;
@@ -323,14 +328,9 @@ pub fn fetch_and_plan(
             channel: c,
             bytes,
             source_name,
+            check_channel: file,
         })
         .collect();
-    if file {
-        // A saved answer records no channel: its nodes must list the one it stands for.
-        for g in &graphs {
-            crate::graph::select_nodes(g.bytes, g.channel, g.source_name, true, None, None)?;
-        }
-    }
     plan(&graphs, from, to, accept)
 }
 
@@ -376,11 +376,13 @@ mod tests {
                 channel: "stable-4.15",
                 bytes: &a,
                 source_name: "a",
+                check_channel: false,
             },
             ChannelGraph {
                 channel: "eus-4.16",
                 bytes: &b,
                 source_name: "b",
+                check_channel: false,
             },
         ];
         let from = PathStart::Version(v("4.15.0"));
@@ -396,6 +398,7 @@ mod tests {
             channel: "eus-4.16",
             bytes: &b,
             source_name: "b",
+            check_channel: false,
         }];
         let cut = graph(
             &["4.15.1", "4.16.0"],
@@ -406,6 +409,7 @@ mod tests {
             channel: "c",
             bytes: &cut,
             source_name: "c",
+            check_channel: false,
         }];
         let e = plan(
             &only_cut,
